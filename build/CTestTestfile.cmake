@@ -1,0 +1,15 @@
+# CMake generated Testfile for 
+# Source directory: /work/main
+# Build directory: /work/main/build
+# 
+# This file includes the relevant testing commands required for 
+# testing this directory and lists subdirectories to be tested as well.
+subdirs("proto")
+subdirs("common")
+subdirs("rules")
+subdirs("storage")
+subdirs("core")
+subdirs("server")
+subdirs("client")
+subdirs("tests")
+subdirs("bench")

@@ -1,0 +1,40 @@
+// Exact money arithmetic on integer minor units. The one rounding rule of
+// the project lives here: an ad valorem duty is base * rate / 10000 (rate in
+// basis points), rounded half up to the minor unit, computed in 128-bit
+// integers so it never overflows for any int64 base.
+#ifndef TRADECHECK_COMMON_MONEY_H_
+#define TRADECHECK_COMMON_MONEY_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "tradecheck/v1/common.pb.h"
+
+namespace tradecheck {
+
+// base_minor * rate_basis_points / 10000, half up. REQUIRES: base_minor >= 0,
+// rate_basis_points >= 0.
+int64_t ApplyBasisPoints(int64_t base_minor, int32_t rate_basis_points);
+
+// part / whole in parts per million, rounded down (1400 ppm = 0.14 %).
+// REQUIRES: whole > 0.
+int64_t PartsPerMillion(int64_t part, int64_t whole);
+
+v1::Money MakeMoney(absl::string_view currency, int64_t minor_units);
+
+// a + b; fails with INVALID_ARGUMENT on a currency mismatch and
+// OUT_OF_RANGE on overflow. An unset operand (empty currency, 0 units)
+// takes the other's currency.
+absl::StatusOr<v1::Money> AddMoney(const v1::Money& a, const v1::Money& b);
+
+// "USD 1,250.00" (two minor digits for every currency except the ISO 4217
+// zero-decimal ones such as JPY, KRW, VND).
+std::string FormatMoney(const v1::Money& money);
+
+// Number of minor-unit digits of an ISO 4217 currency (2 unless listed).
+int MinorDigits(absl::string_view currency);
+
+}  // namespace tradecheck
+
+#endif  // TRADECHECK_COMMON_MONEY_H_

@@ -1,0 +1,53 @@
+#include "common/money.h"
+
+#include <limits>
+
+#include "common/testing/status_matchers.h"
+#include "gtest/gtest.h"
+
+namespace tradecheck {
+namespace {
+
+using ::tradecheck::testing::StatusIs;
+
+TEST(MoneyTest, BasisPointsRoundHalfUp) {
+  EXPECT_EQ(ApplyBasisPoints(100000, 1900), 19000);  // 19 % of 1,000.00
+  EXPECT_EQ(ApplyBasisPoints(1, 5000), 1);           // 0.005 -> 0.01
+  EXPECT_EQ(ApplyBasisPoints(1, 4999), 0);           // 0.004999 -> 0.00
+  EXPECT_EQ(ApplyBasisPoints(333, 1000), 33);        // 33.3 -> 33
+  EXPECT_EQ(ApplyBasisPoints(335, 1000), 34);        // 33.5 -> 34
+  EXPECT_EQ(ApplyBasisPoints(0, 4000), 0);
+}
+
+TEST(MoneyTest, BasisPointsDoNotOverflowForHugeValues) {
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(ApplyBasisPoints(max, 10000), max);
+  EXPECT_EQ(ApplyBasisPoints(max, 2000), max / 5 + (max % 5 >= 3 ? 1 : 0));
+}
+
+TEST(MoneyTest, PartsPerMillion) {
+  EXPECT_EQ(PartsPerMillion(140, 100000), 1400);  // 0.14 %
+  EXPECT_EQ(PartsPerMillion(1, 3), 333333);
+}
+
+TEST(MoneyTest, AddRequiresOneCurrency) {
+  auto sum = AddMoney(MakeMoney("USD", 150), MakeMoney("USD", 250));
+  ASSERT_TRUE(sum.ok());
+  EXPECT_EQ(sum->minor_units(), 400);
+  EXPECT_THAT(AddMoney(MakeMoney("USD", 1), MakeMoney("MYR", 1)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  auto from_unset = AddMoney(v1::Money(), MakeMoney("USD", 7));
+  ASSERT_TRUE(from_unset.ok());
+  EXPECT_EQ(from_unset->currency_code(), "USD");
+}
+
+TEST(MoneyTest, FormatsWithGroupingAndCurrencyDigits) {
+  EXPECT_EQ(FormatMoney(MakeMoney("USD", 125000)), "USD 1,250.00");
+  EXPECT_EQ(FormatMoney(MakeMoney("USD", 5)), "USD 0.05");
+  EXPECT_EQ(FormatMoney(MakeMoney("JPY", 1234567)), "JPY 1,234,567");
+  EXPECT_EQ(FormatMoney(MakeMoney("USD", 100000000000)),
+            "USD 1,000,000,000.00");
+}
+
+}  // namespace
+}  // namespace tradecheck

@@ -1,0 +1,163 @@
+// AuditStore: the append-only, tamper-evident audit trail on RocksDB.
+//
+// One record per check (tradecheck.v1.Decision), in one of two streams:
+// BINDING (real checks; idempotent on declaration_id; may consume quota) and
+// VALIDATE_ONLY (exporters' dry runs; never idempotency-checked, never
+// consume quota). Each record is hashed (SHA-256) over a canonical encoding
+// and chained to the previous record of its stream. Secondary indexes are
+// written in the same WriteBatch as the record. Nothing is ever updated or
+// deleted.
+//
+// Durability: Append() hands the record to a single writer thread that
+// group-commits whatever has arrived into one WriteBatch with one synced
+// WAL write, and only then runs the callbacks. No caller blocks on fsync.
+//
+// Thread safety: all methods are thread-safe. Callbacks run on the writer
+// thread; they must not block (post to the caller's own machinery instead).
+//
+// This header and storage/ are the only places that know about RocksDB.
+#ifndef TRADECHECK_STORAGE_AUDIT_STORE_H_
+#define TRADECHECK_STORAGE_AUDIT_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "tradecheck/v1/audit_service.pb.h"
+#include "tradecheck/v1/declaration.pb.h"
+#include "tradecheck/v1/verdict.pb.h"
+
+namespace tradecheck::storage {
+
+struct AuditStoreOptions {
+  // Directory of the RocksDB database; created when missing.
+  std::string path;
+  // Stamps recorded_at. Not owned; must outlive the store.
+  const Clock* clock = RealClock::Get();
+  // Largest number of records group-committed in one WriteBatch.
+  int max_batch = 512;
+  // Sync the WAL before acknowledging (only tests of non-durable paths turn
+  // this off).
+  bool sync = true;
+  // Key that signs page tokens (HMAC-SHA256). When empty, a random key is
+  // generated on first open and kept in the store, so tokens survive a
+  // restart.
+  std::string page_token_key;
+};
+
+// Quota a record consumes when bound (see rules::QuotaDraw; the store keeps
+// its own type so it does not depend on the rule engine).
+struct QuotaDraw {
+  std::string quota_key;
+  int64_t amount_milli = 0;
+  int64_t limit_milli = 0;
+};
+
+struct AppendRequest {
+  v1::TrailStream stream = v1::TRAIL_STREAM_BINDING;
+  v1::Declaration declaration;
+  // The store fills decision_id, audit_sequence, record_hash, recorded_at
+  // and validate_only.
+  v1::Verdict verdict;
+  std::string caller;
+  // BINDING only. Applied atomically with the record: either every draw
+  // fits and every balance is decremented in the record's WriteBatch, or
+  // on_shortfall is called for each draw that does not fit (with what
+  // remains of its balance), may rewrite the verdict (e.g. to DENY), and the
+  // record is written without consuming any quota.
+  std::vector<QuotaDraw> quota_draws;
+  std::function<void(size_t draw_index, int64_t remaining_milli,
+                     v1::Verdict* verdict)>
+      on_shortfall;
+};
+
+struct AppendResult {
+  v1::Decision decision;
+  // True when a BINDING record with the same declaration_id and identical
+  // declaration content already existed: it is returned unchanged and
+  // nothing is written.
+  bool replayed = false;
+};
+
+// Called exactly once per Append, on the writer thread, after the record is
+// durable (or with the error). Errors: ALREADY_EXISTS (declaration_id used
+// with different content; the message names the decision holding it),
+// UNAVAILABLE (store closed), INTERNAL/DATA_LOSS (RocksDB failure).
+using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
+
+struct ListResult {
+  std::vector<v1::Decision> decisions;
+  std::string next_page_token;  // empty at the end
+};
+
+class AuditStore {
+ public:
+  // Opens or creates the store. FAILED_PRECONDITION with a clear message
+  // when the directory holds another schema version, is not a tradecheck
+  // store, or cannot be opened; DATA_LOSS when RocksDB reports corruption.
+  static absl::StatusOr<std::unique_ptr<AuditStore>> Open(
+      const AuditStoreOptions& options);
+
+  // Closes the store (see Close) if still open.
+  ~AuditStore();
+
+  // Asynchronous, group-committed append. See AppendCallback.
+  void Append(AppendRequest request, AppendCallback done);
+  // Append and wait; for tests and tools, never on an RPC thread.
+  absl::StatusOr<AppendResult> AppendAndWait(AppendRequest request);
+
+  // BINDING decision holding `declaration_id`, NOT_FOUND if none.
+  absl::StatusOr<v1::Decision> FindByDeclarationId(
+      const std::string& declaration_id) const;
+  // NOT_FOUND for an unknown id.
+  absl::StatusOr<v1::Decision> GetDecision(
+      const std::string& decision_id) const;
+
+  // Newest first; every set filter must match. page_size 1..1000 (0 = 100).
+  // INVALID_ARGUMENT for a bad page size or a page token that was not
+  // issued by this store (or was altered), naming the field.
+  absl::StatusOr<ListResult> ListDecisions(const v1::DecisionFilter& filter,
+                                           int page_size,
+                                           const std::string& page_token) const;
+
+  // Walks the chain of `stream` over [from_sequence, to_sequence] (0 = open)
+  // and reports the first record whose content or link does not match.
+  absl::StatusOr<v1::VerifyTrailResponse> VerifyTrail(
+      v1::TrailStream stream, uint64_t from_sequence,
+      uint64_t to_sequence) const;
+
+  // Keeps the data files of a rule-set revision, so decisions can be
+  // re-evaluated under the revision they were made with. Idempotent.
+  absl::Status PutRuleSetSources(
+      const std::string& revision,
+      const std::map<std::string, std::string>& files);
+  // NOT_FOUND when the revision was never stored.
+  absl::StatusOr<std::map<std::string, std::string>> GetRuleSetSources(
+      const std::string& revision) const;
+
+  // Quota consumed so far under `quota_key` (0 if never drawn).
+  absl::StatusOr<int64_t> QuotaConsumed(const std::string& quota_key) const;
+
+  // Online, consistent copy of the database into `directory` (which must
+  // not exist). Returns the last BINDING sequence it contains.
+  absl::StatusOr<uint64_t> CreateCheckpoint(const std::string& directory);
+
+  // Drains pending appends (their callbacks run), stops the writer and
+  // closes RocksDB, returning its status. Later appends fail UNAVAILABLE.
+  absl::Status Close();
+
+ private:
+  class Impl;
+  explicit AuditStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tradecheck::storage
+
+#endif  // TRADECHECK_STORAGE_AUDIT_STORE_H_
