@@ -1,0 +1,62 @@
+// The project's error details, carried inside absl::Status payloads so the
+// domain never sees gRPC: INVALID_ARGUMENT statuses carry a
+// google.rpc.BadRequest (one field violation per problem), ALREADY_EXISTS
+// carries a google.rpc.ErrorInfo. server/ turns both into the gRPC status
+// details a client decodes; client/ turns them back.
+#ifndef TRADECHECK_CORE_ERRORS_H_
+#define TRADECHECK_CORE_ERRORS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
+namespace tradecheck {
+
+// Payload type URLs: the google.rpc message type names, so the server can
+// pack them into google.protobuf.Any unchanged.
+inline constexpr absl::string_view kBadRequestTypeUrl =
+    "type.googleapis.com/google.rpc.BadRequest";
+inline constexpr absl::string_view kErrorInfoTypeUrl =
+    "type.googleapis.com/google.rpc.ErrorInfo";
+// ErrorInfo.domain of every tradecheck error.
+inline constexpr absl::string_view kErrorDomain = "tradecheck.v1";
+
+// Collects field violations; builds the INVALID_ARGUMENT status.
+class FieldViolations {
+ public:
+  void Add(std::string field, std::string description);
+  bool empty() const { return request_.field_violations().empty(); }
+  int size() const { return request_.field_violations_size(); }
+  // INVALID_ARGUMENT whose message lists every violation ("lines[0].hs_code:
+  // ...; origin_country: ...") and whose payload is the BadRequest. OK when
+  // empty.
+  absl::Status ToStatus() const;
+
+ private:
+  google::rpc::BadRequest request_;
+};
+
+// INVALID_ARGUMENT for a single field.
+absl::Status InvalidField(absl::string_view field,
+                          absl::string_view description);
+
+// Attaches a google.rpc.ErrorInfo with `reason` and metadata to `status`.
+absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,
+                           const std::vector<std::pair<std::string,
+                                                       std::string>>& metadata);
+
+// The google.rpc.Status form of `status`: code, message, and every payload
+// of a known google.rpc detail type packed as google.protobuf.Any. Used for
+// gRPC error details and for per-item errors in batch and stream results.
+google::rpc::Status ToRpcStatus(const absl::Status& status);
+
+// The BadRequest carried by `status`, if any (empty otherwise).
+google::rpc::BadRequest GetBadRequest(const absl::Status& status);
+
+}  // namespace tradecheck
+
+#endif  // TRADECHECK_CORE_ERRORS_H_

@@ -1,0 +1,471 @@
+#include "core/tradecheck_core.h"
+
+#include <map>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
+#include "common/dates.h"
+#include "common/money.h"
+#include "common/status_macros.h"
+#include "core/declaration_validator.h"
+#include "core/errors.h"
+#include "rules/engine.h"
+
+namespace tradecheck {
+namespace {
+
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+
+absl::CivilDay TodayUtc(const Clock& clock) {
+  return absl::ToCivilDay(clock.Now(), absl::UTCTimeZone());
+}
+
+std::string SerializeDeterministic(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  m.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return out;
+}
+
+bool AllDigits(absl::string_view s) {
+  for (char c : s) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+absl::Status ValidateListRequest(const v1::ListDecisionsRequest& request,
+                                 const rules::RuleSet& rules) {
+  FieldViolations violations;
+  const v1::DecisionFilter& f = request.filter();
+  if (request.page_size() < 0 || request.page_size() > kMaxPageSize) {
+    violations.Add("page_size", absl::StrCat("is ", request.page_size(),
+                                             "; must be 0 (default ",
+                                             kDefaultPageSize, ") to ",
+                                             kMaxPageSize));
+  }
+  if (!f.origin_country().empty() && !rules.IsKnownCountry(f.origin_country())) {
+    violations.Add("filter.origin_country",
+                   absl::StrCat("\"", f.origin_country(),
+                                "\" is not an ISO 3166-1 alpha-2 code"));
+  }
+  if (!f.hs_code_prefix().empty() &&
+      (f.hs_code_prefix().size() < 2 || f.hs_code_prefix().size() > 10 ||
+       !AllDigits(f.hs_code_prefix()))) {
+    violations.Add("filter.hs_code_prefix", "must be 2 to 10 digits");
+  }
+  if (!v1::Outcome_IsValid(f.outcome())) {
+    violations.Add("filter.outcome", absl::StrCat("unknown value ", f.outcome()));
+  }
+  if (!v1::TrailStream_IsValid(f.stream())) {
+    violations.Add("filter.stream", absl::StrCat("unknown value ", f.stream()));
+  }
+  if (f.has_recorded_from() && f.has_recorded_to()) {
+    auto from = f.recorded_from();
+    auto to = f.recorded_to();
+    if (std::make_pair(to.seconds(), to.nanos()) <=
+        std::make_pair(from.seconds(), from.nanos())) {
+      violations.Add("filter.recorded_to", "must be after recorded_from");
+    }
+  }
+  return violations.ToStatus();
+}
+
+// Page-token errors from the store name the field in the message; give them
+// the BadRequest detail every INVALID_ARGUMENT of the API carries.
+absl::Status WithFieldDetail(absl::Status status, absl::string_view field) {
+  if (!absl::IsInvalidArgument(status) ||
+      status.GetPayload(kBadRequestTypeUrl).has_value()) {
+    return status;
+  }
+  return InvalidField(field, status.message());
+}
+
+}  // namespace
+
+v1::Verdict EngineView(const v1::Verdict& verdict) {
+  v1::Verdict view = verdict;
+  view.clear_decision_id();
+  view.clear_audit_sequence();
+  view.clear_record_hash();
+  view.clear_recorded_at();
+  view.clear_validate_only();
+  return view;
+}
+
+std::vector<std::string> DescribeChanges(const v1::Verdict& before,
+                                         const v1::Verdict& after) {
+  std::vector<std::string> changes;
+  if (before.rule_set_revision() != after.rule_set_revision()) {
+    changes.push_back(absl::StrCat("rule-set revision ",
+                                   before.rule_set_revision(), " -> ",
+                                   after.rule_set_revision()));
+  }
+  if (before.outcome() != after.outcome()) {
+    changes.push_back(absl::StrCat("outcome ", v1::Outcome_Name(before.outcome()),
+                                   " -> ", v1::Outcome_Name(after.outcome())));
+  }
+  if (before.total_duty().minor_units() != after.total_duty().minor_units()) {
+    changes.push_back(absl::StrCat("total duty ", FormatMoney(before.total_duty()),
+                                   " -> ", FormatMoney(after.total_duty())));
+  }
+  auto findings_of = [](const google::protobuf::RepeatedPtrField<v1::Finding>& fs) {
+    std::map<std::string, const v1::Finding*> out;
+    for (const v1::Finding& f : fs) {
+      out.emplace(absl::StrCat(f.rule_id(), "/", f.measure_id()), &f);
+    }
+    return out;
+  };
+  auto diff_findings = [&changes, &findings_of](
+                           const std::string& where,
+                           const google::protobuf::RepeatedPtrField<v1::Finding>& a,
+                           const google::protobuf::RepeatedPtrField<v1::Finding>& b) {
+    auto fa = findings_of(a);
+    auto fb = findings_of(b);
+    for (const auto& [key, f] : fa) {
+      auto it = fb.find(key);
+      if (it == fb.end()) {
+        changes.push_back(absl::StrCat(where, "finding ", f->rule_id(),
+                                       " no longer applies"));
+      } else if (it->second->severity() != f->severity()) {
+        changes.push_back(absl::StrCat(where, "finding ", f->rule_id(), " ",
+                                       v1::Severity_Name(f->severity()), " -> ",
+                                       v1::Severity_Name(it->second->severity())));
+      }
+    }
+    for (const auto& [key, f] : fb) {
+      if (!fa.count(key)) {
+        changes.push_back(absl::StrCat(where, "new finding ", f->rule_id(), " (",
+                                       v1::Severity_Name(f->severity()), "): ",
+                                       f->message()));
+      }
+    }
+  };
+  diff_findings("", before.findings(), after.findings());
+  std::map<int, const v1::LineVerdict*> after_lines;
+  for (const auto& line : after.lines()) after_lines[line.line_number()] = &line;
+  for (const auto& line : before.lines()) {
+    auto it = after_lines.find(line.line_number());
+    if (it == after_lines.end()) continue;
+    const v1::LineVerdict& other = *it->second;
+    const std::string where = absl::StrCat("line ", line.line_number(), ": ");
+    if (line.outcome() != other.outcome()) {
+      changes.push_back(absl::StrCat(where, "outcome ",
+                                     v1::Outcome_Name(line.outcome()), " -> ",
+                                     v1::Outcome_Name(other.outcome())));
+    }
+    std::map<std::string, const v1::Duty*> duties_after;
+    for (const auto& d : other.duties()) duties_after[d.measure_id()] = &d;
+    for (const auto& d : line.duties()) {
+      auto dt = duties_after.find(d.measure_id());
+      if (dt == duties_after.end()) {
+        changes.push_back(absl::StrCat(where, "duty ", d.measure_id(),
+                                       " removed (was ",
+                                       FormatMoney(d.amount()), ")"));
+        continue;
+      }
+      if (dt->second->amount().minor_units() != d.amount().minor_units() ||
+          dt->second->rate_basis_points() != d.rate_basis_points()) {
+        changes.push_back(absl::StrCat(
+            where, "duty ", d.measure_id(), " ", d.rate_basis_points(),
+            " bp ", FormatMoney(d.amount()), " -> ",
+            dt->second->rate_basis_points(), " bp ",
+            FormatMoney(dt->second->amount())));
+      }
+      duties_after.erase(dt);
+    }
+    for (const auto& [id, d] : duties_after) {
+      changes.push_back(absl::StrCat(where, "duty ", id, " added (",
+                                     FormatMoney(d->amount()), ")"));
+    }
+    diff_findings(where, line.findings(), other.findings());
+  }
+  return changes;
+}
+
+absl::StatusOr<std::unique_ptr<TradecheckCore>> TradecheckCore::Create(
+    const CoreOptions& options) {
+  storage::AuditStoreOptions store_options;
+  store_options.path = options.data_dir;
+  store_options.clock = options.clock;
+  store_options.max_batch = options.max_batch;
+  TC_ASSIGN_OR_RETURN(std::unique_ptr<storage::AuditStore> store,
+                      storage::AuditStore::Open(store_options));
+  auto rules = RuleSetHolder::Create(options.agreements_dir, store.get(),
+                                     options.clock);
+  if (!rules.ok()) {
+    // The rules are refused; close the store cleanly before reporting.
+    store->Close().IgnoreError();
+    return rules.status();
+  }
+  return std::unique_ptr<TradecheckCore>(
+      new TradecheckCore(options, std::move(store), std::move(*rules)));
+}
+
+TradecheckCore::TradecheckCore(const CoreOptions& options,
+                               std::unique_ptr<storage::AuditStore> store,
+                               std::unique_ptr<RuleSetHolder> rules)
+    : clock_(options.clock),
+      store_(std::move(store)),
+      rules_(std::move(rules)),
+      workers_(std::make_unique<ThreadPool>(options.worker_threads)) {}
+
+TradecheckCore::~TradecheckCore() { Shutdown().IgnoreError(); }
+
+absl::Status TradecheckCore::Shutdown() {
+  if (shut_down_) return close_status_;
+  shut_down_ = true;
+  // The store first: draining its writer runs the last check callbacks,
+  // which may still schedule work (conflict details) on the workers.
+  close_status_ = store_->Close();
+  workers_.reset();  // runs what is queued, then joins
+  return close_status_;
+}
+
+void TradecheckCore::CheckDeclaration(
+    const v1::CheckDeclarationRequest& request, const std::string& caller,
+    Callback<v1::CheckDeclarationResponse> done) {
+  // One snapshot of the rules for the whole check, even across a reload.
+  std::shared_ptr<const rules::RuleSet> rules = rules_->Current();
+  const v1::Declaration& declaration = request.declaration();
+  if (!request.has_declaration()) {
+    done(InvalidField("declaration", "is required"));
+    return;
+  }
+  if (absl::Status valid = ValidateDeclaration(declaration, *rules);
+      !valid.ok()) {
+    done(valid);
+    return;
+  }
+  rules::Evaluation evaluation = rules::Evaluate(*rules, declaration);
+
+  storage::AppendRequest append;
+  append.stream = request.validate_only() ? v1::TRAIL_STREAM_VALIDATE_ONLY
+                                          : v1::TRAIL_STREAM_BINDING;
+  append.declaration = declaration;
+  append.verdict = std::move(evaluation.verdict);
+  append.verdict.set_declaration_id(declaration.declaration_id());
+  append.verdict.set_rule_set_revision(rules->revision());
+  append.caller = caller;
+  if (!request.validate_only() && !evaluation.quota_draws.empty()) {
+    for (const rules::QuotaDraw& draw : evaluation.quota_draws) {
+      append.quota_draws.push_back(storage::QuotaDraw{
+          draw.quota_key, draw.amount_milli, draw.limit_milli});
+    }
+    append.on_shortfall = [rules, draws = std::move(evaluation.quota_draws)](
+                              size_t index, int64_t remaining,
+                              v1::Verdict* verdict) {
+      if (index < draws.size()) {
+        rules::ApplyQuotaShortfall(*rules, draws[index], remaining, verdict);
+      }
+    };
+  }
+  std::string declaration_id = declaration.declaration_id();
+  store_->Append(
+      std::move(append),
+      [this, declaration_id, done = std::move(done)](
+          absl::StatusOr<storage::AppendResult> result) mutable {
+        if (absl::IsAlreadyExists(result.status())) {
+          FinishConflict(declaration_id, result.status(), std::move(done));
+          return;
+        }
+        if (!result.ok()) {
+          done(result.status());
+          return;
+        }
+        v1::CheckDeclarationResponse response;
+        *response.mutable_verdict() = std::move(*result->decision.mutable_verdict());
+        response.set_replayed(result->replayed);
+        done(std::move(response));
+      });
+}
+
+void TradecheckCore::FinishConflict(
+    const std::string& declaration_id, absl::Status status,
+    Callback<v1::CheckDeclarationResponse> done) {
+  // Runs off the writer thread: looking the holder up is a store read.
+  workers_->Schedule([this, declaration_id, status = std::move(status),
+                      done = std::move(done)]() {
+    std::vector<std::pair<std::string, std::string>> metadata = {
+        {"declaration_id", declaration_id}};
+    if (auto holder = store_->FindByDeclarationId(declaration_id);
+        holder.ok()) {
+      metadata.push_back({"decision_id", holder->decision_id()});
+    }
+    done(WithErrorInfo(status, "DECLARATION_ID_REUSED", metadata));
+  });
+}
+
+void TradecheckCore::GetDecision(const v1::GetDecisionRequest& request,
+                                 Callback<v1::Decision> done) {
+  if (request.decision_id().empty()) {
+    done(InvalidField("decision_id", "is required"));
+    return;
+  }
+  workers_->Schedule([this, id = request.decision_id(), done = std::move(done)] {
+    done(store_->GetDecision(id));
+  });
+}
+
+absl::StatusOr<v1::ListDecisionsResponse> TradecheckCore::ListDecisionsNow(
+    const v1::ListDecisionsRequest& request) const {
+  TC_RETURN_IF_ERROR(ValidateListRequest(request, *rules_->Current()));
+  const int page_size =
+      request.page_size() == 0 ? kDefaultPageSize : request.page_size();
+  auto page = store_->ListDecisions(request.filter(), page_size,
+                                    request.page_token());
+  if (!page.ok()) return WithFieldDetail(page.status(), "page_token");
+  v1::ListDecisionsResponse response;
+  for (v1::Decision& d : page->decisions) {
+    *response.add_decisions() = std::move(d);
+  }
+  response.set_next_page_token(page->next_page_token);
+  return response;
+}
+
+void TradecheckCore::ListDecisions(const v1::ListDecisionsRequest& request,
+                                   Callback<v1::ListDecisionsResponse> done) {
+  workers_->Schedule([this, request, done = std::move(done)] {
+    done(ListDecisionsNow(request));
+  });
+}
+
+absl::StatusOr<v1::ReevaluateDecisionResponse> TradecheckCore::ReevaluateNow(
+    const v1::ReevaluateDecisionRequest& request) {
+  TC_ASSIGN_OR_RETURN(v1::Decision decision,
+                      store_->GetDecision(request.decision_id()));
+  TC_ASSIGN_OR_RETURN(std::shared_ptr<const rules::RuleSet> original,
+                      rules_->ForRevision(decision.rule_set_revision()));
+  std::shared_ptr<const rules::RuleSet> current = rules_->Current();
+
+  auto evaluate = [&decision](const rules::RuleSet& rules) {
+    v1::Verdict verdict = rules::Evaluate(rules, decision.declaration()).verdict;
+    verdict.set_declaration_id(decision.declaration().declaration_id());
+    verdict.set_rule_set_revision(rules.revision());
+    return verdict;
+  };
+  v1::ReevaluateDecisionResponse response;
+  const v1::Verdict stored = EngineView(decision.verdict());
+  *response.mutable_original_revision_verdict() = evaluate(*original);
+  // Quota shortfalls rewrite a verdict at commit time from the balance then;
+  // the engine alone cannot reproduce them, so such a record compares on
+  // what the engine decides. Everything else must match byte for byte.
+  response.set_matches_stored(
+      SerializeDeterministic(response.original_revision_verdict()) ==
+      SerializeDeterministic(stored));
+  response.set_current_revision(current->revision());
+  *response.mutable_current_revision_verdict() = evaluate(*current);
+  for (std::string& change :
+       DescribeChanges(stored, response.current_revision_verdict())) {
+    response.add_changes(std::move(change));
+  }
+  *response.mutable_decision() = std::move(decision);
+  return response;
+}
+
+void TradecheckCore::ReevaluateDecision(
+    const v1::ReevaluateDecisionRequest& request,
+    Callback<v1::ReevaluateDecisionResponse> done) {
+  if (request.decision_id().empty()) {
+    done(InvalidField("decision_id", "is required"));
+    return;
+  }
+  workers_->Schedule([this, request, done = std::move(done)] {
+    done(ReevaluateNow(request));
+  });
+}
+
+void TradecheckCore::VerifyTrail(const v1::VerifyTrailRequest& request,
+                                 Callback<v1::VerifyTrailResponse> done) {
+  if (!v1::TrailStream_IsValid(request.stream())) {
+    done(InvalidField("stream", absl::StrCat("unknown value ", request.stream())));
+    return;
+  }
+  if (request.to_sequence() != 0 &&
+      request.to_sequence() < request.from_sequence()) {
+    done(InvalidField("to_sequence", "must be >= from_sequence (or 0)"));
+    return;
+  }
+  workers_->Schedule([this, request, done = std::move(done)] {
+    v1::TrailStream stream = request.stream() == v1::TRAIL_STREAM_UNSPECIFIED
+                                 ? v1::TRAIL_STREAM_BINDING
+                                 : request.stream();
+    done(store_->VerifyTrail(stream, request.from_sequence(),
+                             request.to_sequence()));
+  });
+}
+
+absl::StatusOr<v1::ListInstrumentsResponse> TradecheckCore::ListInstruments(
+    const v1::ListInstrumentsRequest& request) const {
+  absl::CivilDay as_of = TodayUtc(*clock_);
+  if (request.has_as_of()) {
+    auto day = ToCivilDay(request.as_of());
+    if (!day.ok()) return InvalidField("as_of", day.status().message());
+    as_of = *day;
+  }
+  std::shared_ptr<const rules::RuleSet> rules = rules_->Current();
+  v1::ListInstrumentsResponse response;
+  for (v1::Instrument& instrument : rules->ListInstruments(as_of, false)) {
+    *response.add_instruments() = std::move(instrument);
+  }
+  response.set_rule_set_revision(rules->revision());
+  *response.mutable_data_current_through() =
+      ToDate(rules->data_current_through());
+  return response;
+}
+
+absl::StatusOr<v1::Instrument> TradecheckCore::GetInstrument(
+    const v1::GetInstrumentRequest& request) const {
+  if (request.instrument_id().empty()) {
+    return InvalidField("instrument_id", "is required");
+  }
+  return rules_->Current()->GetInstrument(request.instrument_id(),
+                                          TodayUtc(*clock_));
+}
+
+v1::RuleSetInfo TradecheckCore::GetRuleSet() const {
+  return rules_->CurrentInfo();
+}
+
+void TradecheckCore::ReloadRuleSet(Callback<v1::ReloadRuleSetResponse> done) {
+  workers_->Schedule([this, done = std::move(done)] {
+    auto result = rules_->Reload();
+    if (!result.ok()) {
+      done(result.status());
+      return;
+    }
+    v1::ReloadRuleSetResponse response;
+    *response.mutable_rule_set() = rules_->CurrentInfo();
+    response.set_previous_revision(result->previous_revision);
+    response.set_changed(result->changed);
+    done(std::move(response));
+  });
+}
+
+void TradecheckCore::CreateBackup(const v1::CreateBackupRequest& request,
+                                  Callback<v1::CreateBackupResponse> done) {
+  if (request.directory().empty()) {
+    done(InvalidField("directory", "is required (a path that does not exist)"));
+    return;
+  }
+  workers_->Schedule([this, request, done = std::move(done)] {
+    auto sequence = store_->CreateCheckpoint(request.directory());
+    if (!sequence.ok()) {
+      done(sequence.status());
+      return;
+    }
+    v1::CreateBackupResponse response;
+    response.set_directory(request.directory());
+    response.set_binding_sequence(*sequence);
+    done(std::move(response));
+  });
+}
+
+}  // namespace tradecheck

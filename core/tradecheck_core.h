@@ -1,0 +1,124 @@
+// TradecheckCore: everything the service does, without gRPC. Each public
+// method is one RPC of the v1 API, takes the request message and answers
+// through a callback with absl::StatusOr<response>; the server's handlers
+// only forward (tensorflow/serving style thin handlers).
+//
+// Threading: methods never block the calling thread. Checks validate and
+// evaluate on the caller's thread (microseconds) and hand the record to the
+// store's group-commit writer; the callback runs on the writer thread once
+// the record is durable. Everything that touches the disk otherwise (audit
+// reads, verification, backups, reloads) runs on the core's own worker
+// pool. Callbacks must not block.
+//
+// Errors carry google.rpc details as absl::Status payloads (core/errors.h).
+#ifndef TRADECHECK_CORE_TRADECHECK_CORE_H_
+#define TRADECHECK_CORE_TRADECHECK_CORE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "common/executor.h"
+#include "core/rule_set_holder.h"
+#include "storage/audit_store.h"
+#include "tradecheck/v1/admin_service.pb.h"
+#include "tradecheck/v1/agreement_service.pb.h"
+#include "tradecheck/v1/audit_service.pb.h"
+#include "tradecheck/v1/compliance_service.pb.h"
+
+namespace tradecheck {
+
+struct CoreOptions {
+  // Directory of agreement data files (see agreements/).
+  std::string agreements_dir;
+  // Directory of the audit store; created when missing.
+  std::string data_dir;
+  // Not owned; must outlive the core.
+  const Clock* clock = RealClock::Get();
+  // Worker threads for blocking work.
+  int worker_threads = 2;
+  // Largest group commit.
+  int max_batch = 512;
+};
+
+template <typename T>
+using Callback = std::function<void(absl::StatusOr<T>)>;
+
+class TradecheckCore {
+ public:
+  // Opens the store and loads the rules. Fails, naming the file, line and
+  // problem, on invalid agreement data; and clearly on an unusable data
+  // directory.
+  static absl::StatusOr<std::unique_ptr<TradecheckCore>> Create(
+      const CoreOptions& options);
+  ~TradecheckCore();
+
+  // ComplianceService.CheckDeclaration. `caller` is recorded in the trail.
+  void CheckDeclaration(const v1::CheckDeclarationRequest& request,
+                        const std::string& caller,
+                        Callback<v1::CheckDeclarationResponse> done);
+
+  // AuditService.
+  void GetDecision(const v1::GetDecisionRequest& request,
+                   Callback<v1::Decision> done);
+  void ListDecisions(const v1::ListDecisionsRequest& request,
+                     Callback<v1::ListDecisionsResponse> done);
+  void ReevaluateDecision(const v1::ReevaluateDecisionRequest& request,
+                          Callback<v1::ReevaluateDecisionResponse> done);
+  void VerifyTrail(const v1::VerifyTrailRequest& request,
+                   Callback<v1::VerifyTrailResponse> done);
+
+  // AgreementService (in memory; answers on the calling thread).
+  absl::StatusOr<v1::ListInstrumentsResponse> ListInstruments(
+      const v1::ListInstrumentsRequest& request) const;
+  absl::StatusOr<v1::Instrument> GetInstrument(
+      const v1::GetInstrumentRequest& request) const;
+  v1::RuleSetInfo GetRuleSet() const;
+
+  // AdminService.
+  void ReloadRuleSet(Callback<v1::ReloadRuleSetResponse> done);
+  void CreateBackup(const v1::CreateBackupRequest& request,
+                    Callback<v1::CreateBackupResponse> done);
+
+  // Finishes pending work and closes the store; returns the store's close
+  // status. Later checks fail UNAVAILABLE. REQUIRES: no RPC is running (the
+  // server has been shut down); called from one thread.
+  absl::Status Shutdown();
+
+ private:
+  TradecheckCore(const CoreOptions& options,
+                 std::unique_ptr<storage::AuditStore> store,
+                 std::unique_ptr<RuleSetHolder> rules);
+
+  absl::StatusOr<v1::ListDecisionsResponse> ListDecisionsNow(
+      const v1::ListDecisionsRequest& request) const;
+  absl::StatusOr<v1::ReevaluateDecisionResponse> ReevaluateNow(
+      const v1::ReevaluateDecisionRequest& request);
+  void FinishConflict(const std::string& declaration_id, absl::Status status,
+                      Callback<v1::CheckDeclarationResponse> done);
+
+  const Clock* const clock_;
+  bool shut_down_ = false;  // Shutdown() is called from one thread only
+  absl::Status close_status_;
+  std::unique_ptr<storage::AuditStore> store_;
+  std::unique_ptr<RuleSetHolder> rules_;
+  // Declared last: destroyed first, so queued work finishes while the store
+  // and rules are still alive.
+  std::unique_ptr<ThreadPool> workers_;
+};
+
+// The verdict with the fields that belong to the audit record cleared
+// (decision id, sequence, hash, recorded_at, validate_only): what the rule
+// engine alone determines.
+v1::Verdict EngineView(const v1::Verdict& verdict);
+
+// Human-readable differences between two verdicts ("line 1: outcome
+// OUTCOME_ALLOW -> OUTCOME_NEEDS_REVIEW"); empty when they agree.
+std::vector<std::string> DescribeChanges(const v1::Verdict& before,
+                                         const v1::Verdict& after);
+
+}  // namespace tradecheck
+
+#endif  // TRADECHECK_CORE_TRADECHECK_CORE_H_

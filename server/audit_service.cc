@@ -1,0 +1,59 @@
+// AuditService handlers; the core runs the store reads on its workers.
+#include <memory>
+
+#include "server/grpc_util.h"
+#include "server/services.h"
+#include "tradecheck/v1/audit_service.grpc.pb.h"
+
+namespace tradecheck::server {
+namespace {
+
+class AuditServiceImpl final : public v1::AuditService::CallbackService {
+ public:
+  explicit AuditServiceImpl(TradecheckCore* core) : core_(core) {}
+
+  grpc::ServerUnaryReactor* GetDecision(grpc::CallbackServerContext* context,
+                                        const v1::GetDecisionRequest* request,
+                                        v1::Decision* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    core_->GetDecision(*request, FinishUnary(reactor, response));
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* ListDecisions(
+      grpc::CallbackServerContext* context,
+      const v1::ListDecisionsRequest* request,
+      v1::ListDecisionsResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    core_->ListDecisions(*request, FinishUnary(reactor, response));
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* ReevaluateDecision(
+      grpc::CallbackServerContext* context,
+      const v1::ReevaluateDecisionRequest* request,
+      v1::ReevaluateDecisionResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    core_->ReevaluateDecision(*request, FinishUnary(reactor, response));
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* VerifyTrail(grpc::CallbackServerContext* context,
+                                        const v1::VerifyTrailRequest* request,
+                                        v1::VerifyTrailResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    core_->VerifyTrail(*request, FinishUnary(reactor, response));
+    return reactor;
+  }
+
+ private:
+  TradecheckCore* const core_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::Service> NewAuditService(TradecheckCore* core) {
+  return std::make_unique<AuditServiceImpl>(core);
+}
+
+}  // namespace tradecheck::server

@@ -1,0 +1,184 @@
+// tradecheck_server: the gRPC front of TradecheckCore.
+//
+//   tradecheck_server                       # 127.0.0.1:50051, ./tradecheck-data
+//   tradecheck_server --listen=127.0.0.1:0 --port_file=/tmp/port \
+//                     --data_dir=/var/lib/tradecheck
+//
+// Signals: SIGHUP reloads the agreement data (validated first; the set in
+// force stays on error). SIGTERM / SIGINT: health turns NOT_SERVING, new
+// calls are refused, in-flight calls get --grace_period to finish, the store
+// is closed cleanly. Exit code 0 on a clean stop, 1 when start-up failed,
+// 2 when the listen address could not be bound, 3 when closing the store
+// failed.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/dates.h"
+#include "core/tradecheck_core.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "server/services.h"
+
+#ifndef TC_DEFAULT_AGREEMENTS_DIR
+#define TC_DEFAULT_AGREEMENTS_DIR "agreements"
+#endif
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "Address to serve on; port 0 picks a free port (see --port_file).");
+ABSL_FLAG(std::string, port_file, "",
+          "When set, the port actually bound is written to this file once "
+          "the server is serving.");
+ABSL_FLAG(std::string, data_dir, "tradecheck-data",
+          "Directory of the audit store (RocksDB); created when missing.");
+ABSL_FLAG(std::string, agreements_dir, TC_DEFAULT_AGREEMENTS_DIR,
+          "Directory of agreement data files (the bundled set by default).");
+ABSL_FLAG(absl::Duration, grace_period, absl::Seconds(10),
+          "On SIGTERM/SIGINT, how long in-flight calls get to finish.");
+ABSL_FLAG(int, workers, 2,
+          "Worker threads for blocking work (audit reads, verification).");
+ABSL_FLAG(int, max_batch, 512,
+          "Most audit records group-committed with one fsync.");
+
+namespace tradecheck::server {
+namespace {
+
+void Log(const std::string& message) {
+  std::string line = absl::StrCat(
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
+      " tradecheck_server: ", message, "\n");
+  std::fputs(line.c_str(), stderr);
+  std::fflush(stderr);
+}
+
+bool WritePortFile(const std::string& path, int port) {
+  // Write then rename, so a reader never sees a half-written port.
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out.good()) return false;
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+void ReloadRules(TradecheckCore& core) {
+  absl::Notification done;
+  core.ReloadRuleSet([&done](absl::StatusOr<v1::ReloadRuleSetResponse> r) {
+    if (!r.ok()) {
+      Log(absl::StrCat("reload refused, rule set in force unchanged: ",
+                       r.status().ToString()));
+    } else if (r->changed()) {
+      Log(absl::StrCat("rule set reloaded: revision ", r->previous_revision(),
+                       " -> ", r->rule_set().revision()));
+    } else {
+      Log(absl::StrCat("rule set unchanged: revision ",
+                       r->rule_set().revision()));
+    }
+    done.Notify();
+  });
+  done.WaitForNotification();
+}
+
+int Run() {
+  // Signals are taken by sigwait() on this thread only: block them before
+  // any other thread exists so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  CoreOptions options;
+  options.agreements_dir = absl::GetFlag(FLAGS_agreements_dir);
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.worker_threads = absl::GetFlag(FLAGS_workers);
+  options.max_batch = absl::GetFlag(FLAGS_max_batch);
+  auto core = TradecheckCore::Create(options);
+  if (!core.ok()) {
+    Log(absl::StrCat("cannot start: ", core.status().ToString()));
+    return 1;
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  std::vector<std::unique_ptr<grpc::Service>> services;
+  services.push_back(NewComplianceService(core->get()));
+  services.push_back(NewAuditService(core->get()));
+  services.push_back(NewAgreementService(core->get()));
+  services.push_back(NewAdminService(core->get()));
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  // gRPC sets SO_REUSEPORT by default: a second server on the same port
+  // would start "successfully" and steal connections. Fail loudly instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  for (auto& service : services) builder.RegisterService(service.get());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    Log(absl::StrCat("cannot listen on ", listen,
+                     " (address in use, or not a valid address)"));
+    (*core)->Shutdown().IgnoreError();
+    return 2;
+  }
+  const std::string& port_file = absl::GetFlag(FLAGS_port_file);
+  if (!port_file.empty() && !WritePortFile(port_file, port)) {
+    Log(absl::StrCat("cannot write --port_file ", port_file));
+  }
+  v1::RuleSetInfo info = (*core)->GetRuleSet();
+  Log(absl::StrCat("serving on port ", port, " (", listen, "); data_dir=",
+                   options.data_dir, "; agreements_dir=", options.agreements_dir,
+                   "; rule-set revision ", info.revision(), ", data current through ",
+                   FormatDate(info.data_current_through())));
+
+  while (true) {
+    int signal = 0;
+    if (sigwait(&signals, &signal) != 0) continue;
+    if (signal == SIGHUP) {
+      ReloadRules(**core);
+      continue;
+    }
+    Log(absl::StrCat("signal ", signal, ": draining for up to ",
+                     absl::FormatDuration(absl::GetFlag(FLAGS_grace_period))));
+    break;
+  }
+  server->GetHealthCheckService()->SetServingStatus(false);
+  server->Shutdown(absl::ToChronoTime(absl::Now() +
+                                      absl::GetFlag(FLAGS_grace_period)));
+  server->Wait();
+  absl::Status closed = (*core)->Shutdown();
+  if (!closed.ok()) {
+    Log(absl::StrCat("store did not close cleanly: ", closed.ToString()));
+    return 3;
+  }
+  Log("stopped cleanly");
+  return 0;
+}
+
+}  // namespace
+}  // namespace tradecheck::server
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Serves the tradecheck v1 API (compliance checks, audit trail, "
+      "agreements). Starts with no flags: 127.0.0.1:50051, ./tradecheck-data, "
+      "the bundled agreement data.");
+  absl::ParseCommandLine(argc, argv);
+  return tradecheck::server::Run();
+}

@@ -1,0 +1,25 @@
+// The four gRPC services of tradecheck.v1, as thin handlers over
+// TradecheckCore: each converts nothing but the status, and never blocks a
+// callback thread.
+#ifndef TRADECHECK_SERVER_SERVICES_H_
+#define TRADECHECK_SERVER_SERVICES_H_
+
+#include <memory>
+
+#include "core/tradecheck_core.h"
+
+namespace grpc {
+class Service;
+}
+
+namespace tradecheck::server {
+
+// `core` is not owned and must outlive the services.
+std::unique_ptr<grpc::Service> NewComplianceService(TradecheckCore* core);
+std::unique_ptr<grpc::Service> NewAuditService(TradecheckCore* core);
+std::unique_ptr<grpc::Service> NewAgreementService(TradecheckCore* core);
+std::unique_ptr<grpc::Service> NewAdminService(TradecheckCore* core);
+
+}  // namespace tradecheck::server
+
+#endif  // TRADECHECK_SERVER_SERVICES_H_
