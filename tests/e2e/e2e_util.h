@@ -1,0 +1,96 @@
+// Helpers shared by the end-to-end tests: channels to a ServerProcess,
+// declarations written as text protos, and decoding of google.rpc details.
+#ifndef TRADECHECK_TESTS_E2E_E2E_UTIL_H_
+#define TRADECHECK_TESTS_E2E_E2E_UTIL_H_
+
+#include <memory>
+#include <string>
+
+#include "google/protobuf/text_format.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "tradecheck/v1/admin_service.grpc.pb.h"
+#include "tradecheck/v1/agreement_service.grpc.pb.h"
+#include "tradecheck/v1/audit_service.grpc.pb.h"
+#include "tradecheck/v1/compliance_service.grpc.pb.h"
+
+namespace tradecheck::testing {
+
+inline std::shared_ptr<grpc::Channel> Connect(const std::string& address) {
+  return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+}
+
+// A context with a deadline, as every call should have.
+inline std::unique_ptr<grpc::ClientContext> Ctx(int seconds = 20) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(seconds));
+  return context;
+}
+
+template <typename T>
+T ParseText(const std::string& text) {
+  T message;
+  if (!google::protobuf::TextFormat::ParseFromString(text, &message)) {
+    ADD_FAILURE() << "bad text proto in test: " << text;
+  }
+  return message;
+}
+
+// A Malaysian crude palm oil import entered in the reciprocal-tariff window.
+inline v1::Declaration PalmOilImport(const std::string& id) {
+  v1::Declaration d = ParseText<v1::Declaration>(R"pb(
+    kind: DECLARATION_KIND_IMPORT_ENTRY
+    exporter_id: "MY-EXP-0001"
+    importer_id: "US-IMP-0042"
+    manufacturer_id: "MY-MFR-0007"
+    origin_country: "MY"
+    export_country: "MY"
+    destination_country: "US"
+    export_date { year: 2025 month: 9 day: 1 }
+    entry_date { year: 2025 month: 9 day: 29 }
+    lines {
+      line_number: 1
+      hs_code: "151110"
+      description: "Crude palm oil"
+      customs_value { currency_code: "USD" minor_units: 25000000 }
+      quantity { amount_milli: 250000000 unit: "KGM" }
+      processing_stage: PROCESSING_STAGE_NOT_APPLICABLE
+      bill_of_materials_status: BILL_OF_MATERIALS_STATUS_NOT_APPLICABLE
+    }
+  )pb");
+  d.set_declaration_id(id);
+  return d;
+}
+
+// The google.rpc.Status carried in a failed call's details.
+inline google::rpc::Status Details(const grpc::Status& status) {
+  google::rpc::Status details;
+  details.ParseFromString(status.error_details());
+  return details;
+}
+
+inline google::rpc::BadRequest BadRequestOf(const grpc::Status& status) {
+  google::rpc::BadRequest bad;
+  for (const auto& any : Details(status).details()) {
+    if (any.type_url() == "type.googleapis.com/google.rpc.BadRequest") {
+      bad.ParseFromString(any.value());
+    }
+  }
+  return bad;
+}
+
+inline google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
+  google::rpc::ErrorInfo info;
+  for (const auto& any : Details(status).details()) {
+    if (any.type_url() == "type.googleapis.com/google.rpc.ErrorInfo") {
+      info.ParseFromString(any.value());
+    }
+  }
+  return info;
+}
+
+}  // namespace tradecheck::testing
+
+#endif  // TRADECHECK_TESTS_E2E_E2E_UTIL_H_
