@@ -1,0 +1,230 @@
+// TradecheckCore over the real shipped rules and a real store in a
+// temporary directory.
+#include "core/tradecheck_core.h"
+
+#include <stdlib.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+
+#include "absl/synchronization/notification.h"
+#include "common/testing/status_matchers.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+
+namespace tradecheck {
+namespace {
+
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::tradecheck::testing::IsOk;
+using ::tradecheck::testing::StatusIs;
+
+std::string TempDir(const std::string& prefix) {
+  std::string pattern = "/tmp/" + prefix + "-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp";
+  return pattern;
+}
+
+// Calls an async core method and waits for its answer.
+template <typename T, typename F>
+absl::StatusOr<T> Wait(F&& call) {
+  absl::Notification done;
+  absl::StatusOr<T> out = absl::UnknownError("no answer");
+  call([&](absl::StatusOr<T> r) {
+    out = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return out;
+}
+
+v1::CheckDeclarationRequest VietnamLaptops(const std::string& id) {
+  v1::CheckDeclarationRequest r;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
+    declaration {
+      kind: DECLARATION_KIND_IMPORT_ENTRY
+      exporter_id: "VN-EXP-1"
+      importer_id: "US-IMP-1"
+      origin_country: "VN"
+      export_country: "VN"
+      destination_country: "US"
+      export_date { year: 2025 month: 10 day: 1 }
+      entry_date { year: 2025 month: 10 day: 20 }
+      lines {
+        line_number: 1
+        hs_code: "847130"
+        description: "Laptops"
+        customs_value { currency_code: "USD" minor_units: 5000000 }
+        bill_of_materials_status: BILL_OF_MATERIALS_STATUS_COMPLETE
+        bill_of_materials {
+          hs_code: "854231"
+          origin_country: "CN"
+          value { currency_code: "USD" minor_units: 1000000 }
+        }
+      }
+    }
+  )pb", &r));
+  r.mutable_declaration()->set_declaration_id(id);
+  return r;
+}
+
+class TradecheckCoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    agreements_ = TempDir("core-agreements");
+    const std::string copy =
+        "cp -r '" TC_AGREEMENTS_DIR "/.' '" + agreements_ + "/'";
+    ASSERT_EQ(std::system(copy.c_str()), 0);
+    options_.agreements_dir = agreements_;
+    options_.data_dir = TempDir("core-data") + "/db";
+    auto core = TradecheckCore::Create(options_);
+    ASSERT_TRUE(core.ok()) << core.status();
+    core_ = std::move(*core);
+  }
+
+  absl::StatusOr<v1::CheckDeclarationResponse> Check(
+      const v1::CheckDeclarationRequest& request) {
+    return Wait<v1::CheckDeclarationResponse>(
+        [&](auto done) { core_->CheckDeclaration(request, "", done); });
+  }
+
+  absl::StatusOr<v1::ReevaluateDecisionResponse> Reevaluate(
+      const std::string& id) {
+    v1::ReevaluateDecisionRequest request;
+    request.set_decision_id(id);
+    return Wait<v1::ReevaluateDecisionResponse>(
+        [&](auto done) { core_->ReevaluateDecision(request, done); });
+  }
+
+  std::string agreements_;
+  CoreOptions options_;
+  std::unique_ptr<TradecheckCore> core_;
+};
+
+TEST_F(TradecheckCoreTest, ACheckIsRecordedAndReevaluatesIdentically) {
+  TC_ASSERT_OK_AND_ASSIGN(auto response, Check(VietnamLaptops("CORE-1")));
+  EXPECT_EQ(response.verdict().rule_set_revision(), core_->GetRuleSet().revision());
+  TC_ASSERT_OK_AND_ASSIGN(auto again, Reevaluate(response.verdict().decision_id()));
+  EXPECT_TRUE(again.matches_stored());
+  EXPECT_TRUE(again.changes().empty()) << again.changes(0);
+  EXPECT_EQ(again.current_revision(), response.verdict().rule_set_revision());
+}
+
+TEST_F(TradecheckCoreTest, ReloadSwapsRevisionAndOldDecisionsStillReevaluate) {
+  TC_ASSERT_OK_AND_ASSIGN(auto before, Check(VietnamLaptops("CORE-R-1")));
+  const std::string old_revision = before.verdict().rule_set_revision();
+  {
+    // A reviewed comment is a change of content: a new revision.
+    std::ofstream note(agreements_ + "/ruleset.textproto", std::ios::app);
+    note << "\n# reviewed again on 2026-11-28\n";
+  }
+  TC_ASSERT_OK_AND_ASSIGN(auto reload, Wait<v1::ReloadRuleSetResponse>(
+                                           [&](auto d) { core_->ReloadRuleSet(d); }));
+  EXPECT_TRUE(reload.changed());
+  EXPECT_EQ(reload.previous_revision(), old_revision);
+  EXPECT_NE(reload.rule_set().revision(), old_revision);
+
+  // New checks carry the new revision; the old decision re-evaluates under
+  // its own, and the change of revision is reported.
+  TC_ASSERT_OK_AND_ASSIGN(auto after, Check(VietnamLaptops("CORE-R-2")));
+  EXPECT_EQ(after.verdict().rule_set_revision(), reload.rule_set().revision());
+  TC_ASSERT_OK_AND_ASSIGN(auto re, Reevaluate(before.verdict().decision_id()));
+  EXPECT_TRUE(re.matches_stored());
+  EXPECT_EQ(re.original_revision_verdict().rule_set_revision(), old_revision);
+  EXPECT_EQ(re.current_revision(), reload.rule_set().revision());
+  EXPECT_THAT(re.changes(), Contains(HasSubstr("rule-set revision")));
+}
+
+TEST_F(TradecheckCoreTest, InvalidDataOnReloadKeepsTheSetInForce) {
+  const std::string revision = core_->GetRuleSet().revision();
+  { std::ofstream(agreements_ + "/zz-bad.textproto") << "nonsense {\n"; }
+  auto reload = Wait<v1::ReloadRuleSetResponse>(
+      [&](auto d) { core_->ReloadRuleSet(d); });
+  EXPECT_THAT(reload, StatusIs(absl::StatusCode::kInvalidArgument,
+                               HasSubstr("zz-bad.textproto")));
+  EXPECT_EQ(core_->GetRuleSet().revision(), revision);
+  EXPECT_THAT(Check(VietnamLaptops("CORE-AFTER-BAD")), IsOk());
+}
+
+TEST_F(TradecheckCoreTest, ConcurrentChecksGetDistinctSequences) {
+  constexpr int kChecks = 200;
+  absl::Mutex mu;
+  std::set<uint64_t> sequences;
+  std::atomic<int> failures{0};
+  absl::Notification all_done;
+  std::atomic<int> remaining{kChecks};
+  for (int i = 0; i < kChecks; ++i) {
+    core_->CheckDeclaration(
+        VietnamLaptops("CORE-C-" + std::to_string(i)), "",
+        [&](absl::StatusOr<v1::CheckDeclarationResponse> r) {
+          if (!r.ok()) {
+            ++failures;
+          } else {
+            absl::MutexLock lock(&mu);
+            sequences.insert(r->verdict().audit_sequence());
+          }
+          if (--remaining == 0) all_done.Notify();
+        });
+  }
+  all_done.WaitForNotification();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(sequences.size(), static_cast<size_t>(kChecks));
+  EXPECT_EQ(*sequences.rbegin(), static_cast<uint64_t>(kChecks));
+}
+
+TEST_F(TradecheckCoreTest, ListValidatesFilters) {
+  v1::ListDecisionsRequest request;
+  request.set_page_size(5000);
+  request.mutable_filter()->set_origin_country("Vietnam");
+  request.mutable_filter()->set_hs_code_prefix("8");
+  auto listed = Wait<v1::ListDecisionsResponse>(
+      [&](auto d) { core_->ListDecisions(request, d); });
+  EXPECT_THAT(listed, StatusIs(absl::StatusCode::kInvalidArgument));
+  std::set<std::string> fields;
+  for (const auto& v : GetBadRequest(listed.status()).field_violations()) {
+    fields.insert(v.field());
+  }
+  EXPECT_EQ(fields, (std::set<std::string>{"page_size", "filter.origin_country",
+                                           "filter.hs_code_prefix"}));
+}
+
+TEST_F(TradecheckCoreTest, ShutdownRefusesLaterChecksWithoutLosingEarlierOnes) {
+  TC_ASSERT_OK_AND_ASSIGN(auto first, Check(VietnamLaptops("CORE-S-1")));
+  EXPECT_THAT(core_->Shutdown(), IsOk());
+  core_.reset();
+  auto reopened = TradecheckCore::Create(options_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  v1::GetDecisionRequest get;
+  get.set_decision_id(first.verdict().decision_id());
+  auto decision = Wait<v1::Decision>(
+      [&](auto d) { (*reopened)->GetDecision(get, d); });
+  ASSERT_THAT(decision, IsOk());
+  EXPECT_EQ(decision->verdict().SerializeAsString(),
+            first.verdict().SerializeAsString());
+}
+
+TEST(DescribeChangesTest, NamesOutcomeAndDutyChanges) {
+  v1::Verdict before, after;
+  before.set_outcome(v1::OUTCOME_ALLOW);
+  after.set_outcome(v1::OUTCOME_NEEDS_REVIEW);
+  auto* line_before = before.add_lines();
+  line_before->set_line_number(1);
+  auto* duty = line_before->add_duties();
+  duty->set_measure_id("recip-vn");
+  duty->set_rate_basis_points(2000);
+  auto* line_after = after.add_lines();
+  line_after->set_line_number(1);
+  line_after->add_findings()->set_rule_id("DATA-001");
+  auto changes = DescribeChanges(before, after);
+  EXPECT_THAT(changes, Contains(HasSubstr("outcome OUTCOME_ALLOW -> OUTCOME_NEEDS_REVIEW")));
+  EXPECT_THAT(changes, Contains(HasSubstr("line 1: duty recip-vn removed")));
+  EXPECT_THAT(changes, Contains(HasSubstr("line 1: new finding DATA-001")));
+  EXPECT_TRUE(DescribeChanges(before, before).empty());
+}
+
+}  // namespace
+}  // namespace tradecheck
