@@ -3,6 +3,8 @@
 #ifndef TRADECHECK_TESTS_E2E_E2E_UTIL_H_
 #define TRADECHECK_TESTS_E2E_E2E_UTIL_H_
 
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -33,7 +35,9 @@ template <typename T>
 T ParseText(const std::string& text) {
   T message;
   if (!google::protobuf::TextFormat::ParseFromString(text, &message)) {
-    ADD_FAILURE() << "bad text proto in test: " << text;
+    // A typo in a test's own constant: nothing sensible can follow.
+    std::fprintf(stderr, "bad text proto in test source: %s\n", text.c_str());
+    std::abort();
   }
   return message;
 }
