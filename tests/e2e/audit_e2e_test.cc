@@ -1,0 +1,270 @@
+// End-to-end tests of the audit trail through the real server: crash safety
+// under SIGKILL, tamper evidence, backup and restore, paging, re-evaluation,
+// idempotency under concurrent retries.
+#include <signal.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/testing/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/e2e_util.h"
+#include "tests/testing/server_process.h"
+
+namespace tradecheck::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Stubs {
+  explicit Stubs(const std::string& address)
+      : channel(Connect(address)),
+        compliance(v1::ComplianceService::NewStub(channel)),
+        audit(v1::AuditService::NewStub(channel)),
+        admin(v1::AdminService::NewStub(channel)) {}
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::ComplianceService::Stub> compliance;
+  std::unique_ptr<v1::AuditService::Stub> audit;
+  std::unique_ptr<v1::AdminService::Stub> admin;
+
+  grpc::Status Check(const v1::Declaration& d,
+                     v1::CheckDeclarationResponse* out) {
+    v1::CheckDeclarationRequest request;
+    *request.mutable_declaration() = d;
+    return compliance->CheckDeclaration(Ctx().get(), request, out);
+  }
+  v1::VerifyTrailResponse Verify() {
+    v1::VerifyTrailRequest request;
+    v1::VerifyTrailResponse response;
+    grpc::Status status = audit->VerifyTrail(Ctx(60).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+};
+
+TEST(AuditE2eTest, EveryAcknowledgedVerdictSurvivesSigkill) {
+  TC_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start({}));
+  struct Ack {
+    std::string decision_id;
+    std::string record_hash;
+  };
+  absl::Mutex mu;
+  std::map<std::string, Ack> acked;  // declaration id -> what the client got
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&, t] {
+      Stubs stubs(server->address());
+      for (int i = 0; !stop.load(); ++i) {
+        const std::string id = absl::StrCat("CRASH-", t, "-", i);
+        v1::CheckDeclarationResponse response;
+        if (stubs.Check(PalmOilImport(id), &response).ok()) {
+          absl::MutexLock lock(&mu);
+          acked[id] = {response.verdict().decision_id(),
+                       response.verdict().record_hash()};
+        }
+      }
+    });
+  }
+  // Kill mid-load, once a few hundred verdicts were acknowledged.
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(50));
+    absl::MutexLock lock(&mu);
+    if (acked.size() >= 300) break;
+  }
+  ASSERT_TRUE(server->Kill().ok());
+  stop = true;
+  for (auto& c : clients) c.join();
+  ASSERT_GE(acked.size(), 300u);
+
+  ServerProcessOptions options;
+  options.data_dir = server->data_dir();
+  TC_ASSERT_OK_AND_ASSIGN(auto restarted, ServerProcess::Start(options));
+  Stubs stubs(restarted->address());
+  for (const auto& [declaration_id, ack] : acked) {
+    v1::GetDecisionRequest get;
+    get.set_decision_id(ack.decision_id);
+    v1::Decision decision;
+    grpc::Status status = stubs.audit->GetDecision(Ctx().get(), get, &decision);
+    ASSERT_TRUE(status.ok()) << declaration_id << ": " << status.error_message();
+    EXPECT_EQ(decision.record_hash(), ack.record_hash) << declaration_id;
+    EXPECT_EQ(decision.declaration().declaration_id(), declaration_id);
+  }
+  v1::VerifyTrailResponse verified = stubs.Verify();
+  EXPECT_TRUE(verified.ok()) << verified.problem();
+  EXPECT_GE(verified.records_checked(), acked.size());
+}
+
+TEST(AuditE2eTest, VerificationNamesARecordAlteredOnDisk) {
+  TC_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start({}));
+  std::vector<std::string> ids;
+  {
+    Stubs stubs(server->address());
+    for (int i = 1; i <= 5; ++i) {
+      v1::CheckDeclarationResponse response;
+      ASSERT_TRUE(stubs.Check(PalmOilImport(absl::StrCat("TAMPER-", i)),
+                              &response).ok());
+      ids.push_back(response.verdict().decision_id());
+    }
+    EXPECT_TRUE(stubs.Verify().ok());
+  }
+  TC_ASSERT_OK_AND_ASSIGN(int code, server->Stop());
+  ASSERT_EQ(code, 0);
+
+  // Flip one byte of record 3 underneath the service.
+  const std::string tamper = absl::StrCat(
+      TC_TAMPER_BINARY, " --db='", server->data_dir(),
+      "' --stream=binding --sequence=3 --offset=40");
+  ASSERT_EQ(std::system(tamper.c_str()), 0);
+
+  ServerProcessOptions options;
+  options.data_dir = server->data_dir();
+  TC_ASSERT_OK_AND_ASSIGN(auto restarted, ServerProcess::Start(options));
+  Stubs stubs(restarted->address());
+  v1::VerifyTrailResponse verified = stubs.Verify();
+  EXPECT_FALSE(verified.ok());
+  EXPECT_EQ(verified.first_bad_sequence(), 3u);
+  EXPECT_EQ(verified.first_bad_decision_id(), ids[2]);
+  EXPECT_FALSE(verified.problem().empty());
+}
+
+TEST(AuditE2eTest, BackupIsAWorkingStoreUpToItsSequence) {
+  TC_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start({}));
+  TC_ASSERT_OK_AND_ASSIGN(std::string scratch, MakeTempDir("backup"));
+  const std::string backup = scratch + "/backup-1";
+  {
+    Stubs stubs(server->address());
+    for (int i = 1; i <= 3; ++i) {
+      v1::CheckDeclarationResponse response;
+      ASSERT_TRUE(stubs.Check(PalmOilImport(absl::StrCat("BK-", i)), &response).ok());
+    }
+    v1::CreateBackupRequest request;
+    request.set_directory(backup);
+    v1::CreateBackupResponse response;
+    grpc::Status status = stubs.admin->CreateBackup(Ctx(60).get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.binding_sequence(), 3u);
+    // The target must not exist: a second backup there is refused.
+    status = stubs.admin->CreateBackup(Ctx().get(), request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    for (int i = 4; i <= 5; ++i) {
+      v1::CheckDeclarationResponse more;
+      ASSERT_TRUE(stubs.Check(PalmOilImport(absl::StrCat("BK-", i)), &more).ok());
+    }
+  }
+  // The documented restore: stop, copy the backup to a data directory,
+  // start on it.
+  TC_ASSERT_OK_AND_ASSIGN(int code, server->Stop());
+  ASSERT_EQ(code, 0);
+  const std::string restored = scratch + "/restored";
+  ASSERT_EQ(std::system(("cp -a '" + backup + "' '" + restored + "'").c_str()), 0);
+  ServerProcessOptions options;
+  options.data_dir = restored;
+  TC_ASSERT_OK_AND_ASSIGN(auto from_backup, ServerProcess::Start(options));
+  Stubs stubs(from_backup->address());
+  v1::ListDecisionsRequest list;
+  v1::ListDecisionsResponse listed;
+  ASSERT_TRUE(stubs.audit->ListDecisions(Ctx().get(), list, &listed).ok());
+  ASSERT_EQ(listed.decisions_size(), 3);
+  EXPECT_EQ(listed.decisions(0).declaration().declaration_id(), "BK-3");
+  v1::VerifyTrailResponse verified = stubs.Verify();
+  EXPECT_TRUE(verified.ok()) << verified.problem();
+  EXPECT_EQ(verified.records_checked(), 3u);
+}
+
+TEST(AuditE2eTest, PagesAreStableAndTokensCannotBeForged) {
+  TC_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start({}));
+  Stubs stubs(server->address());
+  for (int i = 0; i < 25; ++i) {
+    v1::CheckDeclarationResponse response;
+    ASSERT_TRUE(stubs.Check(PalmOilImport(absl::StrCat("PG-", i)), &response).ok());
+  }
+  v1::ListDecisionsRequest request;
+  request.set_page_size(10);
+  request.mutable_filter()->set_origin_country("MY");
+  request.mutable_filter()->set_hs_code_prefix("1511");
+  std::vector<uint64_t> sequences;
+  std::string first_token;
+  for (int page = 0; page < 5; ++page) {
+    v1::ListDecisionsResponse response;
+    ASSERT_TRUE(stubs.audit->ListDecisions(Ctx().get(), request, &response).ok());
+    for (const auto& d : response.decisions()) sequences.push_back(d.sequence());
+    if (page == 0) {
+      first_token = response.next_page_token();
+      // New records arrive between pages; they must not shift the listing.
+      v1::CheckDeclarationResponse late;
+      ASSERT_TRUE(stubs.Check(PalmOilImport("PG-LATE"), &late).ok());
+    }
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  ASSERT_EQ(sequences.size(), 25u);
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    EXPECT_EQ(sequences[i], 25u - i);  // newest first, no gaps, no repeats
+  }
+
+  ASSERT_FALSE(first_token.empty());
+  std::string forged = first_token;
+  forged[forged.size() / 2] = forged[forged.size() / 2] == 'A' ? 'B' : 'A';
+  request.set_page_token(forged);
+  v1::ListDecisionsResponse response;
+  grpc::Status status = stubs.audit->ListDecisions(Ctx().get(), request, &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_EQ(BadRequestOf(status).field_violations_size(), 1);
+  EXPECT_EQ(BadRequestOf(status).field_violations(0).field(), "page_token");
+}
+
+TEST(AuditE2eTest, ReevaluationUnderTheOriginalRevisionMatches) {
+  TC_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start({}));
+  Stubs stubs(server->address());
+  v1::CheckDeclarationResponse checked;
+  ASSERT_TRUE(stubs.Check(PalmOilImport("RE-1"), &checked).ok());
+  v1::ReevaluateDecisionRequest request;
+  request.set_decision_id(checked.verdict().decision_id());
+  v1::ReevaluateDecisionResponse response;
+  grpc::Status status =
+      stubs.audit->ReevaluateDecision(Ctx().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(response.matches_stored());
+  EXPECT_TRUE(response.changes().empty());
+  request.set_decision_id("b-does-not-exist");
+  status = stubs.audit->ReevaluateDecision(Ctx().get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST(AuditE2eTest, ConcurrentRetriesOfOneDeclarationMakeOneRecord) {
+  TC_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start({}));
+  constexpr int kRetries = 16;
+  std::vector<v1::CheckDeclarationResponse> responses(kRetries);
+  std::vector<grpc::Status> statuses(kRetries);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRetries; ++i) {
+    threads.emplace_back([&, i] {
+      Stubs stubs(server->address());
+      statuses[i] = stubs.Check(PalmOilImport("RETRY-1"), &responses[i]);
+    });
+  }
+  for (auto& t : threads) t.join();
+  int fresh = 0;
+  std::set<std::string> ids;
+  for (int i = 0; i < kRetries; ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    if (!responses[i].replayed()) ++fresh;
+    ids.insert(responses[i].verdict().decision_id());
+  }
+  EXPECT_EQ(fresh, 1);
+  EXPECT_EQ(ids.size(), 1u);
+  Stubs stubs(server->address());
+  EXPECT_EQ(stubs.Verify().records_checked(), 1u);
+}
+
+}  // namespace
+}  // namespace tradecheck::testing
