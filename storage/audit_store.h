@@ -91,6 +91,14 @@ struct AppendResult {
 // UNAVAILABLE (store closed), INTERNAL/DATA_LOSS (RocksDB failure).
 using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
 
+// Counters since Open, for tests and monitoring.
+struct AuditStoreStats {
+  uint64_t records_written = 0;  // records made durable
+  uint64_t batches_written = 0;  // WriteBatches written (one WAL write each)
+  uint64_t synced_writes = 0;    // of those, written with sync (one fsync)
+  uint64_t replays = 0;          // idempotent replays answered
+};
+
 struct ListResult {
   std::vector<v1::Decision> decisions;
   std::string next_page_token;  // empty at the end
@@ -147,6 +155,8 @@ class AuditStore {
   // Online, consistent copy of the database into `directory` (which must
   // not exist). Returns the last BINDING sequence it contains.
   absl::StatusOr<uint64_t> CreateCheckpoint(const std::string& directory);
+
+  AuditStoreStats Stats() const;
 
   // Drains pending appends (their callbacks run), stops the writer and
   // closes RocksDB, returning its status. Later appends fail UNAVAILABLE.

@@ -1,0 +1,1191 @@
+#include "storage/audit_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/status_macros.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/utilities/checkpoint.h"
+#include "rocksdb/write_batch.h"
+#include "storage/hashing.h"
+#include "storage/keys.h"
+#include "storage/page_token.h"
+
+namespace tradecheck::storage {
+namespace {
+
+// Bump when the key schema or the entry encoding changes; a store written
+// with another version is refused at Open (docs/storage.md).
+constexpr int kSchemaVersion = 1;
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+
+const std::vector<std::string>& AllColumnFamilies() {
+  static const auto* names = new std::vector<std::string>{
+      rocksdb::kDefaultColumnFamilyName, keys::kMetaCf,
+      keys::kRecordsCf,                  keys::kChainCf,
+      keys::kDeclarationsCf,             keys::kPostingsCf,
+      keys::kTimeCf,                     keys::kQuotaCf,
+      keys::kRuleSetsCf};
+  return *names;
+}
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string message = absl::StrCat(what, ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(message);
+  if (s.IsNotFound()) return absl::NotFoundError(message);
+  return absl::InternalError(message);
+}
+
+rocksdb::Slice ToSlice(absl::string_view s) {
+  return rocksdb::Slice(s.data(), s.size());
+}
+absl::string_view ToView(const rocksdb::Slice& s) {
+  return absl::string_view(s.data(), s.size());
+}
+
+v1::TrailStream Normalize(v1::TrailStream stream) {
+  return stream == v1::TRAIL_STREAM_UNSPECIFIED ? v1::TRAIL_STREAM_BINDING
+                                                : stream;
+}
+bool IsKnownStream(v1::TrailStream stream) {
+  return stream == v1::TRAIL_STREAM_BINDING ||
+         stream == v1::TRAIL_STREAM_VALIDATE_ONLY;
+}
+int StreamIndex(v1::TrailStream stream) {
+  return stream == v1::TRAIL_STREAM_VALIDATE_ONLY ? 1 : 0;
+}
+
+absl::Time ToTime(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+google::protobuf::Timestamp ToTimestamp(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  const int64_t seconds = absl::ToUnixSeconds(t);
+  ts.set_seconds(seconds);
+  ts.set_nanos(static_cast<int32_t>(
+      absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+  return ts;
+}
+
+// Every equality posting a record gets (deduplicated, empty values skipped).
+std::set<std::pair<keys::Field, std::string>> PostingValues(
+    const v1::Decision& d) {
+  std::set<std::pair<keys::Field, std::string>> out;
+  auto add = [&out](keys::Field field, const std::string& value) {
+    if (!value.empty()) out.emplace(field, value);
+  };
+  const v1::Declaration& decl = d.declaration();
+  add(keys::Field::kExporter, decl.exporter_id());
+  add(keys::Field::kImporter, decl.importer_id());
+  add(keys::Field::kOriginCountry, decl.origin_country());
+  for (const v1::LineItem& line : decl.lines()) {
+    const std::string& code = line.hs_code();
+    for (size_t n = 2; n <= std::min<size_t>(code.size(), 10); ++n) {
+      add(keys::Field::kHsPrefix, code.substr(0, n));
+    }
+  }
+  if (d.verdict().outcome() != v1::OUTCOME_UNSPECIFIED) {
+    add(keys::Field::kOutcome, keys::OutcomeValue(d.verdict().outcome()));
+  }
+  for (const v1::Finding& f : d.verdict().findings()) {
+    add(keys::Field::kRuleId, f.rule_id());
+  }
+  for (const v1::LineVerdict& line : d.verdict().lines()) {
+    for (const v1::Finding& f : line.findings()) {
+      add(keys::Field::kRuleId, f.rule_id());
+    }
+  }
+  add(keys::Field::kRuleSetRevision, d.rule_set_revision());
+  return out;
+}
+
+// One equality filter's postings, walked newest first.
+class PostingCursor {
+ public:
+  PostingCursor(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                std::string prefix)
+      : prefix_(std::move(prefix)), upper_(prefix_ + std::string(8, '\xff')) {
+    upper_slice_ = rocksdb::Slice(upper_);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice_;
+    it_.reset(db->NewIterator(ro, cf));
+  }
+
+  // The largest sequence <= bound that has a posting, or nullopt when none.
+  absl::StatusOr<std::optional<uint64_t>> SeekAtMost(uint64_t bound) {
+    if (current_.has_value() && *current_ <= bound) return current_;
+    if (current_.has_value() && *current_ == bound + 1) {
+      it_->Next();  // The common case: the previous match was just emitted.
+    } else {
+      it_->Seek(ToSlice(keys::PostingKey(prefix_, bound)));
+    }
+    if (!it_->Valid()) {
+      current_.reset();
+      TC_RETURN_IF_ERROR(FromRocks(it_->status(), "reading an index"));
+      return current_;
+    }
+    TC_ASSIGN_OR_RETURN(uint64_t seq,
+                        keys::ParsePostingSequence(prefix_, ToView(it_->key())));
+    current_ = seq;
+    return current_;
+  }
+
+ private:
+  const std::string prefix_;
+  const std::string upper_;
+  rocksdb::Slice upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+  std::optional<uint64_t> current_;
+};
+
+struct Pending {
+  AppendRequest request;
+  AppendCallback done;
+};
+
+// Chain state of one stream as of the last durable record.
+struct StreamState {
+  uint64_t head_sequence = 0;
+  std::string head_hash;  // raw; empty before the first record
+  absl::Time last_recorded_at = absl::InfinitePast();
+};
+
+}  // namespace
+
+class AuditStore::Impl {
+ public:
+  explicit Impl(const AuditStoreOptions& options) : options_(options) {}
+  ~Impl() { Close().IgnoreError(); }
+
+  absl::Status Open();
+  void Append(AppendRequest request, AppendCallback done);
+  absl::StatusOr<v1::Decision> FindByDeclarationId(const std::string& id) const;
+  absl::StatusOr<v1::Decision> GetDecision(const std::string& id) const;
+  absl::StatusOr<ListResult> ListDecisions(const v1::DecisionFilter& filter,
+                                           int page_size,
+                                           const std::string& token) const;
+  absl::StatusOr<v1::VerifyTrailResponse> VerifyTrail(v1::TrailStream stream,
+                                                      uint64_t from,
+                                                      uint64_t to) const;
+  absl::Status PutRuleSetSources(
+      const std::string& revision,
+      const std::map<std::string, std::string>& files);
+  absl::StatusOr<std::map<std::string, std::string>> GetRuleSetSources(
+      const std::string& revision) const;
+  absl::StatusOr<int64_t> QuotaConsumed(const std::string& quota_key) const;
+  absl::StatusOr<uint64_t> CreateCheckpoint(const std::string& directory);
+  AuditStoreStats Stats() const;
+  absl::Status Close();
+
+ private:
+  // Results of staging one batch on the writer thread.
+  struct BatchState {
+    StreamState streams[2];
+    // declaration_id -> (digest, index of the staging request) for binding
+    // records staged in this batch.
+    std::map<std::string, std::pair<std::string, size_t>> declarations;
+    std::map<std::string, int64_t> quota_consumed;
+    std::vector<absl::StatusOr<AppendResult>> results;
+    rocksdb::WriteBatch batch;
+    uint64_t records = 0;
+    uint64_t replays = 0;
+  };
+
+  absl::Status OpenDb();
+  absl::Status LoadStreamState(v1::TrailStream stream);
+  void WriterLoop();
+  void CommitBatch(std::vector<Pending>& pending);
+  absl::StatusOr<AppendResult> Stage(AppendRequest& request, size_t index,
+                                     BatchState& state);
+  absl::StatusOr<std::optional<std::string>> GetValue(
+      rocksdb::ColumnFamilyHandle* cf, absl::string_view key) const;
+  absl::StatusOr<int64_t> ReadQuotaConsumed(const std::string& key) const;
+  // The stored record, checked against its stored hash (verify on read).
+  absl::StatusOr<v1::Decision> ReadDecision(v1::TrailStream stream,
+                                            uint64_t sequence) const;
+  absl::StatusOr<v1::Decision> DecodeRecord(v1::TrailStream stream,
+                                            uint64_t sequence,
+                                            const std::string& value,
+                                            const std::string& hash) const;
+  // First sequence of `stream` recorded at or after `t`, if any.
+  absl::StatusOr<std::optional<uint64_t>> FirstSequenceAtOrAfter(
+      v1::TrailStream stream, absl::Time t) const;
+  absl::Status CheckOpen() const ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+
+  const AuditStoreOptions options_;
+  std::string token_key_;
+
+  // Readers hold db_mu_ shared; only Close() takes it exclusively, so the
+  // writer thread never blocks a reader.
+  mutable absl::Mutex db_mu_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // destroyed in Close
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* records_ = nullptr;
+  rocksdb::ColumnFamilyHandle* chain_ = nullptr;
+  rocksdb::ColumnFamilyHandle* declarations_ = nullptr;
+  rocksdb::ColumnFamilyHandle* postings_ = nullptr;
+  rocksdb::ColumnFamilyHandle* time_ = nullptr;
+  rocksdb::ColumnFamilyHandle* quota_ = nullptr;
+  rocksdb::ColumnFamilyHandle* rulesets_ = nullptr;
+  bool closed_ ABSL_GUARDED_BY(db_mu_) = false;
+  absl::Status close_status_ ABSL_GUARDED_BY(db_mu_);
+
+  absl::Mutex queue_mu_;
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::thread writer_;
+
+  // Writer thread only (and Open, before the writer starts).
+  StreamState streams_[2];
+
+  // Published by the writer after each durable batch.
+  std::atomic<uint64_t> committed_head_[2] = {0, 0};
+  std::atomic<uint64_t> records_written_{0};
+  std::atomic<uint64_t> batches_written_{0};
+  std::atomic<uint64_t> synced_writes_{0};
+  std::atomic<uint64_t> replays_{0};
+
+  absl::Mutex rulesets_mu_;  // serializes PutRuleSetSources
+};
+
+// ---------------------------------------------------------------- opening
+
+absl::Status AuditStore::Impl::Open() {
+  TC_RETURN_IF_ERROR(OpenDb());
+  TC_RETURN_IF_ERROR(LoadStreamState(v1::TRAIL_STREAM_BINDING));
+  TC_RETURN_IF_ERROR(LoadStreamState(v1::TRAIL_STREAM_VALIDATE_ONLY));
+  writer_ = std::thread([this] { WriterLoop(); });
+  return absl::OkStatus();
+}
+
+absl::Status AuditStore::Impl::OpenDb() {
+  namespace fs = std::filesystem;
+  const std::string& path = options_.path;
+  if (path.empty()) {
+    return absl::InvalidArgumentError("audit store path is empty");
+  }
+  std::error_code ec;
+  const bool exists = fs::exists(path, ec);
+  if (exists && !fs::is_directory(path, ec)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " is not a tradecheck audit store: not a directory"));
+  }
+  const bool has_db = exists && fs::exists(fs::path(path) / "CURRENT", ec);
+  if (exists && !has_db && !fs::is_empty(path, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path,
+        " is not a tradecheck audit store: the directory is not empty and "
+        "holds no database"));
+  }
+
+  rocksdb::Options options;
+  options.create_if_missing = !has_db;
+  options.create_missing_column_families = !has_db;
+  options.paranoid_checks = true;
+  options.max_background_jobs = 2;
+
+  std::vector<std::string> names = AllColumnFamilies();
+  if (has_db) {
+    // Open with the families the directory has, so a foreign RocksDB or
+    // another schema is reported by what it holds, not by a RocksDB error.
+    names.clear();
+    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, path, &names);
+    if (!s.ok()) {
+      if (s.IsCorruption()) {
+        return absl::DataLossError(absl::StrCat(
+            "audit store ", path, " is corrupted: ", s.ToString()));
+      }
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot open audit store ", path, ": ", s.ToString()));
+    }
+    if (std::find(names.begin(), names.end(), keys::kMetaCf) == names.end()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path,
+          " is not a tradecheck audit store: a RocksDB database without the "
+          "\"meta\" column family"));
+    }
+  }
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(options, path, descriptors, &handles_, &raw);
+  if (!s.ok()) {
+    if (s.IsCorruption()) {
+      return absl::DataLossError(
+          absl::StrCat("audit store ", path, " is corrupted: ", s.ToString()));
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot open audit store ", path, ": ", s.ToString()));
+  }
+  db_.reset(raw);
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> by_name;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) by_name[h->GetName()] = h;
+  meta_ = by_name[keys::kMetaCf];
+
+  if (!has_db) {
+    rocksdb::WriteBatch batch;
+    batch.Put(meta_, keys::kMetaMagic, keys::kMagicValue);
+    batch.Put(meta_, keys::kMetaSchemaVersion, std::to_string(kSchemaVersion));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    TC_RETURN_IF_ERROR(
+        FromRocks(db_->Write(wo, &batch), "initializing the audit store"));
+  }
+
+  TC_ASSIGN_OR_RETURN(std::optional<std::string> magic,
+                      GetValue(meta_, keys::kMetaMagic));
+  if (!magic.has_value() || *magic != keys::kMagicValue) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " is not a tradecheck audit store: its meta has no store marker"));
+  }
+  TC_ASSIGN_OR_RETURN(std::optional<std::string> version,
+                      GetValue(meta_, keys::kMetaSchemaVersion));
+  if (!version.has_value() || *version != std::to_string(kSchemaVersion)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "audit store ", path, " has schema version ",
+        version.has_value() ? *version : "(none)", "; this build reads version ",
+        kSchemaVersion, ". Open it with a matching build or migrate it"));
+  }
+  for (const std::string& name : AllColumnFamilies()) {
+    if (by_name.count(name) == 0) {
+      return absl::DataLossError(absl::StrCat(
+          "audit store ", path, " lacks the column family \"", name, "\""));
+    }
+  }
+  records_ = by_name[keys::kRecordsCf];
+  chain_ = by_name[keys::kChainCf];
+  declarations_ = by_name[keys::kDeclarationsCf];
+  postings_ = by_name[keys::kPostingsCf];
+  time_ = by_name[keys::kTimeCf];
+  quota_ = by_name[keys::kQuotaCf];
+  rulesets_ = by_name[keys::kRuleSetsCf];
+
+  token_key_ = options_.page_token_key;
+  if (token_key_.empty()) {
+    TC_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                        GetValue(meta_, keys::kMetaPageTokenKey));
+    if (stored.has_value()) {
+      token_key_ = *stored;
+    } else {
+      token_key_ = RandomBytes(32);
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      TC_RETURN_IF_ERROR(FromRocks(
+          db_->Put(wo, meta_, keys::kMetaPageTokenKey, token_key_),
+          "storing the page token key"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Reads the head from the chain and time families only, so a store whose
+// last record was altered still opens (and VerifyTrail can name it).
+absl::Status AuditStore::Impl::LoadStreamState(v1::TrailStream stream) {
+  StreamState& state = streams_[StreamIndex(stream)];
+  const std::string stream_byte(1, static_cast<char>(keys::StreamByte(stream)));
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), chain_));
+    it->SeekForPrev(
+        ToSlice(keys::RecordKey(stream, std::numeric_limits<uint64_t>::max())));
+    if (it->Valid() && it->key().starts_with(ToSlice(stream_byte))) {
+      TC_ASSIGN_OR_RETURN(keys::StreamSeq head,
+                          keys::ParseRecordKey(ToView(it->key())));
+      state.head_sequence = head.sequence;
+      state.head_hash = it->value().ToString();
+    }
+    TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading the chain head"));
+  }
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), time_));
+    it->SeekForPrev(ToSlice(keys::TimeKey(stream, absl::InfiniteFuture(),
+                                          std::numeric_limits<uint64_t>::max())));
+    if (it->Valid() && it->key().starts_with(ToSlice(stream_byte))) {
+      TC_ASSIGN_OR_RETURN(keys::TimeSeq last,
+                          keys::ParseTimeKey(stream, ToView(it->key())));
+      state.last_recorded_at = last.recorded_at;
+    }
+    TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading the time index"));
+  }
+  committed_head_[StreamIndex(stream)].store(state.head_sequence);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- writing
+
+void AuditStore::Impl::Append(AppendRequest request, AppendCallback done) {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (!stopping_) {
+      queue_.push_back(Pending{std::move(request), std::move(done)});
+      return;
+    }
+  }
+  done(absl::UnavailableError("audit store is closed"));
+}
+
+void AuditStore::Impl::WriterLoop() {
+  const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_batch));
+  while (true) {
+    std::vector<Pending> pending;
+    {
+      absl::MutexLock lock(&queue_mu_);
+      queue_mu_.Await(absl::Condition(
+          +[](Impl* impl) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return !impl->queue_.empty() || impl->stopping_;
+          },
+          this));
+      if (queue_.empty()) return;  // stopping and drained
+      while (!queue_.empty() && pending.size() < max_batch) {
+        pending.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitBatch(pending);
+  }
+}
+
+void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
+  BatchState state;
+  state.streams[0] = streams_[0];
+  state.streams[1] = streams_[1];
+  state.results.reserve(pending.size());
+  for (size_t i = 0; i < pending.size(); ++i) {
+    state.results.push_back(Stage(pending[i].request, i, state));
+  }
+
+  absl::Status write_status;
+  if (state.batch.Count() > 0) {
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    write_status =
+        FromRocks(db_->Write(wo, &state.batch), "writing audit records");
+    if (write_status.ok()) {
+      streams_[0] = state.streams[0];
+      streams_[1] = state.streams[1];
+      committed_head_[0].store(streams_[0].head_sequence);
+      committed_head_[1].store(streams_[1].head_sequence);
+      records_written_ += state.records;
+      batches_written_ += 1;
+      if (options_.sync) synced_writes_ += 1;
+    }
+  }
+  if (write_status.ok()) replays_ += state.replays;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    if (!write_status.ok()) {
+      pending[i].done(write_status);
+    } else {
+      pending[i].done(std::move(state.results[i]));
+    }
+  }
+}
+
+absl::StatusOr<AppendResult> AuditStore::Impl::Stage(AppendRequest& request,
+                                                     size_t index,
+                                                     BatchState& state) {
+  const v1::TrailStream stream = Normalize(request.stream);
+  if (!IsKnownStream(stream)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stream: unknown trail stream ", request.stream));
+  }
+  const bool binding = stream == v1::TRAIL_STREAM_BINDING;
+  const std::string declaration_id = request.declaration.declaration_id();
+  std::string digest;
+
+  if (binding) {
+    if (declaration_id.empty()) {
+      return absl::InvalidArgumentError(
+          "declaration.declaration_id: required for a binding record (it is "
+          "the idempotency key)");
+    }
+    digest = DeclarationDigest(request.declaration);
+    std::optional<std::pair<std::string, uint64_t>> holder;  // digest, seq
+    std::optional<size_t> staged_by;
+    if (auto it = state.declarations.find(declaration_id);
+        it != state.declarations.end()) {
+      staged_by = it->second.second;
+      holder.emplace(it->second.first,
+                     state.results[*staged_by]->decision.sequence());
+    } else {
+      TC_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                          GetValue(declarations_, declaration_id));
+      if (value.has_value()) {
+        TC_ASSIGN_OR_RETURN(keys::DeclarationEntry entry,
+                            keys::DecodeDeclarationEntry(*value));
+        holder.emplace(entry.digest, entry.sequence);
+      }
+    }
+    if (holder.has_value()) {
+      const std::string holder_id =
+          keys::DecisionId(v1::TRAIL_STREAM_BINDING, holder->second);
+      if (holder->first != digest) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "declaration_id \"", declaration_id, "\" is already held by decision ",
+            holder_id,
+            " with different declaration content; use a new declaration_id"));
+      }
+      AppendResult replay;
+      replay.replayed = true;
+      if (staged_by.has_value()) {
+        replay.decision = state.results[*staged_by]->decision;
+      } else {
+        TC_ASSIGN_OR_RETURN(replay.decision,
+                            ReadDecision(v1::TRAIL_STREAM_BINDING, holder->second));
+      }
+      ++state.replays;
+      return replay;
+    }
+  }
+
+  // Quota: all draws fit and are consumed, or none is.
+  std::map<std::string, int64_t> consumed_after;
+  if (binding && !request.quota_draws.empty()) {
+    std::vector<std::pair<size_t, int64_t>> shortfalls;  // draw, remaining
+    for (size_t i = 0; i < request.quota_draws.size(); ++i) {
+      const QuotaDraw& draw = request.quota_draws[i];
+      if (draw.quota_key.empty() || draw.amount_milli < 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "quota_draws[", i, "]: needs a quota_key and amount_milli >= 0"));
+      }
+      auto it = consumed_after.find(draw.quota_key);
+      if (it == consumed_after.end()) {
+        int64_t consumed = 0;
+        if (auto staged = state.quota_consumed.find(draw.quota_key);
+            staged != state.quota_consumed.end()) {
+          consumed = staged->second;
+        } else {
+          TC_ASSIGN_OR_RETURN(consumed, ReadQuotaConsumed(draw.quota_key));
+        }
+        it = consumed_after.emplace(draw.quota_key, consumed).first;
+      }
+      const int64_t remaining = std::max<int64_t>(0, draw.limit_milli - it->second);
+      if (draw.amount_milli > remaining) {
+        shortfalls.emplace_back(i, remaining);
+      } else {
+        it->second += draw.amount_milli;
+      }
+    }
+    if (!shortfalls.empty()) {
+      consumed_after.clear();
+      if (request.on_shortfall) {
+        for (const auto& [draw, remaining] : shortfalls) {
+          request.on_shortfall(draw, remaining, &request.verdict);
+        }
+      }
+    }
+  }
+
+  StreamState& chain = state.streams[StreamIndex(stream)];
+  const uint64_t sequence = chain.head_sequence + 1;
+  const std::string decision_id = keys::DecisionId(stream, sequence);
+  const absl::Time recorded_at =
+      std::max(options_.clock->Now(), chain.last_recorded_at);
+
+  AppendResult result;
+  v1::Decision& d = result.decision;
+  d.set_decision_id(decision_id);
+  d.set_stream(stream);
+  d.set_sequence(sequence);
+  *d.mutable_declaration() = std::move(request.declaration);
+  *d.mutable_verdict() = std::move(request.verdict);
+  v1::Verdict& verdict = *d.mutable_verdict();
+  verdict.set_decision_id(decision_id);
+  verdict.set_audit_sequence(sequence);
+  verdict.set_validate_only(!binding);
+  *verdict.mutable_recorded_at() = ToTimestamp(recorded_at);
+  d.set_rule_set_revision(verdict.rule_set_revision());
+  *d.mutable_governing_date() = verdict.governing_date();
+  *d.mutable_recorded_at() = ToTimestamp(recorded_at);
+  d.set_caller(request.caller);
+  d.set_previous_hash(chain.head_hash.empty() ? GenesisHashHex()
+                                              : HexEncode(chain.head_hash));
+  const std::string entry = EntryBytes(d);
+  const std::string hash = LeafHash(entry);
+  d.set_record_hash(HexEncode(hash));
+  verdict.set_record_hash(d.record_hash());
+
+  const std::string record_key = keys::RecordKey(stream, sequence);
+  rocksdb::WriteBatch& batch = state.batch;
+  batch.Put(records_, record_key, entry);
+  batch.Put(chain_, record_key, hash);
+  batch.Put(time_, keys::TimeKey(stream, recorded_at, sequence),
+            rocksdb::Slice());
+  for (const auto& [field, value] : PostingValues(d)) {
+    batch.Put(postings_,
+              keys::PostingKey(keys::PostingPrefix(field, stream, value),
+                               sequence),
+              rocksdb::Slice());
+  }
+  if (binding) {
+    batch.Put(declarations_, declaration_id,
+              keys::EncodeDeclarationEntry({sequence, digest}));
+    state.declarations[declaration_id] = {digest, index};
+    for (const auto& [key, consumed] : consumed_after) {
+      batch.Put(quota_, key, keys::EncodeQuotaConsumed(consumed));
+      state.quota_consumed[key] = consumed;
+    }
+  }
+  chain.head_sequence = sequence;
+  chain.head_hash = hash;
+  chain.last_recorded_at = recorded_at;
+  ++state.records;
+  return result;
+}
+
+// ---------------------------------------------------------------- reading
+
+absl::Status AuditStore::Impl::CheckOpen() const {
+  if (closed_) return absl::UnavailableError("audit store is closed");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> AuditStore::Impl::GetValue(
+    rocksdb::ColumnFamilyHandle* cf, absl::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, ToSlice(key), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  TC_RETURN_IF_ERROR(FromRocks(s, "reading the audit store"));
+  return value;
+}
+
+absl::StatusOr<int64_t> AuditStore::Impl::ReadQuotaConsumed(
+    const std::string& key) const {
+  TC_ASSIGN_OR_RETURN(std::optional<std::string> value, GetValue(quota_, key));
+  if (!value.has_value()) return 0;
+  return keys::DecodeQuotaConsumed(*value);
+}
+
+absl::StatusOr<v1::Decision> AuditStore::Impl::DecodeRecord(
+    v1::TrailStream stream, uint64_t sequence, const std::string& value,
+    const std::string& hash) const {
+  const std::string id = keys::DecisionId(stream, sequence);
+  if (!ConstantTimeEquals(LeafHash(value), hash)) {
+    return absl::DataLossError(absl::StrCat(
+        "audit record ", id,
+        " does not match its recorded hash (altered in storage); run "
+        "VerifyTrail"));
+  }
+  v1::Decision d;
+  if (!d.ParseFromString(value)) {
+    return absl::DataLossError(absl::StrCat("audit record ", id, " is unreadable"));
+  }
+  d.set_record_hash(HexEncode(hash));
+  d.mutable_verdict()->set_record_hash(d.record_hash());
+  return d;
+}
+
+absl::StatusOr<v1::Decision> AuditStore::Impl::ReadDecision(
+    v1::TrailStream stream, uint64_t sequence) const {
+  const std::string key = keys::RecordKey(stream, sequence);
+  TC_ASSIGN_OR_RETURN(std::optional<std::string> value, GetValue(records_, key));
+  if (!value.has_value()) {
+    return absl::NotFoundError(absl::StrCat(
+        "no decision with id \"", keys::DecisionId(stream, sequence), "\""));
+  }
+  TC_ASSIGN_OR_RETURN(std::optional<std::string> hash, GetValue(chain_, key));
+  if (!hash.has_value()) {
+    return absl::DataLossError(absl::StrCat(
+        "audit record ", keys::DecisionId(stream, sequence),
+        " has no recorded hash"));
+  }
+  return DecodeRecord(stream, sequence, *value, *hash);
+}
+
+absl::StatusOr<v1::Decision> AuditStore::Impl::FindByDeclarationId(
+    const std::string& id) const {
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  TC_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                      GetValue(declarations_, id));
+  if (!value.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("no binding decision for declaration_id \"", id, "\""));
+  }
+  TC_ASSIGN_OR_RETURN(keys::DeclarationEntry entry,
+                      keys::DecodeDeclarationEntry(*value));
+  return ReadDecision(v1::TRAIL_STREAM_BINDING, entry.sequence);
+}
+
+absl::StatusOr<v1::Decision> AuditStore::Impl::GetDecision(
+    const std::string& id) const {
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  TC_ASSIGN_OR_RETURN(keys::StreamSeq at, keys::ParseDecisionId(id));
+  if (at.sequence > committed_head_[StreamIndex(at.stream)].load()) {
+    return absl::NotFoundError(absl::StrCat("no decision with id \"", id, "\""));
+  }
+  return ReadDecision(at.stream, at.sequence);
+}
+
+absl::StatusOr<std::optional<uint64_t>> AuditStore::Impl::FirstSequenceAtOrAfter(
+    v1::TrailStream stream, absl::Time t) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), time_));
+  it->Seek(ToSlice(keys::TimeKey(stream, t, 0)));
+  std::optional<uint64_t> out;
+  if (it->Valid() &&
+      static_cast<uint8_t>(it->key()[0]) == keys::StreamByte(stream)) {
+    TC_ASSIGN_OR_RETURN(keys::TimeSeq at,
+                        keys::ParseTimeKey(stream, ToView(it->key())));
+    out = at.sequence;
+  }
+  TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading the time index"));
+  return out;
+}
+
+absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
+    const v1::DecisionFilter& filter_in, int page_size,
+    const std::string& page_token) const {
+  if (page_size < 0 || page_size > kMaxPageSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "page_size: must be 1..", kMaxPageSize, " (0 means ", kDefaultPageSize,
+        "), got ", page_size));
+  }
+  if (page_size == 0) page_size = kDefaultPageSize;
+  v1::DecisionFilter filter = filter_in;
+  const v1::TrailStream stream = Normalize(filter.stream());
+  if (!IsKnownStream(stream)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("filter.stream: unknown trail stream ", filter.stream()));
+  }
+  filter.set_stream(stream);
+  const std::string& hs = filter.hs_code_prefix();
+  if (!hs.empty() && (hs.size() < 2 || hs.size() > 10 ||
+                      !std::all_of(hs.begin(), hs.end(), absl::ascii_isdigit))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "filter.hs_code_prefix: must be 2 to 10 digits, got \"", hs, "\""));
+  }
+
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  const std::string digest = FilterDigest(filter);
+  uint64_t hi = committed_head_[StreamIndex(stream)].load();
+  uint64_t lo = 1;
+  if (!page_token.empty()) {
+    TC_ASSIGN_OR_RETURN(PageToken token,
+                        DecodePageToken(token_key_, page_token, digest));
+    hi = std::min(hi, token.resume_at);
+  }
+  if (filter.has_recorded_from()) {
+    TC_ASSIGN_OR_RETURN(
+        std::optional<uint64_t> first,
+        FirstSequenceAtOrAfter(stream, ToTime(filter.recorded_from())));
+    lo = first.value_or(hi + 1);
+  }
+  if (filter.has_recorded_to()) {
+    TC_ASSIGN_OR_RETURN(
+        std::optional<uint64_t> first,
+        FirstSequenceAtOrAfter(stream, ToTime(filter.recorded_to())));
+    if (first.has_value()) hi = std::min(hi, *first - 1);
+  }
+
+  std::vector<std::unique_ptr<PostingCursor>> cursors;
+  auto add = [&](keys::Field field, const std::string& value) {
+    if (value.empty()) return;
+    cursors.push_back(std::make_unique<PostingCursor>(
+        db_.get(), postings_, keys::PostingPrefix(field, stream, value)));
+  };
+  add(keys::Field::kExporter, filter.exporter_id());
+  add(keys::Field::kImporter, filter.importer_id());
+  add(keys::Field::kOriginCountry, filter.origin_country());
+  add(keys::Field::kHsPrefix, filter.hs_code_prefix());
+  if (filter.outcome() != v1::OUTCOME_UNSPECIFIED) {
+    add(keys::Field::kOutcome, keys::OutcomeValue(filter.outcome()));
+  }
+  add(keys::Field::kRuleId, filter.rule_id());
+  add(keys::Field::kRuleSetRevision, filter.rule_set_revision());
+
+  // Leapfrog join, newest first: every cursor seeks to the largest sequence
+  // <= target; the first one below target lowers it; when none does, target
+  // matches every filter. Without equality filters every sequence matches
+  // (sequences are dense). One match beyond the page tells whether there is
+  // a next page.
+  std::vector<uint64_t> matches;
+  const size_t want = static_cast<size_t>(page_size) + 1;
+  uint64_t target = hi;
+  while (matches.size() < want && target >= lo && target > 0) {
+    bool all_match = true;
+    bool exhausted = false;
+    for (auto& cursor : cursors) {
+      TC_ASSIGN_OR_RETURN(std::optional<uint64_t> at, cursor->SeekAtMost(target));
+      if (!at.has_value() || *at < lo) {
+        exhausted = true;
+        break;
+      }
+      if (*at < target) {
+        target = *at;
+        all_match = false;
+        break;
+      }
+    }
+    if (exhausted) break;
+    if (all_match) matches.push_back(target--);
+  }
+
+  ListResult result;
+  const size_t page = std::min(matches.size(), static_cast<size_t>(page_size));
+  std::vector<std::string> key_storage;
+  key_storage.reserve(page);
+  for (size_t i = 0; i < page; ++i) {
+    key_storage.push_back(keys::RecordKey(stream, matches[i]));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+  std::vector<rocksdb::Slice> slices;
+  for (const std::string& key : key_storage) {
+    cfs.push_back(records_);
+    slices.push_back(ToSlice(key));
+  }
+  for (const std::string& key : key_storage) {
+    cfs.push_back(chain_);
+    slices.push_back(ToSlice(key));
+  }
+  std::vector<std::string> values;
+  std::vector<rocksdb::Status> statuses =
+      db_->MultiGet(rocksdb::ReadOptions(), cfs, slices, &values);
+  for (size_t i = 0; i < page; ++i) {
+    for (size_t j : {i, i + page}) {
+      if (statuses[j].IsNotFound()) {
+        return absl::DataLossError(absl::StrCat(
+            "the index names audit record ", keys::DecisionId(stream, matches[i]),
+            " but it is missing"));
+      }
+      TC_RETURN_IF_ERROR(FromRocks(statuses[j], "reading audit records"));
+    }
+    TC_ASSIGN_OR_RETURN(
+        v1::Decision d,
+        DecodeRecord(stream, matches[i], values[i], values[i + page]));
+    result.decisions.push_back(std::move(d));
+  }
+  if (matches.size() > page) {
+    result.next_page_token =
+        EncodePageToken(token_key_, PageToken{digest, matches[page - 1] - 1});
+  }
+  return result;
+}
+
+absl::StatusOr<v1::VerifyTrailResponse> AuditStore::Impl::VerifyTrail(
+    v1::TrailStream stream_in, uint64_t from, uint64_t to) const {
+  const v1::TrailStream stream = Normalize(stream_in);
+  if (!IsKnownStream(stream)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stream: unknown trail stream ", stream_in));
+  }
+  if (from != 0 && to != 0 && from > to) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "from_sequence: ", from, " is after to_sequence ", to));
+  }
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  const uint64_t head = committed_head_[StreamIndex(stream)].load();
+  from = std::max<uint64_t>(from, 1);
+  if (to == 0 || to > head) to = head;
+
+  v1::VerifyTrailResponse response;
+  response.set_ok(true);
+  // The link of the first record checked is against the stored hash of the
+  // record before the range.
+  std::string previous;
+  if (from > 1 && from <= to) {
+    TC_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                        GetValue(chain_, keys::RecordKey(stream, from - 1)));
+    if (!stored.has_value()) {
+      return absl::DataLossError(absl::StrCat(
+          "audit record ", keys::DecisionId(stream, from - 1),
+          " has no recorded hash"));
+    }
+    previous = *stored;
+  }
+  auto fail = [&](uint64_t seq, std::string problem) {
+    response.set_ok(false);
+    response.set_first_bad_sequence(seq);
+    response.set_first_bad_decision_id(keys::DecisionId(stream, seq));
+    response.set_problem(std::move(problem));
+  };
+
+  rocksdb::ReadOptions ro;
+  const std::string upper = keys::RecordKey(stream, to + 1);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> records(db_->NewIterator(ro, records_));
+  std::unique_ptr<rocksdb::Iterator> hashes(db_->NewIterator(ro, chain_));
+  const std::string start = keys::RecordKey(stream, from);
+  records->Seek(start);
+  hashes->Seek(start);
+  for (uint64_t seq = from; seq <= to && from <= to;
+       ++seq, records->Next(), hashes->Next()) {
+    const std::string key = keys::RecordKey(stream, seq);
+    if (!records->Valid() || records->key() != rocksdb::Slice(key)) {
+      fail(seq, "the record is missing");
+      break;
+    }
+    if (!hashes->Valid() || hashes->key() != rocksdb::Slice(key)) {
+      fail(seq, "the record's stored hash is missing");
+      break;
+    }
+    const std::string value = records->value().ToString();
+    const std::string computed = LeafHash(value);
+    const std::string stored = hashes->value().ToString();
+    if (computed != stored) {
+      fail(seq, absl::StrCat("content does not match the recorded hash: ",
+                             "recorded ", HexEncode(stored), ", computed ",
+                             HexEncode(computed)));
+      break;
+    }
+    v1::Decision d;
+    if (!d.ParseFromString(value)) {
+      fail(seq, "the record does not parse as a Decision");
+      break;
+    }
+    if (d.stream() != stream || d.sequence() != seq ||
+        d.decision_id() != keys::DecisionId(stream, seq)) {
+      fail(seq, absl::StrCat("the record claims to be ", d.decision_id(),
+                             " (stream ", d.stream(), ", sequence ",
+                             d.sequence(), ")"));
+      break;
+    }
+    const std::string expected_previous =
+        seq == 1 ? GenesisHashHex() : HexEncode(previous);
+    if (d.previous_hash() != expected_previous) {
+      fail(seq, absl::StrCat("previous_hash ", d.previous_hash(),
+                             " does not match the hash of the record before (",
+                             expected_previous, ")"));
+      break;
+    }
+    previous = computed;
+    response.set_records_checked(response.records_checked() + 1);
+    response.set_head_sequence(seq);
+    response.set_head_hash(HexEncode(computed));
+  }
+  TC_RETURN_IF_ERROR(FromRocks(records->status(), "reading audit records"));
+  TC_RETURN_IF_ERROR(FromRocks(hashes->status(), "reading the hash chain"));
+  return response;
+}
+
+// ---------------------------------------------------------------- other data
+
+absl::Status AuditStore::Impl::PutRuleSetSources(
+    const std::string& revision,
+    const std::map<std::string, std::string>& files) {
+  if (revision.empty()) {
+    return absl::InvalidArgumentError("revision: required");
+  }
+  for (const auto& [name, contents] : files) {
+    if (name.empty()) {
+      return absl::InvalidArgumentError("files: a file name is empty");
+    }
+  }
+  absl::MutexLock put_lock(&rulesets_mu_);
+  auto existing = GetRuleSetSources(revision);
+  if (existing.ok()) {
+    if (*existing == files) return absl::OkStatus();
+    return absl::AlreadyExistsError(absl::StrCat(
+        "rule-set revision \"", revision,
+        "\" is already stored with different files"));
+  }
+  if (existing.status().code() != absl::StatusCode::kNotFound) {
+    return existing.status();
+  }
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  rocksdb::WriteBatch batch;
+  batch.Put(rulesets_, keys::RuleSetFileKey(revision, ""), rocksdb::Slice());
+  for (const auto& [name, contents] : files) {
+    batch.Put(rulesets_, keys::RuleSetFileKey(revision, name), contents);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  return FromRocks(db_->Write(wo, &batch), "storing rule-set sources");
+}
+
+absl::StatusOr<std::map<std::string, std::string>>
+AuditStore::Impl::GetRuleSetSources(const std::string& revision) const {
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  const std::string prefix = keys::RuleSetPrefix(revision);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), rulesets_));
+  bool found = false;
+  std::map<std::string, std::string> files;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    found = true;
+    std::string name = it->key().ToString().substr(prefix.size());
+    if (!name.empty()) files.emplace(std::move(name), it->value().ToString());
+  }
+  TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading rule-set sources"));
+  if (!found) {
+    return absl::NotFoundError(absl::StrCat(
+        "rule-set revision \"", revision, "\" is not in the store"));
+  }
+  return files;
+}
+
+absl::StatusOr<int64_t> AuditStore::Impl::QuotaConsumed(
+    const std::string& quota_key) const {
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  return ReadQuotaConsumed(quota_key);
+}
+
+absl::StatusOr<uint64_t> AuditStore::Impl::CreateCheckpoint(
+    const std::string& directory) {
+  std::error_code ec;
+  if (std::filesystem::exists(directory, ec)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("checkpoint directory ", directory, " already exists"));
+  }
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  rocksdb::Checkpoint* raw = nullptr;
+  TC_RETURN_IF_ERROR(
+      FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  TC_RETURN_IF_ERROR(FromRocks(checkpoint->CreateCheckpoint(directory),
+                               "creating the checkpoint"));
+  // Appends continue during the checkpoint, so read its head from the copy.
+  AuditStoreOptions copy_options;
+  copy_options.path = directory;
+  copy_options.page_token_key = "unused";  // never writes to the copy's meta
+  Impl copy(copy_options);
+  TC_RETURN_IF_ERROR(copy.OpenDb());
+  TC_RETURN_IF_ERROR(copy.LoadStreamState(v1::TRAIL_STREAM_BINDING));
+  const uint64_t head = copy.streams_[0].head_sequence;
+  TC_RETURN_IF_ERROR(copy.Close());
+  return head;
+}
+
+AuditStoreStats AuditStore::Impl::Stats() const {
+  AuditStoreStats stats;
+  stats.records_written = records_written_.load();
+  stats.batches_written = batches_written_.load();
+  stats.synced_writes = synced_writes_.load();
+  stats.replays = replays_.load();
+  return stats;
+}
+
+absl::Status AuditStore::Impl::Close() {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    stopping_ = true;
+  }
+  if (writer_.joinable()) writer_.join();
+  absl::MutexLock lock(&db_mu_);
+  if (closed_) return close_status_;
+  closed_ = true;
+  if (db_ == nullptr) return close_status_;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    rocksdb::Status s = db_->DestroyColumnFamilyHandle(h);
+    if (close_status_.ok()) close_status_ = FromRocks(s, "closing the store");
+  }
+  handles_.clear();
+  absl::Status s = FromRocks(db_->Close(), "closing the audit store");
+  if (close_status_.ok()) close_status_ = s;
+  db_.reset();
+  return close_status_;
+}
+
+// ---------------------------------------------------------------- facade
+
+absl::StatusOr<std::unique_ptr<AuditStore>> AuditStore::Open(
+    const AuditStoreOptions& options) {
+  if (options.clock == nullptr) {
+    return absl::InvalidArgumentError("clock: required");
+  }
+  auto impl = std::make_unique<Impl>(options);
+  absl::Status s = impl->Open();
+  if (!s.ok()) {
+    impl->Close().IgnoreError();
+    return s;
+  }
+  return std::unique_ptr<AuditStore>(new AuditStore(std::move(impl)));
+}
+
+AuditStore::AuditStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+AuditStore::~AuditStore() = default;
+
+void AuditStore::Append(AppendRequest request, AppendCallback done) {
+  impl_->Append(std::move(request), std::move(done));
+}
+
+absl::StatusOr<AppendResult> AuditStore::AppendAndWait(AppendRequest request) {
+  absl::Mutex mu;
+  std::optional<absl::StatusOr<AppendResult>> out;
+  Append(std::move(request), [&](absl::StatusOr<AppendResult> result) {
+    absl::MutexLock lock(&mu);
+    out = std::move(result);
+  });
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(
+      +[](std::optional<absl::StatusOr<AppendResult>>* o) {
+        return o->has_value();
+      },
+      &out));
+  return std::move(*out);
+}
+
+absl::StatusOr<v1::Decision> AuditStore::FindByDeclarationId(
+    const std::string& declaration_id) const {
+  return impl_->FindByDeclarationId(declaration_id);
+}
+absl::StatusOr<v1::Decision> AuditStore::GetDecision(
+    const std::string& decision_id) const {
+  return impl_->GetDecision(decision_id);
+}
+absl::StatusOr<ListResult> AuditStore::ListDecisions(
+    const v1::DecisionFilter& filter, int page_size,
+    const std::string& page_token) const {
+  return impl_->ListDecisions(filter, page_size, page_token);
+}
+absl::StatusOr<v1::VerifyTrailResponse> AuditStore::VerifyTrail(
+    v1::TrailStream stream, uint64_t from_sequence,
+    uint64_t to_sequence) const {
+  return impl_->VerifyTrail(stream, from_sequence, to_sequence);
+}
+absl::Status AuditStore::PutRuleSetSources(
+    const std::string& revision,
+    const std::map<std::string, std::string>& files) {
+  return impl_->PutRuleSetSources(revision, files);
+}
+absl::StatusOr<std::map<std::string, std::string>>
+AuditStore::GetRuleSetSources(const std::string& revision) const {
+  return impl_->GetRuleSetSources(revision);
+}
+absl::StatusOr<int64_t> AuditStore::QuotaConsumed(
+    const std::string& quota_key) const {
+  return impl_->QuotaConsumed(quota_key);
+}
+absl::StatusOr<uint64_t> AuditStore::CreateCheckpoint(
+    const std::string& directory) {
+  return impl_->CreateCheckpoint(directory);
+}
+AuditStoreStats AuditStore::Stats() const { return impl_->Stats(); }
+absl::Status AuditStore::Close() { return impl_->Close(); }
+
+}  // namespace tradecheck::storage

@@ -1,0 +1,694 @@
+#include "storage/audit_store.h"
+
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/testing/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "storage/testing/tamper.h"
+
+namespace tradecheck::storage {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+using ::tradecheck::testing::IsOk;
+using ::tradecheck::testing::StatusIs;
+
+struct RecordSpec {
+  std::string declaration_id;
+  std::string exporter = "EXP-1";
+  std::string hs_code = "850511";
+  v1::Outcome outcome = v1::OUTCOME_ALLOW;
+  std::string rule_id = "TAR-001";
+  std::string revision = "rev-a";
+  v1::TrailStream stream = v1::TRAIL_STREAM_BINDING;
+};
+
+AppendRequest MakeRequest(const RecordSpec& spec) {
+  AppendRequest request;
+  request.stream = spec.stream;
+  v1::Declaration& d = request.declaration;
+  d.set_declaration_id(spec.declaration_id);
+  d.set_kind(v1::DECLARATION_KIND_IMPORT_ENTRY);
+  d.set_exporter_id(spec.exporter);
+  d.set_importer_id("IMP-1");
+  d.set_origin_country("MY");
+  d.mutable_entry_date()->set_year(2026);
+  d.mutable_entry_date()->set_month(3);
+  d.mutable_entry_date()->set_day(2);
+  v1::LineItem* line = d.add_lines();
+  line->set_line_number(1);
+  line->set_hs_code(spec.hs_code);
+  line->mutable_customs_value()->set_currency_code("USD");
+  line->mutable_customs_value()->set_minor_units(125000);
+  v1::Verdict& v = request.verdict;
+  v.set_declaration_id(spec.declaration_id);
+  v.set_outcome(spec.outcome);
+  v.set_rule_set_revision(spec.revision);
+  *v.mutable_governing_date() = d.entry_date();
+  v1::LineVerdict* lv = v.add_lines();
+  lv->set_line_number(1);
+  lv->set_outcome(spec.outcome);
+  lv->add_findings()->set_rule_id(spec.rule_id);
+  request.caller = "tester";
+  return request;
+}
+
+AppendRequest MakeRequest(const std::string& declaration_id) {
+  RecordSpec spec;
+  spec.declaration_id = declaration_id;
+  return MakeRequest(spec);
+}
+
+std::vector<uint64_t> Sequences(const ListResult& result) {
+  std::vector<uint64_t> out;
+  for (const v1::Decision& d : result.decisions) out.push_back(d.sequence());
+  return out;
+}
+
+class AuditStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "/audit_store_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/db";
+  }
+  void TearDown() override {
+    if (store_ != nullptr) {
+      EXPECT_THAT(store_->Close(), IsOk());
+    }
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  AuditStoreOptions Options(const std::string& path) {
+    AuditStoreOptions options;
+    options.path = path;
+    options.clock = &clock_;
+    return options;
+  }
+  void OpenStore() {
+    TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(Options(path_)));
+  }
+  void CloseStore() {
+    ASSERT_THAT(store_->Close(), IsOk());
+    store_.reset();
+  }
+  v1::Decision Append(AppendRequest request) {
+    auto result = store_->AppendAndWait(std::move(request));
+    EXPECT_THAT(result, IsOk());
+    clock_.Advance(absl::Seconds(1));
+    return result.ok() ? result->decision : v1::Decision();
+  }
+
+  SimulatedClock clock_{absl::FromUnixSeconds(1'780'000'000)};
+  std::string dir_;
+  std::string path_;
+  std::unique_ptr<AuditStore> store_;
+};
+
+// ------------------------------------------------------------ append / get
+
+TEST_F(AuditStoreTest, AppendFillsAuditFieldsAndGetReturnsTheRecord) {
+  OpenStore();
+  AppendRequest request = MakeRequest("D-1");
+  const v1::Declaration declaration = request.declaration;
+  TC_ASSERT_OK_AND_ASSIGN(AppendResult result,
+                          store_->AppendAndWait(std::move(request)));
+  const v1::Decision& d = result.decision;
+  EXPECT_FALSE(result.replayed);
+  EXPECT_EQ(d.decision_id(), "b-000000000001");
+  EXPECT_EQ(d.sequence(), 1u);
+  EXPECT_EQ(d.stream(), v1::TRAIL_STREAM_BINDING);
+  EXPECT_EQ(d.declaration().SerializeAsString(), declaration.SerializeAsString());
+  EXPECT_EQ(d.rule_set_revision(), "rev-a");
+  EXPECT_EQ(d.governing_date().year(), 2026);
+  EXPECT_EQ(d.caller(), "tester");
+  EXPECT_EQ(d.recorded_at().seconds(), 1'780'000'000);
+  EXPECT_EQ(d.previous_hash(), std::string(64, '0'));
+  EXPECT_THAT(d.record_hash(), SizeIs(64));
+  EXPECT_EQ(d.verdict().decision_id(), d.decision_id());
+  EXPECT_EQ(d.verdict().audit_sequence(), 1u);
+  EXPECT_EQ(d.verdict().record_hash(), d.record_hash());
+  EXPECT_FALSE(d.verdict().validate_only());
+
+  TC_ASSERT_OK_AND_ASSIGN(v1::Decision got, store_->GetDecision(d.decision_id()));
+  EXPECT_EQ(got.SerializeAsString(), d.SerializeAsString());
+  TC_ASSERT_OK_AND_ASSIGN(v1::Decision found, store_->FindByDeclarationId("D-1"));
+  EXPECT_EQ(found.SerializeAsString(), d.SerializeAsString());
+  EXPECT_THAT(store_->GetDecision("b-000000000002"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->GetDecision("nonsense"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->FindByDeclarationId("D-2"),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(AuditStoreTest, ValidateOnlyIsASeparateStreamWithoutIdempotency) {
+  OpenStore();
+  Append(MakeRequest("D-1"));
+  RecordSpec spec;
+  spec.declaration_id = "D-1";
+  spec.stream = v1::TRAIL_STREAM_VALIDATE_ONLY;
+  v1::Decision first = Append(MakeRequest(spec));
+  v1::Decision second = Append(MakeRequest(spec));
+  EXPECT_EQ(first.decision_id(), "v-000000000001");
+  EXPECT_EQ(second.decision_id(), "v-000000000002");
+  EXPECT_TRUE(first.verdict().validate_only());
+  EXPECT_EQ(first.previous_hash(), std::string(64, '0'));
+  EXPECT_EQ(second.previous_hash(), first.record_hash());
+  // The binding record still holds the declaration id.
+  TC_ASSERT_OK_AND_ASSIGN(v1::Decision found, store_->FindByDeclarationId("D-1"));
+  EXPECT_EQ(found.decision_id(), "b-000000000001");
+}
+
+TEST_F(AuditStoreTest, RecordedAtNeverGoesBackwardsWithinAStream) {
+  OpenStore();
+  v1::Decision first = Append(MakeRequest("D-1"));
+  clock_.Advance(absl::Hours(-2));
+  v1::Decision second = Append(MakeRequest("D-2"));
+  EXPECT_GE(second.recorded_at().seconds(), first.recorded_at().seconds());
+}
+
+// ------------------------------------------------------------ idempotency
+
+TEST_F(AuditStoreTest, SameIdAndContentReplaysTheStoredVerdict) {
+  OpenStore();
+  v1::Decision original = Append(MakeRequest("D-1"));
+  AppendRequest retry = MakeRequest("D-1");
+  retry.verdict.set_outcome(v1::OUTCOME_DENY);  // a re-evaluation differs
+  TC_ASSERT_OK_AND_ASSIGN(AppendResult result,
+                          store_->AppendAndWait(std::move(retry)));
+  EXPECT_TRUE(result.replayed);
+  EXPECT_EQ(result.decision.SerializeAsString(), original.SerializeAsString());
+  EXPECT_EQ(store_->Stats().records_written, 1u);
+  EXPECT_EQ(store_->Stats().replays, 1u);
+}
+
+TEST_F(AuditStoreTest, SameIdWithDifferentContentIsRefusedNamingTheDecision) {
+  OpenStore();
+  Append(MakeRequest("D-1"));
+  AppendRequest other = MakeRequest("D-1");
+  other.declaration.set_importer_id("IMP-OTHER");
+  EXPECT_THAT(store_->AppendAndWait(std::move(other)),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       HasSubstr("b-000000000001")));
+  EXPECT_EQ(store_->Stats().records_written, 1u);
+}
+
+TEST_F(AuditStoreTest, ConcurrentAppendsOfOneIdWriteExactlyOneRecord) {
+  OpenStore();
+  constexpr int kThreads = 8;
+  std::vector<absl::StatusOr<AppendResult>> results(kThreads,
+                                                    absl::UnknownError(""));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back(
+        [&, i] { results[i] = store_->AppendAndWait(MakeRequest("D-same")); });
+  }
+  for (std::thread& t : threads) t.join();
+  int written = 0;
+  for (const auto& r : results) {
+    ASSERT_THAT(r, IsOk());
+    EXPECT_EQ(r->decision.decision_id(), "b-000000000001");
+    if (!r->replayed) ++written;
+  }
+  EXPECT_EQ(written, 1);
+  EXPECT_EQ(store_->Stats().records_written, 1u);
+}
+
+// ------------------------------------------------------------ group commit
+
+TEST_F(AuditStoreTest, ConcurrentAppendsAreGroupCommitted) {
+  OpenStore();
+  constexpr int kThreads = 16;
+  constexpr int kPerThread = 25;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        if (!store_->AppendAndWait(MakeRequest(absl::StrCat("D-", t, "-", i)))
+                 .ok()) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  const AuditStoreStats stats = store_->Stats();
+  EXPECT_EQ(stats.records_written, uint64_t{kThreads * kPerThread});
+  EXPECT_EQ(stats.synced_writes, stats.batches_written);
+  EXPECT_LT(stats.batches_written, stats.records_written);
+  TC_ASSERT_OK_AND_ASSIGN(
+      v1::VerifyTrailResponse verify,
+      store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
+  EXPECT_TRUE(verify.ok()) << verify.problem();
+  EXPECT_EQ(verify.records_checked(), uint64_t{kThreads * kPerThread});
+}
+
+TEST_F(AuditStoreTest, CallbacksRunOnlyAfterTheRecordIsReadable) {
+  OpenStore();
+  absl::Mutex mu;
+  int done = 0;
+  absl::Status seen;
+  for (int i = 0; i < 20; ++i) {
+    store_->Append(MakeRequest(absl::StrCat("D-", i)),
+                   [&](absl::StatusOr<AppendResult> r) {
+                     absl::Status s = r.status();
+                     if (s.ok()) s = store_->GetDecision(r->decision.decision_id()).status();
+                     absl::MutexLock lock(&mu);
+                     if (seen.ok()) seen = s;
+                     ++done;
+                   });
+  }
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(+[](int* d) { return *d == 20; }, &done));
+  EXPECT_THAT(seen, IsOk());
+}
+
+// ------------------------------------------------------------ chain / verify
+
+TEST_F(AuditStoreTest, VerifyPassesThenNamesTheAlteredRecord) {
+  OpenStore();
+  std::vector<v1::Decision> decisions;
+  for (int i = 1; i <= 10; ++i) {
+    decisions.push_back(Append(MakeRequest(absl::StrCat("D-", i))));
+  }
+  for (int i = 1; i < 10; ++i) {
+    EXPECT_EQ(decisions[i].previous_hash(), decisions[i - 1].record_hash());
+  }
+  TC_ASSERT_OK_AND_ASSIGN(v1::VerifyTrailResponse ok,
+                          store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
+  EXPECT_TRUE(ok.ok()) << ok.problem();
+  EXPECT_EQ(ok.records_checked(), 10u);
+  EXPECT_EQ(ok.head_sequence(), 10u);
+  EXPECT_EQ(ok.head_hash(), decisions[9].record_hash());
+  CloseStore();
+
+  ASSERT_THAT(testing::FlipByteInRecord(path_, v1::TRAIL_STREAM_BINDING, 4, 30),
+              IsOk());
+  OpenStore();
+  TC_ASSERT_OK_AND_ASSIGN(v1::VerifyTrailResponse bad,
+                          store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(bad.first_bad_sequence(), 4u);
+  EXPECT_EQ(bad.first_bad_decision_id(), "b-000000000004");
+  EXPECT_THAT(bad.problem(), HasSubstr("does not match"));
+  EXPECT_EQ(bad.records_checked(), 3u);
+  // Reading the altered record is refused rather than served.
+  EXPECT_THAT(store_->GetDecision("b-000000000004"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("b-000000000004")));
+  // A range after it still verifies (its link is to the recorded hash).
+  TC_ASSERT_OK_AND_ASSIGN(v1::VerifyTrailResponse after,
+                          store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 5, 10));
+  EXPECT_TRUE(after.ok()) << after.problem();
+  EXPECT_EQ(after.records_checked(), 6u);
+}
+
+TEST_F(AuditStoreTest, VerifyNamesAnAlteredLastRecord) {
+  OpenStore();
+  for (int i = 1; i <= 3; ++i) Append(MakeRequest(absl::StrCat("D-", i)));
+  CloseStore();
+  ASSERT_THAT(testing::FlipByteInRecord(path_, v1::TRAIL_STREAM_BINDING, 3, 0),
+              IsOk());
+  OpenStore();
+  TC_ASSERT_OK_AND_ASSIGN(v1::VerifyTrailResponse bad,
+                          store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(bad.first_bad_decision_id(), "b-000000000003");
+}
+
+TEST_F(AuditStoreTest, VerifyRejectsAnInvertedRange) {
+  OpenStore();
+  EXPECT_THAT(store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 5, 2),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// ------------------------------------------------------------ open / close
+
+TEST_F(AuditStoreTest, ReopenKeepsRecordsChainAndIdempotency) {
+  OpenStore();
+  v1::Decision last;
+  for (int i = 1; i <= 3; ++i) last = Append(MakeRequest(absl::StrCat("D-", i)));
+  RecordSpec spec;
+  spec.declaration_id = "V-1";
+  spec.stream = v1::TRAIL_STREAM_VALIDATE_ONLY;
+  Append(MakeRequest(spec));
+  CloseStore();
+
+  OpenStore();
+  TC_ASSERT_OK_AND_ASSIGN(AppendResult replay,
+                          store_->AppendAndWait(MakeRequest("D-2")));
+  EXPECT_TRUE(replay.replayed);
+  v1::Decision next = Append(MakeRequest("D-4"));
+  EXPECT_EQ(next.sequence(), 4u);
+  EXPECT_EQ(next.previous_hash(), last.record_hash());
+  EXPECT_GE(next.recorded_at().seconds(), last.recorded_at().seconds());
+  EXPECT_EQ(Append(MakeRequest(spec)).decision_id(), "v-000000000002");
+  for (auto stream : {v1::TRAIL_STREAM_BINDING, v1::TRAIL_STREAM_VALIDATE_ONLY}) {
+    TC_ASSERT_OK_AND_ASSIGN(v1::VerifyTrailResponse verify,
+                            store_->VerifyTrail(stream, 0, 0));
+    EXPECT_TRUE(verify.ok()) << verify.problem();
+  }
+}
+
+TEST_F(AuditStoreTest, ClosedStoreRefusesWork) {
+  OpenStore();
+  ASSERT_THAT(store_->Close(), IsOk());
+  EXPECT_THAT(store_->AppendAndWait(MakeRequest("D-1")),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(store_->GetDecision("b-000000000001"),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(store_->Close(), IsOk());
+}
+
+TEST_F(AuditStoreTest, CloseDrainsPendingAppends) {
+  OpenStore();
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 50; ++i) {
+    store_->Append(MakeRequest(absl::StrCat("D-", i)),
+                   [&](absl::StatusOr<AppendResult> r) { ok += r.ok(); });
+  }
+  ASSERT_THAT(store_->Close(), IsOk());
+  EXPECT_EQ(ok.load(), 50);
+  store_.reset();
+  OpenStore();
+  EXPECT_THAT(store_->GetDecision("b-000000000050"), IsOk());
+}
+
+TEST_F(AuditStoreTest, OtherSchemaVersionIsRefusedClearly) {
+  OpenStore();
+  CloseStore();
+  ASSERT_THAT(testing::SetSchemaVersion(path_, "2"), IsOk());
+  EXPECT_THAT(AuditStore::Open(Options(path_)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("schema version 2")));
+}
+
+TEST_F(AuditStoreTest, DirectoryThatIsNotAStoreIsRefusedClearly) {
+  const std::string plain = dir_ + "/plain";
+  std::filesystem::create_directories(plain);
+  std::ofstream(plain + "/notes.txt") << "hello";
+  EXPECT_THAT(AuditStore::Open(Options(plain)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("not a tradecheck audit store")));
+
+  const std::string foreign = dir_ + "/foreign";
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, foreign, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "k", "v").ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  EXPECT_THAT(AuditStore::Open(Options(foreign)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("not a tradecheck audit store")));
+}
+
+TEST_F(AuditStoreTest, CorruptedStoreIsRefusedClearly) {
+  OpenStore();
+  Append(MakeRequest("D-1"));
+  CloseStore();
+  for (const auto& entry : std::filesystem::directory_iterator(path_)) {
+    if (entry.path().filename().string().rfind("MANIFEST-", 0) == 0) {
+      std::ofstream(entry.path(), std::ios::trunc) << "garbage garbage";
+    }
+  }
+  auto reopened = AuditStore::Open(Options(path_));
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_THAT(reopened.status().message(), HasSubstr(path_));
+  EXPECT_THAT(reopened.status().code(),
+              ::testing::AnyOf(absl::StatusCode::kDataLoss,
+                               absl::StatusCode::kFailedPrecondition));
+}
+
+// ------------------------------------------------------------ listing
+
+TEST_F(AuditStoreTest, FiltersCombine) {
+  OpenStore();
+  // 1: EXP-1 ALLOW 850511 TAR-001 rev-a
+  // 2: EXP-2 DENY  850511 CM-002  rev-a
+  // 3: EXP-1 DENY  280530 CM-002  rev-b
+  // 4: EXP-1 ALLOW 280530 TAR-001 rev-b
+  RecordSpec s1{"D-1", "EXP-1", "850511", v1::OUTCOME_ALLOW, "TAR-001", "rev-a"};
+  RecordSpec s2{"D-2", "EXP-2", "850511", v1::OUTCOME_DENY, "CM-002", "rev-a"};
+  RecordSpec s3{"D-3", "EXP-1", "280530", v1::OUTCOME_DENY, "CM-002", "rev-b"};
+  RecordSpec s4{"D-4", "EXP-1", "280530", v1::OUTCOME_ALLOW, "TAR-001", "rev-b"};
+  for (const RecordSpec& s : {s1, s2, s3, s4}) Append(MakeRequest(s));
+  RecordSpec v{"V-1", "EXP-1", "850511", v1::OUTCOME_ALLOW, "TAR-001", "rev-a",
+               v1::TRAIL_STREAM_VALIDATE_ONLY};
+  Append(MakeRequest(v));
+
+  auto list = [&](const v1::DecisionFilter& f) {
+    auto r = store_->ListDecisions(f, 0, "");
+    EXPECT_THAT(r, IsOk());
+    return r.ok() ? Sequences(*r) : std::vector<uint64_t>{};
+  };
+  using V = std::vector<uint64_t>;
+  v1::DecisionFilter f;
+  EXPECT_EQ(list(f), (V{4, 3, 2, 1}));
+  f.set_exporter_id("EXP-1");
+  EXPECT_EQ(list(f), (V{4, 3, 1}));
+  f.set_outcome(v1::OUTCOME_DENY);
+  EXPECT_EQ(list(f), (V{3}));
+  f.Clear();
+  f.set_hs_code_prefix("85");
+  EXPECT_EQ(list(f), (V{2, 1}));
+  f.set_hs_code_prefix("850511");
+  EXPECT_EQ(list(f), (V{2, 1}));
+  f.set_hs_code_prefix("8506");
+  EXPECT_EQ(list(f), (V{}));
+  f.Clear();
+  f.set_rule_id("CM-002");
+  EXPECT_EQ(list(f), (V{3, 2}));
+  f.set_rule_set_revision("rev-b");
+  EXPECT_EQ(list(f), (V{3}));
+  f.Clear();
+  f.set_importer_id("IMP-1");
+  f.set_origin_country("MY");
+  EXPECT_EQ(list(f), (V{4, 3, 2, 1}));
+  f.set_origin_country("CN");
+  EXPECT_EQ(list(f), (V{}));
+  f.Clear();
+  f.set_stream(v1::TRAIL_STREAM_VALIDATE_ONLY);
+  EXPECT_EQ(list(f), (V{1}));
+  // Time: records were stamped at t0, t0+1s, ... (Append advances 1 s).
+  f.Clear();
+  f.mutable_recorded_from()->set_seconds(1'780'000'001);
+  f.mutable_recorded_to()->set_seconds(1'780'000'003);
+  EXPECT_EQ(list(f), (V{3, 2}));
+  f.set_exporter_id("EXP-1");
+  EXPECT_EQ(list(f), (V{3}));
+  f.Clear();
+  f.mutable_recorded_from()->set_seconds(1'790'000'000);
+  EXPECT_EQ(list(f), (V{}));
+}
+
+TEST_F(AuditStoreTest, PagesStayStableWhileRecordsArrive) {
+  OpenStore();
+  for (int i = 1; i <= 25; ++i) Append(MakeRequest(absl::StrCat("D-", i)));
+  v1::DecisionFilter f;
+  f.set_exporter_id("EXP-1");
+  TC_ASSERT_OK_AND_ASSIGN(ListResult page1, store_->ListDecisions(f, 10, ""));
+  EXPECT_EQ(Sequences(page1).front(), 25u);
+  EXPECT_EQ(Sequences(page1).back(), 16u);
+  ASSERT_FALSE(page1.next_page_token.empty());
+  for (int i = 26; i <= 30; ++i) Append(MakeRequest(absl::StrCat("D-", i)));
+  TC_ASSERT_OK_AND_ASSIGN(ListResult page2,
+                          store_->ListDecisions(f, 10, page1.next_page_token));
+  EXPECT_EQ(Sequences(page2).front(), 15u);
+  EXPECT_EQ(Sequences(page2).back(), 6u);
+  TC_ASSERT_OK_AND_ASSIGN(ListResult page3,
+                          store_->ListDecisions(f, 10, page2.next_page_token));
+  EXPECT_EQ(Sequences(page3), (std::vector<uint64_t>{5, 4, 3, 2, 1}));
+  EXPECT_TRUE(page3.next_page_token.empty());
+  // A new listing sees the new records.
+  TC_ASSERT_OK_AND_ASSIGN(ListResult fresh, store_->ListDecisions(f, 10, ""));
+  EXPECT_EQ(Sequences(fresh).front(), 30u);
+  // An exactly full last page has no token.
+  TC_ASSERT_OK_AND_ASSIGN(ListResult all, store_->ListDecisions(f, 30, ""));
+  EXPECT_THAT(all.decisions, SizeIs(30));
+  EXPECT_TRUE(all.next_page_token.empty());
+}
+
+TEST_F(AuditStoreTest, PageTokensSurviveARestart) {
+  OpenStore();
+  for (int i = 1; i <= 5; ++i) Append(MakeRequest(absl::StrCat("D-", i)));
+  TC_ASSERT_OK_AND_ASSIGN(ListResult page1,
+                          store_->ListDecisions(v1::DecisionFilter(), 2, ""));
+  CloseStore();
+  OpenStore();
+  TC_ASSERT_OK_AND_ASSIGN(
+      ListResult page2,
+      store_->ListDecisions(v1::DecisionFilter(), 2, page1.next_page_token));
+  EXPECT_EQ(Sequences(page2), (std::vector<uint64_t>{3, 2}));
+}
+
+TEST_F(AuditStoreTest, BadListArgumentsNameTheField) {
+  OpenStore();
+  for (int i = 1; i <= 3; ++i) Append(MakeRequest(absl::StrCat("D-", i)));
+  v1::DecisionFilter f;
+  TC_ASSERT_OK_AND_ASSIGN(ListResult page1, store_->ListDecisions(f, 1, ""));
+  std::string token = page1.next_page_token;
+  token[token.size() / 2] = token[token.size() / 2] == 'x' ? 'y' : 'x';
+  EXPECT_THAT(store_->ListDecisions(f, 1, token),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_token")));
+  v1::DecisionFilter other;
+  other.set_exporter_id("EXP-1");
+  EXPECT_THAT(store_->ListDecisions(other, 1, page1.next_page_token),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_token")));
+  EXPECT_THAT(store_->ListDecisions(f, 1001, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_size")));
+  EXPECT_THAT(store_->ListDecisions(f, -1, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_size")));
+  f.set_hs_code_prefix("8");
+  EXPECT_THAT(store_->ListDecisions(f, 1, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("filter.hs_code_prefix")));
+  f.set_hs_code_prefix("85a1");
+  EXPECT_THAT(store_->ListDecisions(f, 1, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("filter.hs_code_prefix")));
+}
+
+// ------------------------------------------------------------ quota
+
+TEST_F(AuditStoreTest, ConcurrentDrawsNeverOversellAQuota) {
+  OpenStore();
+  constexpr int kThreads = 16;
+  constexpr int kPerThread = 10;
+  constexpr int64_t kLimit = 10'000;
+  constexpr int64_t kAmount = 300;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        AppendRequest r = MakeRequest(absl::StrCat("D-", t, "-", i));
+        r.quota_draws.push_back({"q-my-re", kAmount, kLimit});
+        r.on_shortfall = [kAmount](size_t, int64_t remaining, v1::Verdict* v) {
+          v->set_outcome(v1::OUTCOME_DENY);
+          EXPECT_LT(remaining, kAmount);
+        };
+        EXPECT_THAT(store_->AppendAndWait(std::move(r)), IsOk());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+
+  TC_ASSERT_OK_AND_ASSIGN(int64_t consumed, store_->QuotaConsumed("q-my-re"));
+  EXPECT_EQ(consumed, (kLimit / kAmount) * kAmount);
+  int64_t in_trail = 0;
+  std::string token;
+  do {
+    TC_ASSERT_OK_AND_ASSIGN(ListResult page,
+                            store_->ListDecisions(v1::DecisionFilter(), 1000, token));
+    for (const v1::Decision& d : page.decisions) {
+      if (d.verdict().outcome() == v1::OUTCOME_ALLOW) in_trail += kAmount;
+    }
+    token = page.next_page_token;
+  } while (!token.empty());
+  EXPECT_EQ(in_trail, consumed);
+}
+
+TEST_F(AuditStoreTest, QuotaDrawsAreAllOrNothingAndNotRepeatedOnReplay) {
+  OpenStore();
+  AppendRequest r = MakeRequest("D-1");
+  r.quota_draws.push_back({"q-a", 100, 1000});
+  r.quota_draws.push_back({"q-b", 600, 500});
+  std::vector<std::pair<size_t, int64_t>> shortfalls;
+  r.on_shortfall = [&](size_t i, int64_t remaining, v1::Verdict* v) {
+    shortfalls.emplace_back(i, remaining);
+    v->set_outcome(v1::OUTCOME_DENY);
+  };
+  TC_ASSERT_OK_AND_ASSIGN(AppendResult denied, store_->AppendAndWait(std::move(r)));
+  EXPECT_EQ(denied.decision.verdict().outcome(), v1::OUTCOME_DENY);
+  EXPECT_EQ(shortfalls, (std::vector<std::pair<size_t, int64_t>>{{1, 500}}));
+  EXPECT_EQ(*store_->QuotaConsumed("q-a"), 0);
+  EXPECT_EQ(*store_->QuotaConsumed("q-b"), 0);
+
+  for (int attempt = 0; attempt < 2; ++attempt) {  // second is a replay
+    AppendRequest fits = MakeRequest("D-2");
+    fits.quota_draws.push_back({"q-a", 100, 1000});
+    TC_ASSERT_OK_AND_ASSIGN(AppendResult result,
+                            store_->AppendAndWait(std::move(fits)));
+    EXPECT_EQ(result.replayed, attempt == 1);
+  }
+  EXPECT_EQ(*store_->QuotaConsumed("q-a"), 100);
+
+  RecordSpec spec;
+  spec.declaration_id = "V-1";
+  spec.stream = v1::TRAIL_STREAM_VALIDATE_ONLY;
+  AppendRequest dry = MakeRequest(spec);
+  dry.quota_draws.push_back({"q-a", 100, 1000});
+  ASSERT_THAT(store_->AppendAndWait(std::move(dry)), IsOk());
+  EXPECT_EQ(*store_->QuotaConsumed("q-a"), 100);
+}
+
+// ------------------------------------------------------------ rule sets
+
+TEST_F(AuditStoreTest, RuleSetSourcesAreKeptPerRevision) {
+  OpenStore();
+  const std::map<std::string, std::string> files = {{"a.txtpb", "x: 1"},
+                                                    {"b.txtpb", ""}};
+  EXPECT_THAT(store_->GetRuleSetSources("rev-a"),
+              StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_THAT(store_->PutRuleSetSources("rev-a", files), IsOk());
+  ASSERT_THAT(store_->PutRuleSetSources("rev-a", files), IsOk());
+  EXPECT_THAT(store_->PutRuleSetSources("rev-a", {{"a.txtpb", "x: 2"}}),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  ASSERT_THAT(store_->PutRuleSetSources("rev-a0", {}), IsOk());
+  TC_ASSERT_OK_AND_ASSIGN(auto got, store_->GetRuleSetSources("rev-a"));
+  EXPECT_EQ(got, files);
+  TC_ASSERT_OK_AND_ASSIGN(auto empty, store_->GetRuleSetSources("rev-a0"));
+  EXPECT_TRUE(empty.empty());
+}
+
+// ------------------------------------------------------------ checkpoint
+
+TEST_F(AuditStoreTest, CheckpointIsAnOpenableStoreAsOfItsCreation) {
+  OpenStore();
+  for (int i = 1; i <= 5; ++i) Append(MakeRequest(absl::StrCat("D-", i)));
+  const std::string backup = dir_ + "/backup";
+  TC_ASSERT_OK_AND_ASSIGN(uint64_t head, store_->CreateCheckpoint(backup));
+  EXPECT_EQ(head, 5u);
+  EXPECT_THAT(store_->CreateCheckpoint(backup),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  for (int i = 6; i <= 8; ++i) Append(MakeRequest(absl::StrCat("D-", i)));
+  CloseStore();
+
+  TC_ASSERT_OK_AND_ASSIGN(std::unique_ptr<AuditStore> restored,
+                          AuditStore::Open(Options(backup)));
+  TC_ASSERT_OK_AND_ASSIGN(ListResult all,
+                          restored->ListDecisions(v1::DecisionFilter(), 100, ""));
+  EXPECT_EQ(Sequences(all), (std::vector<uint64_t>{5, 4, 3, 2, 1}));
+  TC_ASSERT_OK_AND_ASSIGN(v1::VerifyTrailResponse verify,
+                          restored->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
+  EXPECT_TRUE(verify.ok()) << verify.problem();
+  EXPECT_EQ(verify.records_checked(), 5u);
+  EXPECT_THAT(restored->FindByDeclarationId("D-6"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(restored->Close(), IsOk());
+}
+
+}  // namespace
+}  // namespace tradecheck::storage

@@ -1,0 +1,110 @@
+#include "storage/hashing.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <memory>
+#include <string>
+
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/message_lite.h"
+
+namespace tradecheck::storage {
+namespace {
+
+// libcrypto only fails these calls on allocation failure; treat that like
+// any other allocation failure (std::bad_alloc is not used: no exceptions),
+// by aborting.
+void CheckCrypto(int ok) {
+  if (ok != 1) std::abort();
+}
+
+std::string Sha256Parts(absl::string_view a, absl::string_view b) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                              EVP_MD_CTX_free);
+  if (ctx == nullptr) std::abort();
+  CheckCrypto(EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr));
+  CheckCrypto(EVP_DigestUpdate(ctx.get(), a.data(), a.size()));
+  CheckCrypto(EVP_DigestUpdate(ctx.get(), b.data(), b.size()));
+  std::string out(kHashSize, '\0');
+  unsigned int len = 0;
+  CheckCrypto(EVP_DigestFinal_ex(
+      ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len));
+  return out;
+}
+
+std::string DeterministicBytes(const google::protobuf::MessageLite& message) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeWithCachedSizes(&coded);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Sha256(absl::string_view data) { return Sha256Parts(data, {}); }
+
+std::string LeafHash(absl::string_view entry) {
+  static constexpr char kLeafPrefix[1] = {'\x00'};
+  return Sha256Parts(absl::string_view(kLeafPrefix, 1), entry);
+}
+
+std::string EntryBytes(const v1::Decision& decision) {
+  v1::Decision entry = decision;
+  entry.clear_record_hash();
+  if (entry.has_verdict()) entry.mutable_verdict()->clear_record_hash();
+  entry.ByteSizeLong();  // SerializeWithCachedSizes needs the sizes.
+  return DeterministicBytes(entry);
+}
+
+std::string DeclarationDigest(const v1::Declaration& declaration) {
+  declaration.ByteSizeLong();
+  return Sha256(DeterministicBytes(declaration));
+}
+
+std::string HmacSha256(absl::string_view key, absl::string_view data) {
+  std::string out(kHashSize, '\0');
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+           reinterpret_cast<unsigned char*>(out.data()), &len) == nullptr) {
+    std::abort();
+  }
+  return out;
+}
+
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string HexEncode(absl::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 0xf]);
+  }
+  return out;
+}
+
+const std::string& GenesisHashHex() {
+  static const std::string* genesis = new std::string(2 * kHashSize, '0');
+  return *genesis;
+}
+
+std::string RandomBytes(size_t n) {
+  std::string out(n, '\0');
+  CheckCrypto(RAND_bytes(reinterpret_cast<unsigned char*>(out.data()),
+                         static_cast<int>(n)));
+  return out;
+}
+
+}  // namespace tradecheck::storage

@@ -1,0 +1,112 @@
+// Keys and small values of the audit store's RocksDB column families: the one
+// place that builds or parses them (docs/storage.md has the schema). Every
+// integer is fixed-width big-endian so the default bytewise comparator orders
+// keys numerically.
+//
+//   std::string key = keys::RecordKey(v1::TRAIL_STREAM_BINDING, 42);
+//   absl::StatusOr<keys::StreamSeq> back = keys::ParseRecordKey(key);
+#ifndef TRADECHECK_STORAGE_KEYS_H_
+#define TRADECHECK_STORAGE_KEYS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "tradecheck/v1/audit_service.pb.h"
+
+namespace tradecheck::storage::keys {
+
+// Column family names.
+inline constexpr char kMetaCf[] = "meta";
+inline constexpr char kRecordsCf[] = "records";
+inline constexpr char kChainCf[] = "chain";
+inline constexpr char kDeclarationsCf[] = "declarations";
+inline constexpr char kPostingsCf[] = "postings";
+inline constexpr char kTimeCf[] = "time";
+inline constexpr char kQuotaCf[] = "quota";
+inline constexpr char kRuleSetsCf[] = "rulesets";
+
+// Keys of the meta column family.
+inline constexpr char kMetaMagic[] = "magic";
+inline constexpr char kMetaSchemaVersion[] = "schema_version";
+inline constexpr char kMetaPageTokenKey[] = "page_token_key";
+inline constexpr char kMagicValue[] = "tradecheck-audit-store";
+
+// One byte per stream in keys. UNSPECIFIED is never stored.
+uint8_t StreamByte(v1::TrailStream stream);
+
+struct StreamSeq {
+  v1::TrailStream stream = v1::TRAIL_STREAM_UNSPECIFIED;
+  uint64_t sequence = 0;
+};
+
+// records / chain: <stream:1><sequence:8> (plain order: ascending walk).
+std::string RecordKey(v1::TrailStream stream, uint64_t sequence);
+absl::StatusOr<StreamSeq> ParseRecordKey(absl::string_view key);
+
+// Decision ids: "b-" / "v-" + sequence zero-padded to 12 digits.
+std::string DecisionId(v1::TrailStream stream, uint64_t sequence);
+absl::StatusOr<StreamSeq> ParseDecisionId(absl::string_view decision_id);
+
+// Fields with equality postings.
+enum class Field : uint8_t {
+  kExporter = 'e',
+  kImporter = 'i',
+  kOriginCountry = 'o',
+  kHsPrefix = 'h',
+  kOutcome = 'u',
+  kRuleId = 'r',
+  kRuleSetRevision = 'v',
+};
+
+// postings: <field:1><stream:1><len(value):4><value><~sequence:8>. The
+// inverted sequence makes a forward scan of one prefix newest-first.
+std::string PostingPrefix(Field field, v1::TrailStream stream,
+                          absl::string_view value);
+std::string PostingKey(absl::string_view prefix, uint64_t sequence);
+// The sequence of a posting key that starts with `prefix`.
+absl::StatusOr<uint64_t> ParsePostingSequence(absl::string_view prefix,
+                                              absl::string_view key);
+// Value a posting for an outcome is keyed by.
+std::string OutcomeValue(v1::Outcome outcome);
+
+// time: <stream:1><recorded_at unix nanos, sign bit flipped:8><sequence:8>.
+// recorded_at never decreases along a stream, so time order is sequence order.
+std::string TimeKey(v1::TrailStream stream, absl::Time recorded_at,
+                    uint64_t sequence);
+struct TimeSeq {
+  absl::Time recorded_at;
+  uint64_t sequence = 0;
+};
+absl::StatusOr<TimeSeq> ParseTimeKey(v1::TrailStream stream,
+                                     absl::string_view key);
+
+// declarations: key = declaration_id; value = <binding sequence:8><sha256
+// of the declaration's deterministic serialization:32>.
+struct DeclarationEntry {
+  uint64_t sequence = 0;
+  std::string digest;  // 32 raw bytes
+};
+std::string EncodeDeclarationEntry(const DeclarationEntry& entry);
+absl::StatusOr<DeclarationEntry> DecodeDeclarationEntry(
+    absl::string_view value);
+
+// quota: key = quota_key; value = <consumed milli, two's complement:8>.
+std::string EncodeQuotaConsumed(int64_t consumed_milli);
+absl::StatusOr<int64_t> DecodeQuotaConsumed(absl::string_view value);
+
+// rulesets: <len(revision):4><revision><file name> -> file contents; the
+// entry with an empty file name marks the revision as stored.
+std::string RuleSetPrefix(absl::string_view revision);
+std::string RuleSetFileKey(absl::string_view revision,
+                           absl::string_view file_name);
+
+// Fixed-width big-endian integers (shared by the codecs above).
+void AppendBigEndian64(uint64_t v, std::string* out);
+uint64_t ReadBigEndian64(absl::string_view bytes);  // REQUIRES: size >= 8
+
+}  // namespace tradecheck::storage::keys
+
+#endif  // TRADECHECK_STORAGE_KEYS_H_

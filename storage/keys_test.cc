@@ -1,0 +1,102 @@
+#include "storage/keys.h"
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "common/testing/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace tradecheck::storage::keys {
+namespace {
+
+using ::tradecheck::testing::IsOk;
+using ::tradecheck::testing::StatusIs;
+
+TEST(KeysTest, RecordKeyRoundTripsAndSortsNumerically) {
+  for (uint64_t seq : {uint64_t{1}, uint64_t{255}, uint64_t{256},
+                       uint64_t{1} << 40, ~uint64_t{0}}) {
+    for (auto stream : {v1::TRAIL_STREAM_BINDING, v1::TRAIL_STREAM_VALIDATE_ONLY}) {
+      TC_ASSERT_OK_AND_ASSIGN(StreamSeq back,
+                              ParseRecordKey(RecordKey(stream, seq)));
+      EXPECT_EQ(back.stream, stream);
+      EXPECT_EQ(back.sequence, seq);
+    }
+  }
+  EXPECT_LT(RecordKey(v1::TRAIL_STREAM_BINDING, 255),
+            RecordKey(v1::TRAIL_STREAM_BINDING, 256));
+  EXPECT_THAT(ParseRecordKey("short"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(KeysTest, DecisionIdRoundTripsAndRejectsNonCanonical) {
+  EXPECT_EQ(DecisionId(v1::TRAIL_STREAM_BINDING, 42), "b-000000000042");
+  EXPECT_EQ(DecisionId(v1::TRAIL_STREAM_VALIDATE_ONLY, 7), "v-000000000007");
+  TC_ASSERT_OK_AND_ASSIGN(StreamSeq back, ParseDecisionId("v-000000000007"));
+  EXPECT_EQ(back.stream, v1::TRAIL_STREAM_VALIDATE_ONLY);
+  EXPECT_EQ(back.sequence, 7u);
+  for (const char* bad : {"", "b-", "b-1", "x-000000000001", "b-00000000000a",
+                          "b-000000000000", "b000000000001"}) {
+    EXPECT_THAT(ParseDecisionId(bad), StatusIs(absl::StatusCode::kNotFound)) << bad;
+  }
+}
+
+TEST(KeysTest, PostingKeysRoundTripNewestFirstAndNeverCollide) {
+  const std::string p = PostingPrefix(Field::kExporter, v1::TRAIL_STREAM_BINDING,
+                                      "EXP-1");
+  TC_ASSERT_OK_AND_ASSIGN(uint64_t seq, ParsePostingSequence(p, PostingKey(p, 99)));
+  EXPECT_EQ(seq, 99u);
+  // Newer sequences sort first within a prefix.
+  EXPECT_LT(PostingKey(p, 100), PostingKey(p, 99));
+  // A value that extends another is a different prefix (length-prefixed).
+  const std::string longer = PostingPrefix(
+      Field::kExporter, v1::TRAIL_STREAM_BINDING, "EXP-10");
+  EXPECT_THAT(ParsePostingSequence(p, PostingKey(longer, 5)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_NE(PostingPrefix(Field::kImporter, v1::TRAIL_STREAM_BINDING, "EXP-1"), p);
+  EXPECT_NE(PostingPrefix(Field::kExporter, v1::TRAIL_STREAM_VALIDATE_ONLY,
+                          "EXP-1"),
+            p);
+  EXPECT_NE(OutcomeValue(v1::OUTCOME_ALLOW), OutcomeValue(v1::OUTCOME_DENY));
+}
+
+TEST(KeysTest, TimeKeyRoundTripsAndOrdersByTimeAcrossEpoch) {
+  const absl::Time before = absl::FromUnixSeconds(-5);
+  const absl::Time after = absl::FromUnixNanos(1'780'000'000'123'456'789);
+  TC_ASSERT_OK_AND_ASSIGN(
+      TimeSeq back,
+      ParseTimeKey(v1::TRAIL_STREAM_BINDING,
+                   TimeKey(v1::TRAIL_STREAM_BINDING, after, 12)));
+  EXPECT_EQ(back.recorded_at, after);
+  EXPECT_EQ(back.sequence, 12u);
+  EXPECT_LT(TimeKey(v1::TRAIL_STREAM_BINDING, before, 9),
+            TimeKey(v1::TRAIL_STREAM_BINDING, after, 1));
+  EXPECT_THAT(ParseTimeKey(v1::TRAIL_STREAM_VALIDATE_ONLY,
+                           TimeKey(v1::TRAIL_STREAM_BINDING, after, 12)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(KeysTest, ValuesRoundTrip) {
+  const std::string digest(32, '\x7f');
+  TC_ASSERT_OK_AND_ASSIGN(
+      DeclarationEntry entry,
+      DecodeDeclarationEntry(EncodeDeclarationEntry({77, digest})));
+  EXPECT_EQ(entry.sequence, 77u);
+  EXPECT_EQ(entry.digest, digest);
+  EXPECT_THAT(DecodeDeclarationEntry("x"), StatusIs(absl::StatusCode::kDataLoss));
+  for (int64_t v : {int64_t{0}, int64_t{-3}, int64_t{1} << 50}) {
+    TC_ASSERT_OK_AND_ASSIGN(int64_t back, DecodeQuotaConsumed(EncodeQuotaConsumed(v)));
+    EXPECT_EQ(back, v);
+  }
+  EXPECT_THAT(DecodeQuotaConsumed("1234567"), StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST(KeysTest, RuleSetKeysStayUnderTheirRevision) {
+  const std::string prefix = RuleSetPrefix("rev1");
+  EXPECT_EQ(RuleSetFileKey("rev1", "a.txtpb").substr(0, prefix.size()), prefix);
+  // "rev1" files never appear under the prefix of "rev10" and vice versa.
+  EXPECT_NE(RuleSetFileKey("rev10", "").substr(0, prefix.size()), prefix);
+  EXPECT_THAT(ParseRecordKey(RecordKey(v1::TRAIL_STREAM_BINDING, 1)), IsOk());
+}
+
+}  // namespace
+}  // namespace tradecheck::storage::keys

@@ -1,0 +1,32 @@
+// Test-only access underneath the audit store, for tamper and compatibility
+// tests: they change stored bytes the way an attacker or an old build would.
+// The store at `db_path` must be closed (RocksDB's lock refuses otherwise).
+//
+//   TC_ASSERT_OK(FlipByteInRecord(dir, v1::TRAIL_STREAM_BINDING, 7, 20));
+//   // reopen; VerifyTrail names b-000000000007
+#ifndef TRADECHECK_STORAGE_TESTING_TAMPER_H_
+#define TRADECHECK_STORAGE_TESTING_TAMPER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "tradecheck/v1/audit_service.pb.h"
+
+namespace tradecheck::storage::testing {
+
+// Inverts every bit of byte `byte_offset` of the stored value of record
+// `sequence` in `stream`. OUT_OF_RANGE when the record is shorter, NOT_FOUND
+// when there is no such record.
+absl::Status FlipByteInRecord(const std::string& db_path,
+                              v1::TrailStream stream, uint64_t sequence,
+                              size_t byte_offset);
+
+// Overwrites the schema version in the meta column family.
+absl::Status SetSchemaVersion(const std::string& db_path,
+                              const std::string& version);
+
+}  // namespace tradecheck::storage::testing
+
+#endif  // TRADECHECK_STORAGE_TESTING_TAMPER_H_
