@@ -13,7 +13,9 @@
 // WAL write, and only then runs the callbacks. No caller blocks on fsync.
 //
 // Thread safety: all methods are thread-safe. Callbacks run on the writer
-// thread; they must not block (post to the caller's own machinery instead).
+// thread (on the calling thread when the store is already closed); they must
+// not block (post to the caller's own machinery instead) and must not call
+// Close().
 //
 // This header and storage/ are the only places that know about RocksDB.
 #ifndef TRADECHECK_STORAGE_AUDIT_STORE_H_
