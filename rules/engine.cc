@@ -522,13 +522,22 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
       }
       const std::string& xid = RuleId(xe);
       if (g.gate != Gate::kBinding) {
-        Add(out, xid, &xe, g.unconfirmed ? v1::SEVERITY_REVIEW : v1::SEVERITY_INFO,
+        v1::Finding* f = Add(
+            out, xid, &xe, g.unconfirmed ? v1::SEVERITY_REVIEW : v1::SEVERITY_INFO,
             absl::StrCat(xm.title(), " would zero ", rid, " for this line, but ",
                          xe.instrument->instrument_id(), " is ", g.status_text,
                          " on ", Day(day_), ": it does not bind",
                          g.unconfirmed ? absl::StrCat(" (status unconfirmed: ",
                                                       g.status_note, ")")
-                                       : std::string()));
+                                       : std::string(),
+                         "; duty computed at the full rate"));
+        if (g.unconfirmed) {
+          f->set_remedy(absl::StrCat("confirm whether ",
+                                     xe.instrument->instrument_id(),
+                                     " is in force and whether ", code,
+                                     " is on its schedule"));
+          f->add_tags("ZERO_RATE_CANDIDATE");
+        }
         continue;
       }
       const bool exact = xm.exemption().schedule() ==
@@ -746,7 +755,9 @@ void Evaluator::ExportMeasures(const v1::LineItem& line, absl::string_view code,
     const std::string& rid = RuleId(e);
     if (g.gate == Gate::kNotInForce) continue;
     const bool facts_known = CommonChecks(e, sm, g, out);
-    if (g.gate == Gate::kGap) continue;
+    // An undeclared fact the measure turns on is reported by CommonChecks;
+    // stating the ban or licence as if it applied would be a guess.
+    if (g.gate == Gate::kGap || !facts_known) continue;
 
     std::string what;
     switch (x.type()) {
@@ -954,13 +965,18 @@ void Evaluator::ContentRules(const v1::LineItem& line, absl::string_view code,
                                    : std::string(),
                                ")")
                 : std::string();
-    const v1::Severity active_or_warn =
-        dormant || g.gate == Gate::kInformOnly ? v1::SEVERITY_WARNING
-                                               : v1::SEVERITY_REVIEW;
     const int64_t value = line.customs_value().minor_units();
     const auto bom = line.bill_of_materials_status();
+    // A raw or wholly obtained good has no foreign inputs to count; only the
+    // technology clause can still catch it.
+    if (bom == v1::BILL_OF_MATERIALS_STATUS_NOT_APPLICABLE &&
+        line.made_with_chinese_re_technology() != v1::ANSWER_YES) {
+      continue;
+    }
     if (bom == v1::BILL_OF_MATERIALS_STATUS_UNSPECIFIED || value <= 0) {
-      Add(out, r.unknown_bom_rule_id(), &e, active_or_warn,
+      // Never "allow" on an unknown bill of materials, dormant rule or not:
+      // the content may also decide the shipment once the rule re-activates.
+      Add(out, r.unknown_bom_rule_id(), &e, v1::SEVERITY_REVIEW,
           absl::StrCat("bill of materials unknown: the ",
                        PctPpm(r.threshold_ppm()), " content test of ", m.title(),
                        " cannot be evaluated", dormant_text),
@@ -1009,7 +1025,7 @@ void Evaluator::ContentRules(const v1::LineItem& line, absl::string_view code,
              : absl::StrCat("margin to the threshold: ", Money(max_ok - content));
     if (!over && !tech) {
       if (bom == v1::BILL_OF_MATERIALS_STATUS_PARTIAL) {
-        Add(out, r.unknown_bom_rule_id(), &e, active_or_warn,
+        Add(out, r.unknown_bom_rule_id(), &e, v1::SEVERITY_REVIEW,
             absl::StrCat("bill of materials partial: ", numbers,
                          " among the listed components, which cannot clear "
                          "the test", dormant_text),
