@@ -1,0 +1,789 @@
+#include "client/cli.h"
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <istream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "client/declaration_json.h"
+#include "client/errors.h"
+#include "client/verdict_format.h"
+#include "common/dates.h"
+#include "common/money.h"
+
+namespace tradecheck::cli {
+namespace {
+
+constexpr int kMaxReportedInputErrors = 20;
+
+// --- Input files -------------------------------------------------------------
+
+struct FileCloser {
+  void operator()(std::FILE* file) const {
+    if (file != nullptr) std::fclose(file);
+  }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+std::string DisplayName(const std::string& path) {
+  return path == "-" ? "<stdin>" : path;
+}
+
+// Opens `path` for reading; "-" copies stdin to an anonymous temporary file
+// so that it can be read twice (validated, then sent) in bounded memory.
+absl::StatusOr<File> OpenInput(const std::string& path, std::istream& in) {
+  if (path == "-") {
+    File spool(std::tmpfile());
+    if (spool == nullptr) {
+      return absl::InternalError(absl::StrCat(
+          "<stdin>: cannot create a temporary file: ", std::strerror(errno)));
+    }
+    char buffer[1 << 16];
+    while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0) {
+      const size_t n = static_cast<size_t>(in.gcount());
+      if (std::fwrite(buffer, 1, n, spool.get()) != n) {
+        return absl::InternalError(absl::StrCat(
+            "<stdin>: cannot spool to a temporary file: ",
+            std::strerror(errno)));
+      }
+    }
+    if (in.bad()) return absl::DataLossError("<stdin>: read error");
+    std::rewind(spool.get());
+    return spool;
+  }
+  File file(std::fopen(path.c_str(), "rb"));
+  if (file == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
+  }
+  return file;
+}
+
+absl::StatusOr<std::string> ReadAll(const std::string& path, std::FILE* file) {
+  std::string contents;
+  char buffer[1 << 16];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) {
+    contents.append(buffer, n);
+  }
+  if (std::ferror(file)) {
+    return absl::DataLossError(absl::StrCat(DisplayName(path),
+                                            ": cannot read: ",
+                                            std::strerror(errno)));
+  }
+  return contents;
+}
+
+// Reads one line (without its newline) into `line`; false at end of file.
+bool ReadLine(std::FILE* file, std::string* line) {
+  line->clear();
+  int c;
+  bool any = false;
+  while ((c = std::fgetc(file)) != EOF) {
+    any = true;
+    if (c == '\n') return true;
+    line->push_back(static_cast<char>(c));
+  }
+  return any;
+}
+
+bool IsBlank(const std::string& line) {
+  return absl::StripAsciiWhitespace(line).empty();
+}
+
+// --- Errors and exit codes ---------------------------------------------------
+
+int ExitForRpcError(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kAlreadyExists:
+      return kExitInput;
+    default:
+      return kExitServer;
+  }
+}
+
+int ReportRpcError(const absl::Status& status, absl::string_view what,
+                   CliIo& io) {
+  io.err << "tradecheck: " << what << ": " << DescribeError(status) << "\n";
+  if (status.code() == absl::StatusCode::kUnavailable) {
+    io.err << "  (is the server running? --server is "
+           << "the address to reach; see tradecheck --help)\n";
+  }
+  return ExitForRpcError(status);
+}
+
+int ExitForOutcome(v1::Outcome outcome) {
+  switch (outcome) {
+    case v1::OUTCOME_ALLOW:
+      return kExitAllow;
+    case v1::OUTCOME_DENY:
+      return kExitDeny;
+    case v1::OUTCOME_NEEDS_REVIEW:
+      return kExitNeedsReview;
+    default:
+      return kExitServer;
+  }
+}
+
+int Usage(CliIo& io, absl::string_view message) {
+  io.err << "tradecheck: " << message << "\nRun 'tradecheck --help' for usage.\n";
+  return kExitUsage;
+}
+
+// Creates the client, reporting a failure; nullptr then, with *exit_code set.
+std::unique_ptr<TradecheckClient> MakeClient(const CliOptions& options,
+                                             CliIo& io,
+                                             const ClientFactory& make_client,
+                                             int* exit_code) {
+  absl::StatusOr<std::unique_ptr<TradecheckClient>> client =
+      make_client(options.client);
+  if (!client.ok()) {
+    io.err << "tradecheck: " << client.status().message() << "\n";
+    *exit_code = client.status().code() == absl::StatusCode::kInvalidArgument
+                     ? kExitUsage
+                     : kExitInput;
+    return nullptr;
+  }
+  return *std::move(client);
+}
+
+// --- check -------------------------------------------------------------------
+
+int CheckOne(const std::string& path, const CliOptions& options, CliIo& io,
+             const ClientFactory& make_client) {
+  absl::StatusOr<File> file = OpenInput(path, io.in);
+  if (!file.ok()) {
+    io.err << "tradecheck: " << file.status().message() << "\n";
+    return kExitInput;
+  }
+  absl::StatusOr<std::string> text = ReadAll(path, file->get());
+  if (!text.ok()) {
+    io.err << "tradecheck: " << text.status().message() << "\n";
+    return kExitInput;
+  }
+  absl::StatusOr<v1::Declaration> declaration =
+      ParseDeclarationJson(*text, DisplayName(path));
+  if (!declaration.ok()) {
+    io.err << declaration.status().message() << "\n";
+    return kExitInput;
+  }
+
+  int exit_code = kExitServer;
+  std::unique_ptr<TradecheckClient> client =
+      MakeClient(options, io, make_client, &exit_code);
+  if (client == nullptr) return exit_code;
+  absl::StatusOr<v1::CheckDeclarationResponse> response =
+      options.validate_only ? client->DryRun(*declaration)
+                            : client->Check(*declaration);
+  if (!response.ok()) {
+    return ReportRpcError(
+        response.status(),
+        absl::StrCat(DisplayName(path), ": ",
+                     options.validate_only ? "dry run" : "check", " failed"),
+        io);
+  }
+  if (options.json) {
+    io.out << MessageToJson(*response, /*pretty=*/true) << "\n";
+  } else {
+    io.out << FormatCheckResponse(*response, &*declaration);
+  }
+  if (response->verdict().outcome() == v1::OUTCOME_UNSPECIFIED) {
+    io.err << "tradecheck: the server returned a verdict without an outcome\n";
+  }
+  return ExitForOutcome(response->verdict().outcome());
+}
+
+// Counts and prints results as they stream in. Called from one thread.
+class BatchReporter {
+ public:
+  BatchReporter(const CliOptions& options, CliIo& io, uint64_t expected)
+      : options_(options), io_(io), expected_(expected) {}
+
+  absl::Status OnResult(const v1::CheckResult& result) {
+    ++received_;
+    if (result.has_error()) {
+      ++errors_;
+    } else {
+      const v1::Verdict& verdict = result.response().verdict();
+      switch (verdict.outcome()) {
+        case v1::OUTCOME_ALLOW:
+          ++allow_;
+          break;
+        case v1::OUTCOME_DENY:
+          ++deny_;
+          break;
+        case v1::OUTCOME_NEEDS_REVIEW:
+          ++review_;
+          break;
+        default:
+          ++unspecified_;
+      }
+      if (!verdict.total_duty().currency_code().empty()) {
+        duty_[verdict.total_duty().currency_code()] +=
+            verdict.total_duty().minor_units();
+      }
+    }
+    ClearProgress();
+    if (options_.json) {
+      io_.out << MessageToJson(result, /*pretty=*/false) << "\n";
+    } else {
+      if (received_ == 1) io_.out << FormatBatchHeader();
+      io_.out << FormatBatchRow(result);
+      if (result.has_error()) {
+        const absl::Status status = StatusFromRpcStatus(result.error());
+        if (std::optional<google::rpc::BadRequest> bad = BadRequestOf(status)) {
+          for (const auto& violation : bad->field_violations()) {
+            io_.out << "       " << violation.field() << ": "
+                    << violation.description() << "\n";
+          }
+        }
+      }
+    }
+    if (!io_.out) return absl::UnavailableError("cannot write the output");
+    ShowProgress(/*force=*/false);
+    return absl::OkStatus();
+  }
+
+  void ShowProgress(bool force) {
+    if (!options_.progress) return;
+    const absl::Time now = absl::Now();
+    if (!force && now - last_progress_ < absl::Milliseconds(100)) return;
+    last_progress_ = now;
+    // Lines go to stdout while progress lives on the last line of stderr;
+    // flush stdout first so the two interleave cleanly on one terminal.
+    io_.out.flush();
+    io_.err << absl::StrFormat(
+        "\rchecked %d/%d: %d allow, %d deny, %d review, %d rejected", received_,
+        expected_, allow_, deny_, review_, errors_);
+    io_.err.flush();
+    progress_shown_ = true;
+  }
+
+  void ClearProgress() {
+    if (!progress_shown_) return;
+    io_.err << "\r\033[K";
+    io_.err.flush();
+    progress_shown_ = false;
+  }
+
+  std::string Summary() const {
+    std::string text = absl::StrFormat(
+        "%d declarations: %d ALLOW, %d DENY, %d NEEDS_REVIEW, %d rejected",
+        received_, allow_, deny_, review_, errors_);
+    if (unspecified_ > 0) {
+      absl::StrAppend(&text, ", ", unspecified_, " without an outcome");
+    }
+    if (!duty_.empty()) {
+      absl::StrAppend(&text, "; total duty");
+      bool first = true;
+      for (const auto& [currency, minor] : duty_) {
+        absl::StrAppend(&text, first ? " " : " + ",
+                        FormatMoney(MakeMoney(currency, minor)));
+        first = false;
+      }
+    }
+    return text;
+  }
+
+  int ExitCode() const {
+    if (errors_ > 0 || unspecified_ > 0) {
+      return unspecified_ > 0 ? kExitServer : kExitInput;
+    }
+    if (deny_ > 0) return kExitDeny;
+    if (review_ > 0) return kExitNeedsReview;
+    return kExitAllow;
+  }
+
+  uint64_t received() const { return received_; }
+
+ private:
+  const CliOptions& options_;
+  CliIo& io_;
+  const uint64_t expected_;
+  uint64_t received_ = 0;
+  uint64_t allow_ = 0;
+  uint64_t deny_ = 0;
+  uint64_t review_ = 0;
+  uint64_t errors_ = 0;
+  uint64_t unspecified_ = 0;
+  std::map<std::string, int64_t> duty_;
+  absl::Time last_progress_ = absl::InfinitePast();
+  bool progress_shown_ = false;
+};
+
+int CheckBatchFile(const std::string& path, const CliOptions& options,
+                   CliIo& io, const ClientFactory& make_client) {
+  const std::string name = DisplayName(path);
+  absl::StatusOr<File> file = OpenInput(path, io.in);
+  if (!file.ok()) {
+    io.err << "tradecheck: " << file.status().message() << "\n";
+    return kExitInput;
+  }
+
+  // Pass 1: every line must parse before the first one is sent. Nothing is
+  // kept but a count.
+  uint64_t declarations = 0;
+  int input_errors = 0;
+  std::string line;
+  for (int line_number = 1; ReadLine(file->get(), &line); ++line_number) {
+    if (IsBlank(line)) continue;
+    ++declarations;
+    absl::StatusOr<v1::Declaration> declaration =
+        ParseDeclarationJson(line, name, line_number);
+    if (!declaration.ok()) {
+      if (++input_errors <= kMaxReportedInputErrors) {
+        io.err << declaration.status().message() << "\n";
+      }
+    }
+  }
+  if (std::ferror(file->get())) {
+    io.err << "tradecheck: " << name << ": cannot read: "
+           << std::strerror(errno) << "\n";
+    return kExitInput;
+  }
+  if (input_errors > 0) {
+    if (input_errors > kMaxReportedInputErrors) {
+      io.err << "... and " << input_errors - kMaxReportedInputErrors
+             << " more\n";
+    }
+    io.err << "tradecheck: " << name << ": " << input_errors << " of "
+           << declarations
+           << " declarations are invalid; nothing was sent\n";
+    return kExitInput;
+  }
+  if (declarations == 0) {
+    io.err << "tradecheck: " << name << ": no declarations (one JSON object "
+           << "per line expected)\n";
+    return kExitInput;
+  }
+
+  int exit_code = kExitServer;
+  std::unique_ptr<TradecheckClient> client =
+      MakeClient(options, io, make_client, &exit_code);
+  if (client == nullptr) return exit_code;
+
+  // Pass 2: stream them.
+  std::rewind(file->get());
+  int line_number = 0;
+  auto next = [&]() -> absl::StatusOr<std::optional<v1::CheckDeclarationRequest>> {
+    std::string text;
+    while (ReadLine(file->get(), &text)) {
+      ++line_number;
+      if (IsBlank(text)) continue;
+      v1::CheckDeclarationRequest request;
+      absl::StatusOr<v1::Declaration> declaration =
+          ParseDeclarationJson(text, name, line_number);
+      // The file changed between the passes.
+      if (!declaration.ok()) return declaration.status();
+      *request.mutable_declaration() = *std::move(declaration);
+      request.set_validate_only(options.validate_only);
+      return request;
+    }
+    if (std::ferror(file->get())) {
+      return absl::DataLossError(absl::StrCat(name, ": cannot read: ",
+                                              std::strerror(errno)));
+    }
+    return std::nullopt;
+  };
+  BatchReporter reporter(options, io, declarations);
+  reporter.ShowProgress(/*force=*/true);
+  const absl::Status status = client->CheckStream(
+      next, [&](const v1::CheckResult& result) {
+        return reporter.OnResult(result);
+      });
+  reporter.ClearProgress();
+
+  const std::string summary = reporter.Summary();
+  if (options.json) {
+    io.err << summary << "\n";
+  } else {
+    io.out << "\n" << summary << "\n";
+  }
+  if (!status.ok()) {
+    ReportRpcError(status, absl::StrCat(name, ": batch stream failed"), io);
+    io.err << "  " << reporter.received() << " of " << declarations
+           << " results received; checks are idempotent, so the file can be "
+              "sent again\n";
+    return status.code() == absl::StatusCode::kInvalidArgument ||
+                   status.code() == absl::StatusCode::kDataLoss
+               ? kExitInput
+               : kExitServer;
+  }
+  return reporter.ExitCode();
+}
+
+// --- audit -------------------------------------------------------------------
+
+absl::StatusOr<google::protobuf::Timestamp> ParseTimeFlag(
+    absl::string_view flag, const std::string& value) {
+  absl::Time time;
+  std::string error;
+  if (absl::StatusOr<v1::Date> date = ParseDate(value); date.ok()) {
+    absl::StatusOr<absl::CivilDay> day = ToCivilDay(*date);
+    if (!day.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, "=", value, ": ", day.status().message()));
+    }
+    time = absl::FromCivil(*day, absl::UTCTimeZone());
+  } else if (!absl::ParseTime(absl::RFC3339_full, value, &time, &error)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag, "=", value,
+        ": expected YYYY-MM-DD (midnight UTC) or an RFC 3339 time such as "
+        "2026-03-01T08:00:00Z"));
+  }
+  google::protobuf::Timestamp timestamp;
+  timestamp.set_seconds(absl::ToUnixSeconds(time));
+  timestamp.set_nanos(static_cast<int32_t>(
+      (time - absl::FromUnixSeconds(timestamp.seconds())) /
+      absl::Nanoseconds(1)));
+  return timestamp;
+}
+
+absl::StatusOr<v1::TrailStream> ParseStreamFlag(const std::string& value) {
+  std::string v = absl::AsciiStrToLower(value);
+  if (v.empty() || v == "binding") return v1::TRAIL_STREAM_BINDING;
+  if (v == "validate_only" || v == "validate-only" || v == "dry_run" ||
+      v == "dry-run") {
+    return v1::TRAIL_STREAM_VALIDATE_ONLY;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--stream=", value, ": expected binding or validate_only"));
+}
+
+absl::StatusOr<v1::DecisionFilter> BuildFilter(const CliOptions& options) {
+  v1::DecisionFilter filter;
+  filter.set_exporter_id(options.exporter);
+  filter.set_importer_id(options.importer);
+  filter.set_origin_country(options.origin);
+  filter.set_hs_code_prefix(options.hs_prefix);
+  filter.set_rule_id(options.rule);
+  filter.set_rule_set_revision(options.revision);
+  if (!options.outcome.empty()) {
+    std::string name = absl::AsciiStrToUpper(options.outcome);
+    for (char& c : name) {
+      if (c == '-') c = '_';
+    }
+    v1::Outcome outcome;
+    if (!v1::Outcome_Parse(name, &outcome) &&
+        !v1::Outcome_Parse(absl::StrCat("OUTCOME_", name), &outcome)) {
+      outcome = v1::OUTCOME_UNSPECIFIED;
+    }
+    if (outcome == v1::OUTCOME_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--outcome=", options.outcome,
+          ": expected allow, deny or needs_review"));
+    }
+    filter.set_outcome(outcome);
+  }
+  if (!options.from.empty()) {
+    absl::StatusOr<google::protobuf::Timestamp> from =
+        ParseTimeFlag("from", options.from);
+    if (!from.ok()) return from.status();
+    *filter.mutable_recorded_from() = *from;
+  }
+  if (!options.to.empty()) {
+    absl::StatusOr<google::protobuf::Timestamp> to =
+        ParseTimeFlag("to", options.to);
+    if (!to.ok()) return to.status();
+    *filter.mutable_recorded_to() = *to;
+  }
+  if (!options.stream.empty()) {
+    absl::StatusOr<v1::TrailStream> stream = ParseStreamFlag(options.stream);
+    if (!stream.ok()) return stream.status();
+    filter.set_stream(*stream);
+  }
+  return filter;
+}
+
+int AuditList(const CliOptions& options, CliIo& io,
+              const ClientFactory& make_client) {
+  absl::StatusOr<v1::DecisionFilter> filter = BuildFilter(options);
+  if (!filter.ok()) return Usage(io, filter.status().message());
+  if (options.page_size < 0 || options.page_size > 1000) {
+    return Usage(io, "--page-size must be between 1 and 1000 (0: default)");
+  }
+  if (options.limit < 0) return Usage(io, "--limit must be >= 0");
+  int exit_code = kExitServer;
+  std::unique_ptr<TradecheckClient> client =
+      MakeClient(options, io, make_client, &exit_code);
+  if (client == nullptr) return exit_code;
+
+  int64_t count = 0;
+  TradecheckClient::ListOptions list_options;
+  list_options.page_size = options.page_size;
+  list_options.max_decisions = options.limit;
+  const absl::Status status = client->ForEachDecision(
+      *filter, list_options, [&](const v1::Decision& decision) {
+        if (options.json) {
+          io.out << MessageToJson(decision, /*pretty=*/false) << "\n";
+        } else {
+          if (count == 0) io.out << FormatDecisionListHeader();
+          io.out << FormatDecisionRow(decision);
+        }
+        ++count;
+        if (!io.out) return absl::UnavailableError("cannot write the output");
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return ReportRpcError(status, "audit list failed", io);
+  if (!options.json) {
+    if (count == 0) {
+      io.out << "No decisions match.\n";
+    } else {
+      io.out << "\n" << count << (count == 1 ? " decision" : " decisions")
+             << (options.limit > 0 && count == options.limit
+                     ? " (--limit reached)"
+                     : "")
+             << "\n";
+    }
+  }
+  return kExitAllow;
+}
+
+int AuditVerify(const CliOptions& options, CliIo& io,
+                const ClientFactory& make_client) {
+  absl::StatusOr<v1::TrailStream> stream = ParseStreamFlag(options.stream);
+  if (!stream.ok()) return Usage(io, stream.status().message());
+  v1::VerifyTrailRequest request;
+  request.set_stream(*stream);
+  request.set_from_sequence(options.from_sequence);
+  request.set_to_sequence(options.to_sequence);
+  int exit_code = kExitServer;
+  std::unique_ptr<TradecheckClient> client =
+      MakeClient(options, io, make_client, &exit_code);
+  if (client == nullptr) return exit_code;
+  absl::StatusOr<v1::VerifyTrailResponse> response =
+      client->VerifyTrail(request);
+  if (!response.ok()) {
+    return ReportRpcError(response.status(), "audit verify failed", io);
+  }
+  io.out << (options.json ? MessageToJson(*response, true) + "\n"
+                          : FormatVerifyTrail(*response));
+  return response->ok() ? kExitAllow : kExitAuditMismatch;
+}
+
+int AuditReevaluate(const std::string& id, const CliOptions& options,
+                    CliIo& io, const ClientFactory& make_client) {
+  int exit_code = kExitServer;
+  std::unique_ptr<TradecheckClient> client =
+      MakeClient(options, io, make_client, &exit_code);
+  if (client == nullptr) return exit_code;
+  absl::StatusOr<v1::ReevaluateDecisionResponse> response =
+      client->ReevaluateDecision(id);
+  if (!response.ok()) {
+    return ReportRpcError(response.status(), "audit reevaluate failed", io);
+  }
+  io.out << (options.json ? MessageToJson(*response, true) + "\n"
+                          : FormatReevaluation(*response));
+  return response->matches_stored() ? kExitAllow : kExitAuditMismatch;
+}
+
+// Runs a call that returns one message and prints it.
+template <typename Response, typename Call, typename Format>
+int SimpleCommand(const CliOptions& options, CliIo& io,
+                  const ClientFactory& make_client, absl::string_view what,
+                  Call call, Format format) {
+  int exit_code = kExitServer;
+  std::unique_ptr<TradecheckClient> client =
+      MakeClient(options, io, make_client, &exit_code);
+  if (client == nullptr) return exit_code;
+  absl::StatusOr<Response> response = call(*client);
+  if (!response.ok()) {
+    return ReportRpcError(response.status(), absl::StrCat(what, " failed"),
+                          io);
+  }
+  io.out << (options.json ? MessageToJson(*response, true) + "\n"
+                          : format(*response));
+  return kExitAllow;
+}
+
+// True when args start with `command` `sub`.
+bool Is(const std::vector<std::string>& args, absl::string_view command,
+        absl::string_view sub) {
+  return args.size() >= 2 && args[0] == command && args[1] == sub;
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args, const CliOptions& options,
+           CliIo& io, const ClientFactory& make_client) {
+  if (args.empty()) return Usage(io, "no command given");
+  const std::string& command = args[0];
+  auto want_args = [&](size_t n, absl::string_view usage) -> bool {
+    if (args.size() == n) return true;
+    Usage(io, absl::StrCat("usage: tradecheck ", usage));
+    return false;
+  };
+
+  if (command == "check") {
+    if (!want_args(2, "check [--validate-only] [--batch] FILE|-")) {
+      return kExitUsage;
+    }
+    return options.batch ? CheckBatchFile(args[1], options, io, make_client)
+                         : CheckOne(args[1], options, io, make_client);
+  }
+  if (options.batch || options.validate_only) {
+    return Usage(io, "--batch and --validate-only apply to 'check' only");
+  }
+
+  if (Is(args, "decision", "get")) {
+    if (!want_args(3, "decision get DECISION_ID")) return kExitUsage;
+    const std::string id = args[2];
+    return SimpleCommand<v1::Decision>(
+        options, io, make_client, "decision get",
+        [&](TradecheckClient& c) { return c.GetDecision(id); },
+        [](const v1::Decision& d) { return FormatDecision(d); });
+  }
+  if (Is(args, "audit", "list")) {
+    if (!want_args(2, "audit list [filters]")) return kExitUsage;
+    return AuditList(options, io, make_client);
+  }
+  if (Is(args, "audit", "verify")) {
+    if (!want_args(2, "audit verify [--stream=S] [--from-sequence=N] "
+                      "[--to-sequence=N]")) {
+      return kExitUsage;
+    }
+    return AuditVerify(options, io, make_client);
+  }
+  if (Is(args, "audit", "reevaluate")) {
+    if (!want_args(3, "audit reevaluate DECISION_ID")) return kExitUsage;
+    return AuditReevaluate(args[2], options, io, make_client);
+  }
+  if (Is(args, "agreements", "list")) {
+    if (!want_args(2, "agreements list [--as-of=YYYY-MM-DD]")) {
+      return kExitUsage;
+    }
+    std::optional<v1::Date> as_of;
+    if (!options.as_of.empty()) {
+      absl::StatusOr<v1::Date> date = ParseDate(options.as_of);
+      if (!date.ok()) {
+        return Usage(io, absl::StrCat("--as-of=", options.as_of,
+                                      ": expected YYYY-MM-DD"));
+      }
+      as_of = *date;
+    }
+    return SimpleCommand<v1::ListInstrumentsResponse>(
+        options, io, make_client, "agreements list",
+        [&](TradecheckClient& c) { return c.ListInstruments(as_of); },
+        [](const v1::ListInstrumentsResponse& r) {
+          return FormatInstrumentList(r);
+        });
+  }
+  if (Is(args, "agreements", "show")) {
+    if (!want_args(3, "agreements show INSTRUMENT_ID")) return kExitUsage;
+    const std::string id = args[2];
+    return SimpleCommand<v1::Instrument>(
+        options, io, make_client, "agreements show",
+        [&](TradecheckClient& c) { return c.GetInstrument(id); },
+        [](const v1::Instrument& i) { return FormatInstrument(i); });
+  }
+  if (Is(args, "rules", "reload")) {
+    if (!want_args(2, "rules reload")) return kExitUsage;
+    return SimpleCommand<v1::ReloadRuleSetResponse>(
+        options, io, make_client, "rules reload",
+        [](TradecheckClient& c) { return c.ReloadRuleSet(); },
+        [](const v1::ReloadRuleSetResponse& r) { return FormatReload(r); });
+  }
+  if (Is(args, "rules", "show")) {
+    if (!want_args(2, "rules show")) return kExitUsage;
+    return SimpleCommand<v1::RuleSetInfo>(
+        options, io, make_client, "rules show",
+        [](TradecheckClient& c) { return c.GetRuleSet(); },
+        [](const v1::RuleSetInfo& r) { return FormatRuleSet(r); });
+  }
+  if (command == "backup") {
+    if (!want_args(2, "backup DIR")) return kExitUsage;
+    const std::string directory = args[1];
+    return SimpleCommand<v1::CreateBackupResponse>(
+        options, io, make_client, "backup",
+        [&](TradecheckClient& c) { return c.CreateBackup(directory); },
+        [](const v1::CreateBackupResponse& r) { return FormatBackup(r); });
+  }
+  return Usage(io, absl::StrCat("unknown command '", absl::StrJoin(args, " "),
+                                "'"));
+}
+
+std::string HelpText() {
+  return R"(tradecheck: check shipment declarations against US-ASEAN trade deals and
+China's rare-earth export controls, and query the audit trail.
+
+Usage: tradecheck [options] COMMAND [ARGS]
+
+Commands
+  check FILE|-                 Check one declaration (JSON: the protobuf JSON
+                               mapping of tradecheck.v1.Declaration; - = stdin).
+  check --validate-only FILE   Exporter's dry run: evaluated and recorded in the
+                               validate-only trail; binds nothing.
+  check --batch FILE.jsonl|-   Check one declaration per line over one stream;
+                               progress on stderr (terminal only), summary at
+                               the end. Every line is validated before any is
+                               sent. Combines with --validate-only.
+  decision get ID              Show a recorded decision.
+  audit list                   List decisions, newest first, all pages.
+      --exporter=ID --importer=ID --origin=CC --hs-prefix=DIGITS
+      --outcome=allow|deny|needs_review --rule=RULE_ID
+      --from=TIME --to=TIME (recorded_at in [from, to); YYYY-MM-DD = 00:00 UTC,
+                             or RFC 3339 like 2026-03-01T08:00:00Z)
+      --revision=RULE_SET_REVISION --stream=binding|validate_only
+      --page-size=N (1..1000, per request) --limit=N (stop after N)
+  audit verify                 Verify the trail's hash chain.
+      --stream=binding|validate_only --from-sequence=N --to-sequence=N
+  audit reevaluate ID          Re-run a decision under its original and the
+                               current rule set; report what changed.
+  agreements list [--as-of=YYYY-MM-DD]
+  agreements show ID           An instrument with its measures and status.
+  rules show                   The rule-set revision in force.
+  rules reload                 Re-read the agreement files on the server.
+  backup DIR                   Write a consistent backup of the store to DIR on
+                               the server's file system (DIR must not exist).
+
+Options
+  --server=HOST:PORT   Server address (default 127.0.0.1:50051).
+  --timeout=DURATION   Deadline of each call, e.g. 10s, 500ms (default 10s).
+  --stream-timeout=D   Deadline of a whole --batch stream (default 30m).
+  --tls                Use TLS (for a server behind a TLS endpoint).
+  --ca-cert=FILE       PEM CA certificate(s) to trust with --tls (default:
+                       the system's roots).
+  --max-attempts=N     Attempts for calls safe to retry on UNAVAILABLE
+                       (default 4; 1 = no retries). Backups are never retried.
+  --json               Machine-readable output: the protobuf JSON mapping with
+                       .proto field names. Listings and batches print one
+                       JSON object per line (JSON Lines).
+  --help               This text.
+  Flag names may be written with '-' or '_' (--ca-cert, --ca_cert).
+
+Exit codes
+  0   ALLOW (check); success (other commands)
+  1   usage error (bad command, flag or flag value)
+  2   input error: unreadable file, invalid JSON, unknown or missing field,
+      or the server rejected the declaration (INVALID_ARGUMENT,
+      ALREADY_EXISTS); for --batch, any declaration rejected
+  3   server or RPC error (unreachable, deadline exceeded, internal error)
+  10  DENY (--batch: at least one DENY and nothing rejected)
+  11  NEEDS_REVIEW (--batch: at least one, no DENY, nothing rejected)
+  12  audit verify found a broken chain, or audit reevaluate did not
+      reproduce the stored verdict
+
+See docs/cli.md for examples.
+)";
+}
+
+}  // namespace tradecheck::cli

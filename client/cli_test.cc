@@ -1,0 +1,444 @@
+// The `tradecheck` commands against a client over mock stubs: exit codes a
+// script branches on, what is sent, and that bad input is caught before any
+// connection is made.
+#include "client/cli.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "client/client_test_util.h"
+#include "client/declaration_json.h"
+#include "common/testing/status_matchers.h"
+#include "gmock/gmock.h"
+#include "grpcpp/test/mock_stream.h"
+#include "gtest/gtest.h"
+
+namespace tradecheck::cli {
+namespace {
+
+using ::testing::_;
+using ::testing::AllOf;
+using ::testing::DoAll;
+using ::testing::HasSubstr;
+using ::testing::Invoke;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::testing::Return;
+using ::testing::SetArgPointee;
+using ::tradecheck::testing::IsOk;
+using ::tradecheck::testing::MakeMockedClient;
+using ::tradecheck::testing::MockedClient;
+using ::tradecheck::testing::PalmOilDeclaration;
+using ::tradecheck::testing::VerdictWith;
+
+class CliTest : public ::testing::Test {
+ protected:
+  CliTest() : mocked_(MakeMockedClient()) {}
+
+  int Run(std::vector<std::string> args, const std::string& stdin_text = "") {
+    in_.str(stdin_text);
+    CliIo io{in_, out_, err_};
+    return RunCli(args, options_, io, [this](const ClientOptions& options) {
+      ++clients_made_;
+      last_client_options_ = options;
+      return absl::StatusOr<std::unique_ptr<TradecheckClient>>(
+          std::move(mocked_.client));
+    });
+  }
+
+  std::string WriteFile(const std::string& name, const std::string& text) {
+    const std::string path = ::testing::TempDir() + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  std::string DeclarationFile(const std::string& name = "palm.json") {
+    return WriteFile(name, MessageToJson(PalmOilDeclaration(), true));
+  }
+
+  void ExpectCheckReturns(v1::Outcome outcome, bool validate_only = false) {
+    EXPECT_CALL(*mocked_.compliance, CheckDeclaration(_, _, _))
+        .WillOnce(Invoke([=](auto*, const v1::CheckDeclarationRequest& request,
+                             v1::CheckDeclarationResponse* response) {
+          EXPECT_EQ(request.validate_only(), validate_only);
+          EXPECT_EQ(request.declaration().declaration_id(),
+                    "MY-PALM-2025-0917");
+          *response = VerdictWith(outcome);
+          return grpc::Status::OK;
+        }));
+  }
+
+  MockedClient mocked_;
+  CliOptions options_;
+  std::istringstream in_;
+  std::ostringstream out_;
+  std::ostringstream err_;
+  int clients_made_ = 0;
+  ClientOptions last_client_options_;
+};
+
+TEST_F(CliTest, CheckExitCodeFollowsTheOutcome) {
+  ExpectCheckReturns(v1::OUTCOME_ALLOW);
+  EXPECT_EQ(Run({"check", DeclarationFile()}), kExitAllow);
+  EXPECT_THAT(out_.str(), AllOf(HasSubstr("Outcome       ALLOW"),
+                                HasSubstr("1511100000"),
+                                HasSubstr("Executive Order 14326")));
+}
+
+TEST_F(CliTest, DenyAndNeedsReviewHaveTheirOwnCodes) {
+  ExpectCheckReturns(v1::OUTCOME_DENY);
+  EXPECT_EQ(Run({"check", DeclarationFile()}), kExitDeny);
+}
+
+TEST_F(CliTest, NeedsReviewCode) {
+  ExpectCheckReturns(v1::OUTCOME_NEEDS_REVIEW);
+  EXPECT_EQ(Run({"check", DeclarationFile()}), kExitNeedsReview);
+}
+
+TEST_F(CliTest, ValidateOnlyIsADryRun) {
+  options_.validate_only = true;
+  ExpectCheckReturns(v1::OUTCOME_ALLOW, /*validate_only=*/true);
+  EXPECT_EQ(Run({"check", DeclarationFile()}), kExitAllow);
+}
+
+TEST_F(CliTest, CheckFromStdinWithJsonOutput) {
+  options_.json = true;
+  ExpectCheckReturns(v1::OUTCOME_ALLOW);
+  EXPECT_EQ(Run({"check", "-"}, MessageToJson(PalmOilDeclaration(), false)),
+            kExitAllow);
+  v1::CheckDeclarationResponse printed;
+  EXPECT_THAT(ParseJsonMessage(out_.str(), "stdout", &printed), IsOk());
+  EXPECT_EQ(printed.verdict().decision_id(), "dec-000042");
+}
+
+TEST_F(CliTest, BadInputIsReportedBeforeAnythingIsSent) {
+  const std::string path = WriteFile(
+      "unknown_field.json",
+      "{\n  \"declaration_id\": \"x\",\n  \"lines\": [{\"hscode\": \"1511\"}]\n}");
+  EXPECT_EQ(Run({"check", path}), kExitInput);
+  EXPECT_THAT(err_.str(), HasSubstr(path + ":3:14: lines[0].hscode: unknown field"));
+  EXPECT_EQ(clients_made_, 0);
+}
+
+TEST_F(CliTest, MissingRequiredFieldIsAnInputError) {
+  v1::Declaration declaration = PalmOilDeclaration();
+  declaration.clear_entry_date();
+  const std::string path =
+      WriteFile("no_date.json", MessageToJson(declaration, true));
+  EXPECT_EQ(Run({"check", path}), kExitInput);
+  EXPECT_THAT(err_.str(), HasSubstr(path + ": entry_date: required"));
+  EXPECT_EQ(clients_made_, 0);
+}
+
+TEST_F(CliTest, UnreadableFileIsAnInputError) {
+  EXPECT_EQ(Run({"check", "/nonexistent/decl.json"}), kExitInput);
+  EXPECT_THAT(err_.str(), HasSubstr("/nonexistent/decl.json: cannot open"));
+  EXPECT_EQ(clients_made_, 0);
+}
+
+TEST_F(CliTest, ServerRejectionNamesTheField) {
+  EXPECT_CALL(*mocked_.compliance, CheckDeclaration(_, _, _))
+      .WillOnce(Return(testing::InvalidArgumentWithViolation(
+          "lines[0].hs_code", "151110 is not an HS 2022 subheading")));
+  EXPECT_EQ(Run({"check", DeclarationFile()}), kExitInput);
+  EXPECT_THAT(err_.str(),
+              HasSubstr("lines[0].hs_code: 151110 is not an HS 2022"));
+}
+
+TEST_F(CliTest, UnreachableServerIsAnRpcError) {
+  EXPECT_CALL(*mocked_.compliance, CheckDeclaration(_, _, _))
+      .WillOnce(Return(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                    "failed to connect to all addresses")));
+  EXPECT_EQ(Run({"check", DeclarationFile()}), kExitServer);
+  EXPECT_THAT(err_.str(), HasSubstr("is the server running?"));
+}
+
+TEST_F(CliTest, UsageErrors) {
+  EXPECT_EQ(Run({}), kExitUsage);
+  EXPECT_EQ(Run({"check"}), kExitUsage);
+  EXPECT_EQ(Run({"frobnicate"}), kExitUsage);
+  EXPECT_EQ(Run({"decision", "get"}), kExitUsage);
+  options_.outcome = "maybe";
+  EXPECT_EQ(Run({"audit", "list"}), kExitUsage);
+  options_.outcome = "";
+  options_.from = "yesterday";
+  EXPECT_EQ(Run({"audit", "list"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("--from=yesterday"));
+  EXPECT_EQ(clients_made_, 0);
+}
+
+using Stream = grpc::testing::MockClientReaderWriter<
+    v1::CheckDeclarationRequest, v1::CheckResult>;
+
+// Answers each written request in turn with the next outcome (or an error).
+class BatchServer {
+ public:
+  BatchServer(Stream* stream, std::vector<v1::Outcome> outcomes)
+      : outcomes_(std::move(outcomes)) {
+    EXPECT_CALL(*stream, Write(_, _))
+        .WillRepeatedly(Invoke([this](const v1::CheckDeclarationRequest& r,
+                                      grpc::WriteOptions) {
+          requests_.push_back(r);
+          return true;
+        }));
+    EXPECT_CALL(*stream, WritesDone()).WillOnce(Return(true));
+    ::testing::InSequence sequence;
+    for (size_t i = 0; i < outcomes_.size(); ++i) {
+      v1::CheckResult result;
+      result.set_index(i);
+      result.set_declaration_id("D" + std::to_string(i));
+      if (outcomes_[i] == v1::OUTCOME_UNSPECIFIED) {
+        result.mutable_error()->set_code(3);
+        result.mutable_error()->set_message("the declaration is malformed");
+      } else {
+        *result.mutable_response() = VerdictWith(outcomes_[i]);
+      }
+      EXPECT_CALL(*stream, Read(_))
+          .WillOnce(DoAll(SetArgPointee<0>(result), Return(true)));
+    }
+    EXPECT_CALL(*stream, Read(_)).WillOnce(Return(false));
+    EXPECT_CALL(*stream, Finish()).WillOnce(Return(grpc::Status::OK));
+  }
+  const std::vector<v1::CheckDeclarationRequest>& requests() const {
+    return requests_;
+  }
+
+ private:
+  std::vector<v1::Outcome> outcomes_;
+  std::vector<v1::CheckDeclarationRequest> requests_;
+};
+
+std::string JsonLines(int n) {
+  std::string text;
+  for (int i = 0; i < n; ++i) {
+    v1::Declaration declaration = PalmOilDeclaration();
+    declaration.set_declaration_id("D" + std::to_string(i));
+    text += MessageToJson(declaration, false) + "\n";
+    if (i == 0) text += "\n";  // blank lines are skipped
+  }
+  return text;
+}
+
+TEST_F(CliTest, BatchStreamsEveryLineAndSummarises) {
+  options_.batch = true;
+  options_.validate_only = true;
+  auto* stream = new Stream();
+  BatchServer server(stream, {v1::OUTCOME_ALLOW, v1::OUTCOME_DENY,
+                              v1::OUTCOME_NEEDS_REVIEW});
+  EXPECT_CALL(*mocked_.compliance, StreamCheckDeclarationsRaw(_))
+      .WillOnce(Return(stream));
+  EXPECT_EQ(Run({"check", WriteFile("batch.jsonl", JsonLines(3))}), kExitDeny);
+  ASSERT_EQ(server.requests().size(), 3u);
+  EXPECT_TRUE(server.requests()[2].validate_only());
+  EXPECT_EQ(server.requests()[2].declaration().declaration_id(), "D2");
+  EXPECT_THAT(out_.str(),
+              AllOf(HasSubstr("D1"), HasSubstr("DENY"),
+                    HasSubstr("3 declarations: 1 ALLOW, 1 DENY, "
+                              "1 NEEDS_REVIEW, 0 rejected; total duty "
+                              "USD 71,250.00")));
+  // Not a terminal: no progress.
+  EXPECT_THAT(err_.str(), IsEmpty());
+}
+
+TEST_F(CliTest, BatchFromStdinAsJsonLines) {
+  options_.batch = true;
+  options_.json = true;
+  auto* stream = new Stream();
+  BatchServer server(stream, {v1::OUTCOME_NEEDS_REVIEW, v1::OUTCOME_ALLOW});
+  EXPECT_CALL(*mocked_.compliance, StreamCheckDeclarationsRaw(_))
+      .WillOnce(Return(stream));
+  EXPECT_EQ(Run({"check", "-"}, JsonLines(2)), kExitNeedsReview);
+  std::istringstream lines(out_.str());
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    v1::CheckResult result;
+    EXPECT_THAT(ParseJsonMessage(line, "stdout", &result), IsOk());
+    ++count;
+  }
+  EXPECT_EQ(count, 2);
+  EXPECT_THAT(err_.str(), HasSubstr("2 declarations: 1 ALLOW"));
+}
+
+TEST_F(CliTest, BatchWithARejectedDeclarationIsAnInputError) {
+  options_.batch = true;
+  auto* stream = new Stream();
+  BatchServer server(stream, {v1::OUTCOME_ALLOW, v1::OUTCOME_UNSPECIFIED});
+  EXPECT_CALL(*mocked_.compliance, StreamCheckDeclarationsRaw(_))
+      .WillOnce(Return(stream));
+  EXPECT_EQ(Run({"check", WriteFile("batch2.jsonl", JsonLines(2))}),
+            kExitInput);
+  EXPECT_THAT(out_.str(), HasSubstr("1 rejected"));
+}
+
+TEST_F(CliTest, BatchWithABadLineSendsNothing) {
+  options_.batch = true;
+  std::string text = JsonLines(3);
+  text += "{\"declaration_id\": \"D9\", \"kind\": \"EXPORT\"}\n";
+  const std::string path = WriteFile("bad_batch.jsonl", text);
+  EXPECT_EQ(Run({"check", path}), kExitInput);
+  EXPECT_THAT(err_.str(),
+              AllOf(HasSubstr(path + ":5:26: kind: invalid value"),
+                    HasSubstr("1 of 4 declarations are invalid; nothing was "
+                              "sent")));
+  EXPECT_EQ(clients_made_, 0);
+}
+
+v1::ListDecisionsResponse Page(int first, int count, std::string next) {
+  v1::ListDecisionsResponse page;
+  for (int i = first; i < first + count; ++i) {
+    v1::Decision* decision = page.add_decisions();
+    decision->set_decision_id("dec-" + std::to_string(i));
+    *decision->mutable_declaration() = PalmOilDeclaration();
+    *decision->mutable_verdict() = VerdictWith(v1::OUTCOME_ALLOW).verdict();
+  }
+  page.set_next_page_token(std::move(next));
+  return page;
+}
+
+TEST_F(CliTest, AuditListSendsEveryFilterAndFollowsPages) {
+  options_.exporter = "MY-EXP-0042";
+  options_.importer = "US-IMP-7781";
+  options_.origin = "MY";
+  options_.hs_prefix = "1511";
+  options_.outcome = "needs_review";
+  options_.rule = "EXM-003";
+  options_.from = "2026-03-01";
+  options_.to = "2026-03-02T12:00:00Z";
+  options_.revision = "abc123";
+  options_.stream = "validate_only";
+  options_.page_size = 2;
+  options_.json = true;
+  EXPECT_CALL(*mocked_.audit, ListDecisions(_, _, _))
+      .WillOnce(Invoke([](auto*, const v1::ListDecisionsRequest& request,
+                          v1::ListDecisionsResponse* response) {
+        const v1::DecisionFilter& f = request.filter();
+        EXPECT_EQ(f.exporter_id(), "MY-EXP-0042");
+        EXPECT_EQ(f.importer_id(), "US-IMP-7781");
+        EXPECT_EQ(f.origin_country(), "MY");
+        EXPECT_EQ(f.hs_code_prefix(), "1511");
+        EXPECT_EQ(f.outcome(), v1::OUTCOME_NEEDS_REVIEW);
+        EXPECT_EQ(f.rule_id(), "EXM-003");
+        EXPECT_EQ(f.recorded_from().seconds(), 1772323200);
+        EXPECT_EQ(f.recorded_to().seconds(), 1772323200 + 86400 + 43200);
+        EXPECT_EQ(f.rule_set_revision(), "abc123");
+        EXPECT_EQ(f.stream(), v1::TRAIL_STREAM_VALIDATE_ONLY);
+        EXPECT_EQ(request.page_size(), 2);
+        *response = Page(0, 2, "next");
+        return grpc::Status::OK;
+      }))
+      .WillOnce(DoAll(SetArgPointee<2>(Page(2, 1, "")),
+                      Return(grpc::Status::OK)));
+  EXPECT_EQ(Run({"audit", "list"}), kExitAllow);
+  // JSON Lines: one decision per line.
+  std::istringstream lines(out_.str());
+  std::string line;
+  std::vector<std::string> ids;
+  while (std::getline(lines, line)) {
+    v1::Decision decision;
+    ASSERT_THAT(ParseJsonMessage(line, "stdout", &decision), IsOk());
+    ids.push_back(decision.decision_id());
+  }
+  EXPECT_THAT(ids, ::testing::ElementsAre("dec-0", "dec-1", "dec-2"));
+}
+
+TEST_F(CliTest, AuditListTable) {
+  EXPECT_CALL(*mocked_.audit, ListDecisions(_, _, _))
+      .WillOnce(DoAll(SetArgPointee<2>(Page(0, 2, "")),
+                      Return(grpc::Status::OK)));
+  EXPECT_EQ(Run({"audit", "list"}), kExitAllow);
+  EXPECT_THAT(out_.str(), AllOf(HasSubstr("DECISION"), HasSubstr("dec-1"),
+                                HasSubstr("2 decisions")));
+}
+
+TEST_F(CliTest, AuditVerifyBrokenChainHasItsOwnCode) {
+  options_.from_sequence = 10;
+  EXPECT_CALL(*mocked_.audit, VerifyTrail(_, _, _))
+      .WillOnce(Invoke([](auto*, const v1::VerifyTrailRequest& request,
+                          v1::VerifyTrailResponse* response) {
+        EXPECT_EQ(request.stream(), v1::TRAIL_STREAM_BINDING);
+        EXPECT_EQ(request.from_sequence(), 10u);
+        response->set_ok(false);
+        response->set_first_bad_sequence(12);
+        return grpc::Status::OK;
+      }));
+  EXPECT_EQ(Run({"audit", "verify"}), kExitAuditMismatch);
+  EXPECT_THAT(out_.str(), HasSubstr("BROKEN"));
+}
+
+TEST_F(CliTest, AuditReevaluate) {
+  EXPECT_CALL(*mocked_.audit, ReevaluateDecision(_, _, _))
+      .WillOnce(Invoke([](auto*, const v1::ReevaluateDecisionRequest& request,
+                          v1::ReevaluateDecisionResponse* response) {
+        EXPECT_EQ(request.decision_id(), "dec-7");
+        response->set_matches_stored(true);
+        response->add_changes("line 1: duty us-s122 added");
+        return grpc::Status::OK;
+      }));
+  EXPECT_EQ(Run({"audit", "reevaluate", "dec-7"}), kExitAllow);
+  EXPECT_THAT(out_.str(), HasSubstr("line 1: duty us-s122 added"));
+}
+
+TEST_F(CliTest, DecisionGetNotFoundIsAServerError) {
+  EXPECT_CALL(*mocked_.audit, GetDecision(_, _, _))
+      .WillOnce(Return(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                    "no decision dec-404")));
+  EXPECT_EQ(Run({"decision", "get", "dec-404"}), kExitServer);
+  EXPECT_THAT(err_.str(), HasSubstr("NOT_FOUND: no decision dec-404"));
+}
+
+TEST_F(CliTest, AdminCommands) {
+  EXPECT_CALL(*mocked_.admin, CreateBackup(_, _, _))
+      .WillOnce(Invoke([](auto*, const v1::CreateBackupRequest& request,
+                          v1::CreateBackupResponse* response) {
+        EXPECT_EQ(request.directory(), "/srv/backups/tc-1");
+        response->set_directory(request.directory());
+        response->set_binding_sequence(1234);
+        return grpc::Status::OK;
+      }));
+  EXPECT_EQ(Run({"backup", "/srv/backups/tc-1"}), kExitAllow);
+  EXPECT_THAT(out_.str(), HasSubstr("binding trail through #1234"));
+}
+
+TEST_F(CliTest, RulesReload) {
+  EXPECT_CALL(*mocked_.admin, ReloadRuleSet(_, _, _))
+      .WillOnce(Invoke([](auto*, const v1::ReloadRuleSetRequest&,
+                          v1::ReloadRuleSetResponse* response) {
+        response->set_changed(true);
+        response->set_previous_revision("aaaa");
+        response->mutable_rule_set()->set_revision("bbbb");
+        return grpc::Status::OK;
+      }));
+  EXPECT_EQ(Run({"rules", "reload"}), kExitAllow);
+  EXPECT_THAT(out_.str(), HasSubstr("Rule set reloaded: aaaa -> bbbb"));
+}
+
+TEST_F(CliTest, AgreementsListAsOf) {
+  options_.as_of = "2026-02-24";
+  EXPECT_CALL(*mocked_.agreement, ListInstruments(_, _, _))
+      .WillOnce(Invoke([](auto*, const v1::ListInstrumentsRequest& request,
+                          v1::ListInstrumentsResponse* response) {
+        EXPECT_EQ(request.as_of().day(), 24);
+        auto* instrument = response->add_instruments();
+        instrument->set_instrument_id("us-procl-s122");
+        instrument->set_status(v1::INSTRUMENT_STATUS_IN_FORCE);
+        return grpc::Status::OK;
+      }));
+  EXPECT_EQ(Run({"agreements", "list"}), kExitAllow);
+  EXPECT_THAT(out_.str(), AllOf(HasSubstr("us-procl-s122"),
+                                HasSubstr("IN_FORCE")));
+}
+
+TEST_F(CliTest, HelpDocumentsEveryExitCode) {
+  const std::string help = HelpText();
+  for (const char* code : {"  0 ", "  1 ", "  2 ", "  3 ", "  10 ", "  11 ",
+                           "  12 "}) {
+    EXPECT_THAT(help, HasSubstr(code));
+  }
+  EXPECT_THAT(help, HasSubstr("127.0.0.1:50051"));
+}
+
+}  // namespace
+}  // namespace tradecheck::cli

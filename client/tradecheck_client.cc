@@ -1,0 +1,325 @@
+#include "client/tradecheck_client.h"
+
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "client/errors.h"
+#include "client/internal/stubs.h"
+#include "client/service_config.h"
+#include "common/status_macros.h"
+#include "google/rpc/status.pb.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+
+namespace tradecheck {
+namespace client_internal {
+
+absl::Status FromGrpcStatus(const grpc::Status& status,
+                            absl::string_view method,
+                            absl::string_view server) {
+  if (status.ok()) return absl::OkStatus();
+  const auto code = static_cast<absl::StatusCode>(status.error_code());
+  std::string message = status.error_message();
+  if (code == absl::StatusCode::kUnavailable ||
+      code == absl::StatusCode::kDeadlineExceeded) {
+    message = absl::StrCat(method, " on ", server, ": ", message);
+  }
+  absl::Status result(code, message);
+  if (!status.error_details().empty()) {
+    google::rpc::Status details;
+    if (details.ParseFromString(status.error_details())) {
+      for (const google::protobuf::Any& detail : details.details()) {
+        result.SetPayload(detail.type_url(), absl::Cord(detail.value()));
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace client_internal
+
+namespace {
+
+using client_internal::FromGrpcStatus;
+using client_internal::Stubs;
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat("error reading ", path));
+  return contents.str();
+}
+
+void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TradecheckClient>> TradecheckClient::Create(
+    ClientOptions options) {
+  if (options.server.empty()) {
+    return absl::InvalidArgumentError("server address is empty");
+  }
+  if (options.timeout <= absl::ZeroDuration() ||
+      options.stream_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("timeouts must be positive");
+  }
+  if (!options.ca_cert_file.empty() && !options.tls) {
+    return absl::InvalidArgumentError(
+        "a CA certificate was given without TLS; add --tls");
+  }
+
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (options.tls) {
+    grpc::SslCredentialsOptions ssl;
+    if (!options.ca_cert_file.empty()) {
+      TC_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(options.ca_cert_file));
+      if (ssl.pem_root_certs.find("-----BEGIN CERTIFICATE-----") ==
+          std::string::npos) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            options.ca_cert_file, " holds no PEM certificate"));
+      }
+    }
+    credentials = grpc::SslCredentials(ssl);
+  } else {
+    credentials = grpc::InsecureChannelCredentials();
+  }
+
+  grpc::ChannelArguments args;
+  args.SetServiceConfigJSON(RetryServiceConfigJson(options.max_attempts));
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, options.max_attempts > 1 ? 1 : 0);
+  args.SetUserAgentPrefix("tradecheck-cpp-client");
+
+  auto stubs = std::make_unique<Stubs>();
+  stubs->channel = grpc::CreateCustomChannel(options.server, credentials, args);
+  stubs->compliance = v1::ComplianceService::NewStub(stubs->channel);
+  stubs->audit = v1::AuditService::NewStub(stubs->channel);
+  stubs->agreement = v1::AgreementService::NewStub(stubs->channel);
+  stubs->admin = v1::AdminService::NewStub(stubs->channel);
+  return std::unique_ptr<TradecheckClient>(
+      new TradecheckClient(std::move(stubs), std::move(options)));
+}
+
+std::unique_ptr<TradecheckClient> TradecheckClient::CreateWithStubs(
+    std::unique_ptr<Stubs> stubs, ClientOptions options) {
+  return std::unique_ptr<TradecheckClient>(
+      new TradecheckClient(std::move(stubs), std::move(options)));
+}
+
+TradecheckClient::TradecheckClient(std::unique_ptr<Stubs> stubs,
+                                   ClientOptions options)
+    : stubs_(std::move(stubs)), options_(std::move(options)) {}
+
+TradecheckClient::~TradecheckClient() = default;
+
+// Runs one unary call with the configured deadline and converts its status.
+#define TC_UNARY_CALL(stub, method, request, response_type)                \
+  do {                                                                     \
+    grpc::ClientContext context;                                           \
+    SetDeadline(&context, options_.timeout);                               \
+    response_type response;                                                \
+    grpc::Status status = (stub)->method(&context, (request), &response);  \
+    if (!status.ok()) {                                                    \
+      return FromGrpcStatus(status, #method, options_.server);             \
+    }                                                                      \
+    return response;                                                       \
+  } while (false)
+
+absl::StatusOr<v1::CheckDeclarationResponse> TradecheckClient::CheckImpl(
+    const v1::Declaration& declaration, bool validate_only) {
+  v1::CheckDeclarationRequest request;
+  *request.mutable_declaration() = declaration;
+  request.set_validate_only(validate_only);
+  TC_UNARY_CALL(stubs_->compliance, CheckDeclaration, request,
+                v1::CheckDeclarationResponse);
+}
+
+absl::StatusOr<v1::CheckDeclarationResponse> TradecheckClient::Check(
+    const v1::Declaration& declaration) {
+  return CheckImpl(declaration, /*validate_only=*/false);
+}
+
+absl::StatusOr<v1::CheckDeclarationResponse> TradecheckClient::DryRun(
+    const v1::Declaration& declaration) {
+  return CheckImpl(declaration, /*validate_only=*/true);
+}
+
+absl::StatusOr<v1::CheckDeclarationsResponse> TradecheckClient::CheckBatch(
+    const v1::CheckDeclarationsRequest& request) {
+  TC_UNARY_CALL(stubs_->compliance, CheckDeclarations, request,
+                v1::CheckDeclarationsResponse);
+}
+
+absl::Status TradecheckClient::CheckStream(RequestSource next,
+                                           ResultSink on_result) {
+  grpc::ClientContext context;
+  SetDeadline(&context, options_.stream_timeout);
+  std::unique_ptr<grpc::ClientReaderWriterInterface<v1::CheckDeclarationRequest,
+                                                    v1::CheckResult>>
+      stream = stubs_->compliance->StreamCheckDeclarations(&context);
+  if (stream == nullptr) {
+    return absl::InternalError("StreamCheckDeclarations returned no stream");
+  }
+
+  // The reader runs beside the writer so results are consumed while
+  // requests are still being sent: HTTP/2 flow control then bounds what is
+  // buffered on either side.
+  absl::Status sink_status;  // written by the reader, read after join()
+  uint64_t received = 0;
+  std::thread reader([&] {
+    v1::CheckResult result;
+    while (stream->Read(&result)) {
+      ++received;
+      absl::Status status = on_result(result);
+      if (!status.ok()) {
+        sink_status = std::move(status);
+        context.TryCancel();
+        return;
+      }
+    }
+  });
+
+  absl::Status source_status;
+  uint64_t sent = 0;
+  bool stream_broken = false;
+  while (true) {
+    absl::StatusOr<std::optional<v1::CheckDeclarationRequest>> request =
+        next();
+    if (!request.ok()) {
+      source_status = request.status();
+      context.TryCancel();
+      break;
+    }
+    if (!request->has_value()) break;
+    if (!stream->Write(**request)) {
+      stream_broken = true;  // Finish() says why
+      break;
+    }
+    ++sent;
+  }
+  if (source_status.ok() && !stream_broken) stream->WritesDone();
+  reader.join();
+  const grpc::Status status = stream->Finish();
+
+  if (!source_status.ok()) return source_status;
+  if (!sink_status.ok()) return sink_status;
+  TC_RETURN_IF_ERROR(
+      FromGrpcStatus(status, "StreamCheckDeclarations", options_.server));
+  if (stream_broken || received != sent) {
+    return absl::InternalError(absl::StrCat(
+        "the server ended the stream after ", received, " results for ",
+        sent, " declarations sent"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Decision> TradecheckClient::GetDecision(
+    const std::string& decision_id) {
+  v1::GetDecisionRequest request;
+  request.set_decision_id(decision_id);
+  TC_UNARY_CALL(stubs_->audit, GetDecision, request, v1::Decision);
+}
+
+absl::StatusOr<v1::ListDecisionsResponse> TradecheckClient::ListDecisionsPage(
+    const v1::ListDecisionsRequest& request) {
+  TC_UNARY_CALL(stubs_->audit, ListDecisions, request,
+                v1::ListDecisionsResponse);
+}
+
+absl::Status TradecheckClient::ForEachDecision(
+    const v1::DecisionFilter& filter, const ListOptions& list_options,
+    const std::function<absl::Status(const v1::Decision&)>& fn) {
+  v1::ListDecisionsRequest request;
+  *request.mutable_filter() = filter;
+  request.set_page_size(list_options.page_size);
+  int64_t delivered = 0;
+  while (true) {
+    TC_ASSIGN_OR_RETURN(v1::ListDecisionsResponse page,
+                        ListDecisionsPage(request));
+    for (const v1::Decision& decision : page.decisions()) {
+      if (list_options.max_decisions > 0 &&
+          delivered >= list_options.max_decisions) {
+        return absl::OkStatus();
+      }
+      TC_RETURN_IF_ERROR(fn(decision));
+      ++delivered;
+    }
+    if (page.next_page_token().empty()) return absl::OkStatus();
+    if (list_options.max_decisions > 0 &&
+        delivered >= list_options.max_decisions) {
+      return absl::OkStatus();
+    }
+    // A server that hands back the token it was given would loop forever.
+    if (page.next_page_token() == request.page_token()) {
+      return absl::InternalError(
+          "ListDecisions returned the same page token twice");
+    }
+    request.set_page_token(page.next_page_token());
+  }
+}
+
+absl::StatusOr<v1::ReevaluateDecisionResponse>
+TradecheckClient::ReevaluateDecision(const std::string& decision_id) {
+  v1::ReevaluateDecisionRequest request;
+  request.set_decision_id(decision_id);
+  TC_UNARY_CALL(stubs_->audit, ReevaluateDecision, request,
+                v1::ReevaluateDecisionResponse);
+}
+
+absl::StatusOr<v1::VerifyTrailResponse> TradecheckClient::VerifyTrail(
+    const v1::VerifyTrailRequest& request) {
+  TC_UNARY_CALL(stubs_->audit, VerifyTrail, request, v1::VerifyTrailResponse);
+}
+
+absl::StatusOr<v1::ListInstrumentsResponse> TradecheckClient::ListInstruments(
+    const std::optional<v1::Date>& as_of) {
+  v1::ListInstrumentsRequest request;
+  if (as_of.has_value()) *request.mutable_as_of() = *as_of;
+  TC_UNARY_CALL(stubs_->agreement, ListInstruments, request,
+                v1::ListInstrumentsResponse);
+}
+
+absl::StatusOr<v1::Instrument> TradecheckClient::GetInstrument(
+    const std::string& instrument_id) {
+  v1::GetInstrumentRequest request;
+  request.set_instrument_id(instrument_id);
+  TC_UNARY_CALL(stubs_->agreement, GetInstrument, request, v1::Instrument);
+}
+
+absl::StatusOr<v1::RuleSetInfo> TradecheckClient::GetRuleSet() {
+  TC_UNARY_CALL(stubs_->agreement, GetRuleSet, v1::GetRuleSetRequest(),
+                v1::RuleSetInfo);
+}
+
+absl::StatusOr<v1::ReloadRuleSetResponse> TradecheckClient::ReloadRuleSet() {
+  TC_UNARY_CALL(stubs_->admin, ReloadRuleSet, v1::ReloadRuleSetRequest(),
+                v1::ReloadRuleSetResponse);
+}
+
+absl::StatusOr<v1::CreateBackupResponse> TradecheckClient::CreateBackup(
+    const std::string& directory) {
+  v1::CreateBackupRequest request;
+  request.set_directory(directory);
+  TC_UNARY_CALL(stubs_->admin, CreateBackup, request,
+                v1::CreateBackupResponse);
+}
+
+#undef TC_UNARY_CALL
+
+}  // namespace tradecheck

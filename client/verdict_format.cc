@@ -1,0 +1,436 @@
+#include "client/verdict_format.h"
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/dates.h"
+#include "common/money.h"
+
+namespace tradecheck {
+namespace {
+
+// "SEVERITY_WARNING" -> "WARNING".
+std::string StripPrefix(const std::string& name, absl::string_view prefix) {
+  absl::string_view view(name);
+  absl::ConsumePrefix(&view, prefix);
+  return std::string(view);
+}
+
+std::string SeverityName(v1::Severity severity) {
+  return StripPrefix(v1::Severity_Name(severity), "SEVERITY_");
+}
+
+std::string StreamName(v1::TrailStream stream) {
+  switch (stream) {
+    case v1::TRAIL_STREAM_VALIDATE_ONLY:
+      return "validate-only";
+    case v1::TRAIL_STREAM_BINDING:
+    case v1::TRAIL_STREAM_UNSPECIFIED:
+    default:
+      return "binding";
+  }
+}
+
+std::string StatusName(v1::InstrumentStatus status) {
+  return StripPrefix(v1::InstrumentStatus_Name(status), "INSTRUMENT_STATUS_");
+}
+
+std::string MoneyOrDash(const v1::Money& money) {
+  if (money.currency_code().empty() && money.minor_units() == 0) return "-";
+  return FormatMoney(money);
+}
+
+std::string DateOrDash(const v1::Date& date) {
+  if (IsUnset(date)) return "-";
+  return FormatDate(date);
+}
+
+std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp) {
+  if (timestamp.seconds() == 0 && timestamp.nanos() == 0) return "-";
+  const absl::Time time = absl::FromUnixSeconds(timestamp.seconds()) +
+                          absl::Nanoseconds(timestamp.nanos());
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", time, absl::UTCTimeZone());
+}
+
+// "Executive Order 14326, §3(a) <https://...>", from whatever is set.
+std::string FormatCitation(const v1::Citation& citation) {
+  std::string text = citation.instrument_title().empty()
+                         ? citation.instrument_id()
+                         : citation.instrument_title();
+  if (!citation.article().empty()) {
+    absl::StrAppend(&text, text.empty() ? "" : ", ", citation.article());
+  }
+  if (!citation.source_url().empty()) {
+    absl::StrAppend(&text, text.empty() ? "" : " ", "<",
+                    citation.source_url(), ">");
+  }
+  return text;
+}
+
+std::string FormatRate(int32_t basis_points) {
+  return absl::StrFormat("%d.%02d%%", basis_points / 100, basis_points % 100);
+}
+
+void AppendFinding(const v1::Finding& finding, absl::string_view indent,
+                   std::string* out) {
+  absl::StrAppend(out, indent,
+                  absl::StrFormat("%-8s %-8s %s\n", SeverityName(finding.severity()),
+                                  finding.rule_id(), finding.message()));
+  const std::string more = absl::StrCat(indent, "         ");
+  if (!finding.remedy().empty()) {
+    absl::StrAppend(out, more, "remedy: ", finding.remedy(), "\n");
+  }
+  const std::string citation = FormatCitation(finding.citation());
+  if (!citation.empty()) absl::StrAppend(out, more, "source: ", citation, "\n");
+  if (!finding.tags().empty()) {
+    absl::StrAppend(out, more, "tags:   ", absl::StrJoin(finding.tags(), ", "),
+                    "\n");
+  }
+}
+
+const v1::LineItem* FindLine(const v1::Declaration* declaration,
+                             int32_t line_number) {
+  if (declaration == nullptr) return nullptr;
+  for (const v1::LineItem& line : declaration->lines()) {
+    if (line.line_number() == line_number) return &line;
+  }
+  return nullptr;
+}
+
+std::string GoverningBasis(v1::GoverningDateBasis basis) {
+  switch (basis) {
+    case v1::GOVERNING_DATE_BASIS_ENTRY_DATE:
+      return " (entry date)";
+    case v1::GOVERNING_DATE_BASIS_EXPORT_DATE:
+      return " (export date)";
+    default:
+      return "";
+  }
+}
+
+std::string ShortHash(const std::string& hash) {
+  return hash.size() > 16 ? absl::StrCat(hash.substr(0, 16), "...") : hash;
+}
+
+}  // namespace
+
+std::string OutcomeName(v1::Outcome outcome) {
+  return StripPrefix(v1::Outcome_Name(outcome), "OUTCOME_");
+}
+
+std::string FormatVerdict(const v1::Verdict& verdict,
+                          const v1::Declaration* declaration) {
+  std::string out;
+  absl::StrAppend(&out, "Declaration   ", verdict.declaration_id(),
+                  verdict.validate_only() ? "   (dry run: nothing bound)" : "",
+                  "\n");
+  absl::StrAppend(&out, "Outcome       ", OutcomeName(verdict.outcome()), "\n");
+  absl::StrAppend(&out, "Total duty    ", MoneyOrDash(verdict.total_duty()),
+                  "\n");
+  absl::StrAppend(&out, "Governed by   ", DateOrDash(verdict.governing_date()),
+                  GoverningBasis(verdict.governing_date_basis()), "\n");
+  absl::StrAppend(&out, "Rule set      ", ShortHash(verdict.rule_set_revision()),
+                  "\n");
+  if (!verdict.decision_id().empty()) {
+    absl::StrAppend(&out, "Decision      ", verdict.decision_id(), "   (",
+                    verdict.validate_only() ? "validate-only" : "binding",
+                    " trail #", verdict.audit_sequence(), ", recorded ",
+                    FormatTimestamp(verdict.recorded_at()), ")\n");
+  }
+
+  if (!verdict.lines().empty()) {
+    absl::StrAppend(&out, "\n",
+                    absl::StrFormat("%-5s %-11s %-13s %-18s %s\n", "LINE",
+                                    "HS CODE", "OUTCOME", "DUTY", "HEADINGS"));
+    for (const v1::LineVerdict& line : verdict.lines()) {
+      const v1::LineItem* item = FindLine(declaration, line.line_number());
+      absl::StrAppend(
+          &out, absl::StrFormat(
+                    "%-5d %-11s %-13s %-18s %s\n", line.line_number(),
+                    item != nullptr ? item->hs_code() : "", OutcomeName(line.outcome()),
+                    MoneyOrDash(line.total_duty()),
+                    line.filing_headings().empty()
+                        ? "-"
+                        : absl::StrJoin(line.filing_headings(), " ")));
+    }
+  }
+
+  for (const v1::LineVerdict& line : verdict.lines()) {
+    const v1::LineItem* item = FindLine(declaration, line.line_number());
+    absl::StrAppend(&out, "\nLine ", line.line_number());
+    if (item != nullptr) {
+      absl::StrAppend(&out, "  ", item->hs_code());
+      if (!item->description().empty()) {
+        absl::StrAppend(&out, "  ", item->description());
+      }
+      absl::StrAppend(&out, "  ", MoneyOrDash(item->customs_value()));
+    }
+    absl::StrAppend(&out, ": ", OutcomeName(line.outcome()), "\n");
+    if (line.duties().empty()) absl::StrAppend(&out, "  Duties: none\n");
+    for (const v1::Duty& duty : line.duties()) {
+      absl::StrAppend(
+          &out, "  Duty     ",
+          duty.description().empty() ? duty.measure_id() : duty.description(),
+          ": ", FormatRate(duty.rate_basis_points()), " of ",
+          MoneyOrDash(duty.base()), " = ", MoneyOrDash(duty.amount()));
+      if (!duty.filing_heading().empty()) {
+        absl::StrAppend(&out, "  (", duty.filing_heading(), ")");
+      }
+      absl::StrAppend(&out, "\n");
+      const std::string citation = FormatCitation(duty.citation());
+      if (!citation.empty()) {
+        absl::StrAppend(&out, "           source: ", citation, "\n");
+      }
+    }
+    for (const v1::Finding& finding : line.findings()) {
+      AppendFinding(finding, "  ", &out);
+    }
+  }
+
+  if (!verdict.findings().empty()) {
+    absl::StrAppend(&out, "\nDeclaration findings\n");
+    for (const v1::Finding& finding : verdict.findings()) {
+      AppendFinding(finding, "  ", &out);
+    }
+  }
+  return out;
+}
+
+std::string FormatCheckResponse(const v1::CheckDeclarationResponse& response,
+                                const v1::Declaration* declaration) {
+  std::string out = FormatVerdict(response.verdict(), declaration);
+  if (response.replayed()) {
+    absl::StrAppend(&out,
+                    "\nReplayed: this declaration_id was checked before; "
+                    "this is the recorded verdict.\n");
+  }
+  return out;
+}
+
+std::string FormatBatchHeader() {
+  return absl::StrFormat("%-6s %-28s %-13s %-18s %s\n", "INDEX",
+                         "DECLARATION", "OUTCOME", "TOTAL DUTY",
+                         "DECISION / ERROR");
+}
+
+std::string FormatBatchRow(const v1::CheckResult& result) {
+  if (result.has_error()) {
+    std::string message = result.error().message();
+    return absl::StrFormat(
+        "%-6d %-28s %-13s %-18s %s\n", result.index(), result.declaration_id(),
+        "ERROR", "-",
+        absl::StrCat(absl::StatusCodeToString(
+                         static_cast<absl::StatusCode>(result.error().code())),
+                     ": ", message));
+  }
+  const v1::Verdict& verdict = result.response().verdict();
+  return absl::StrFormat(
+      "%-6d %-28s %-13s %-18s %s%s\n", result.index(), result.declaration_id(),
+      OutcomeName(verdict.outcome()), MoneyOrDash(verdict.total_duty()),
+      verdict.decision_id(), result.response().replayed() ? " (replayed)" : "");
+}
+
+std::string FormatDecision(const v1::Decision& decision) {
+  std::string out;
+  absl::StrAppend(&out, "Decision      ", decision.decision_id(), "\n");
+  absl::StrAppend(&out, "Trail         ", StreamName(decision.stream()), " #",
+                  decision.sequence(), ", recorded ",
+                  FormatTimestamp(decision.recorded_at()), "\n");
+  if (!decision.caller().empty()) {
+    absl::StrAppend(&out, "Caller        ", decision.caller(), "\n");
+  }
+  absl::StrAppend(&out, "Exporter      ",
+                  decision.declaration().exporter_id().empty()
+                      ? "-"
+                      : decision.declaration().exporter_id(),
+                  "   Importer ",
+                  decision.declaration().importer_id().empty()
+                      ? "-"
+                      : decision.declaration().importer_id(),
+                  "   Origin ",
+                  decision.declaration().origin_country().empty()
+                      ? "-"
+                      : decision.declaration().origin_country(),
+                  "\n");
+  absl::StrAppend(&out, "Record hash   ", decision.record_hash(), "\n");
+  absl::StrAppend(&out, "Previous hash ", decision.previous_hash(), "\n\n");
+  absl::StrAppend(&out,
+                  FormatVerdict(decision.verdict(), &decision.declaration()));
+  return out;
+}
+
+std::string FormatDecisionListHeader() {
+  return absl::StrFormat("%-23s %-14s %-24s %-24s %-6s %-13s %s\n",
+                         "RECORDED (UTC)", "TRAIL", "DECISION", "DECLARATION",
+                         "ORIGIN", "OUTCOME", "TOTAL DUTY");
+}
+
+std::string FormatDecisionRow(const v1::Decision& decision) {
+  return absl::StrFormat(
+      "%-23s %-14s %-24s %-24s %-6s %-13s %s\n",
+      FormatTimestamp(decision.recorded_at()),
+      absl::StrCat(StreamName(decision.stream()), " #", decision.sequence()),
+      decision.decision_id(), decision.declaration().declaration_id(),
+      decision.declaration().origin_country().empty()
+          ? "-"
+          : decision.declaration().origin_country(),
+      OutcomeName(decision.verdict().outcome()),
+      MoneyOrDash(decision.verdict().total_duty()));
+}
+
+std::string FormatVerifyTrail(const v1::VerifyTrailResponse& response) {
+  std::string out;
+  if (response.ok()) {
+    absl::StrAppend(&out, "Trail OK: ", response.records_checked(),
+                    " records checked, hash chain intact.\n");
+  } else {
+    absl::StrAppend(&out, "Trail BROKEN after ", response.records_checked(),
+                    " records checked.\n");
+    absl::StrAppend(&out, "First bad record  #", response.first_bad_sequence(),
+                    " (decision ", response.first_bad_decision_id(), ")\n");
+    absl::StrAppend(&out, "Problem           ", response.problem(), "\n");
+  }
+  if (!response.head_hash().empty()) {
+    absl::StrAppend(&out, "Head              #", response.head_sequence(), " ",
+                    response.head_hash(), "\n");
+    absl::StrAppend(&out,
+                    "(Note the head hash: a later verification that reaches "
+                    "it proves the trail up to it was not rewritten.)\n");
+  }
+  return out;
+}
+
+std::string FormatReevaluation(const v1::ReevaluateDecisionResponse& response) {
+  std::string out;
+  absl::StrAppend(&out, "Decision            ", response.decision().decision_id(),
+                  "\n");
+  absl::StrAppend(&out, "Original revision   ",
+                  ShortHash(response.decision().rule_set_revision()), ": ",
+                  OutcomeName(response.original_revision_verdict().outcome()),
+                  response.matches_stored()
+                      ? " (matches the stored verdict)"
+                      : " (DOES NOT MATCH the stored verdict)",
+                  "\n");
+  absl::StrAppend(&out, "Current revision    ",
+                  ShortHash(response.current_revision()), ": ",
+                  OutcomeName(response.current_revision_verdict().outcome()),
+                  "\n");
+  if (response.changes().empty()) {
+    absl::StrAppend(&out, "Changes under the current rules: none\n");
+  } else {
+    absl::StrAppend(&out, "Changes under the current rules:\n");
+    for (const std::string& change : response.changes()) {
+      absl::StrAppend(&out, "  ", change, "\n");
+    }
+  }
+  return out;
+}
+
+std::string FormatInstrumentList(const v1::ListInstrumentsResponse& response) {
+  std::string out = absl::StrFormat("%-28s %-14s %-16s %s\n", "INSTRUMENT",
+                                    "STATUS", "ISSUER", "TITLE");
+  for (const v1::Instrument& instrument : response.instruments()) {
+    absl::StrAppend(&out, absl::StrFormat("%-28s %-14s %-16s %s\n",
+                                          instrument.instrument_id(),
+                                          StatusName(instrument.status()),
+                                          instrument.issuer(),
+                                          instrument.title()));
+  }
+  absl::StrAppend(&out, "\n", response.instruments_size(),
+                  " instruments; rule set ",
+                  ShortHash(response.rule_set_revision()),
+                  ", data current through ",
+                  DateOrDash(response.data_current_through()), "\n");
+  return out;
+}
+
+std::string FormatInstrument(const v1::Instrument& instrument) {
+  std::string out;
+  absl::StrAppend(&out, instrument.instrument_id(), ": ", instrument.title(),
+                  "\n");
+  absl::StrAppend(&out, "Issuer   ", instrument.issuer(), "\n");
+  absl::StrAppend(&out, "Status   ", StatusName(instrument.status()), "\n");
+  const std::string citation = FormatCitation(instrument.citation());
+  if (!citation.empty()) absl::StrAppend(&out, "Source   ", citation, "\n");
+  if (!instrument.notes().empty()) {
+    absl::StrAppend(&out, "Notes    ", instrument.notes(), "\n");
+  }
+  if (!instrument.status_history().empty()) {
+    absl::StrAppend(&out, "\nStatus history\n");
+    for (const v1::StatusPeriod& period : instrument.status_history()) {
+      absl::StrAppend(
+          &out,
+          absl::StrFormat("  %-10s to %-10s %-14s %s%s\n",
+                          DateOrDash(period.from()), DateOrDash(period.until()),
+                          StatusName(period.status()), period.note(),
+                          period.unconfirmed() ? " (unconfirmed)" : ""));
+    }
+  }
+  if (!instrument.measures().empty()) {
+    absl::StrAppend(&out, "\nMeasures\n");
+    for (const v1::MeasureSummary& measure : instrument.measures()) {
+      absl::StrAppend(&out, "  ", measure.measure_id(), "  [", measure.kind(),
+                      "]  ", measure.title(), "\n");
+      absl::StrAppend(&out, "      valid ", DateOrDash(measure.valid_from()),
+                      " to ", DateOrDash(measure.valid_until()));
+      if (!measure.rule_ids().empty()) {
+        absl::StrAppend(&out, "; rules ", absl::StrJoin(measure.rule_ids(), ", "));
+      }
+      absl::StrAppend(&out, "\n");
+      if (!measure.summary().empty()) {
+        absl::StrAppend(&out, "      ", measure.summary(), "\n");
+      }
+      const std::string measure_citation = FormatCitation(measure.citation());
+      if (!measure_citation.empty()) {
+        absl::StrAppend(&out, "      source: ", measure_citation, "\n");
+      }
+    }
+  }
+  return out;
+}
+
+std::string FormatRuleSet(const v1::RuleSetInfo& info) {
+  std::string out;
+  absl::StrAppend(&out, "Revision              ", info.revision(), "\n");
+  absl::StrAppend(&out, "Data current through  ",
+                  DateOrDash(info.data_current_through()), "\n");
+  absl::StrAppend(&out, "Loaded at             ",
+                  FormatTimestamp(info.loaded_at()), "\n");
+  absl::StrAppend(&out, "Instruments           ", info.instrument_count(),
+                  "\nMeasures              ", info.measure_count(), "\n");
+  if (!info.files().empty()) {
+    absl::StrAppend(&out, "Files                 ",
+                    absl::StrJoin(info.files(), "\n                      "),
+                    "\n");
+  }
+  return out;
+}
+
+std::string FormatReload(const v1::ReloadRuleSetResponse& response) {
+  std::string out;
+  if (response.changed()) {
+    absl::StrAppend(&out, "Rule set reloaded: ",
+                    ShortHash(response.previous_revision()), " -> ",
+                    ShortHash(response.rule_set().revision()), "\n");
+  } else {
+    absl::StrAppend(&out, "Rule set unchanged (",
+                    ShortHash(response.rule_set().revision()), ").\n");
+  }
+  absl::StrAppend(&out, FormatRuleSet(response.rule_set()));
+  return out;
+}
+
+std::string FormatBackup(const v1::CreateBackupResponse& response) {
+  return absl::StrCat("Backup written to ", response.directory(),
+                      " (on the server), binding trail through #",
+                      response.binding_sequence(), ".\n");
+}
+
+}  // namespace tradecheck
