@@ -1,0 +1,195 @@
+// engine_bench: cost of evaluating one declaration line with the full
+// shipped rule set, and the same with 10,000 synthetic measures that cannot
+// apply to the declaration. Evaluation looks measures up by (country, HS
+// prefix), so the second figure should match the first; the run ends with
+// the ratio of the two, measured interleaved in the same process.
+//
+//   engine_bench [--benchmark_filter=...]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "benchmark/benchmark.h"
+#include "google/protobuf/text_format.h"
+#include "rules/engine.h"
+#include "rules/rule_set.h"
+
+namespace tradecheck::rules {
+namespace {
+
+constexpr int kSyntheticMeasures = 10000;
+
+std::shared_ptr<const RuleSet> Shipped() {
+  static auto set = [] {
+    auto r = RuleSet::LoadFromDirectory(TC_AGREEMENTS_DIR);
+    if (!r.ok()) {
+      std::fprintf(stderr, "cannot load %s: %s\n", TC_AGREEMENTS_DIR,
+                   std::string(r.status().message()).c_str());
+      std::exit(1);
+    }
+    return *r;
+  }();
+  return set;
+}
+
+// The shipped set plus one file of kSyntheticMeasures additional duties for
+// origins and HS headings the benchmark declarations never use.
+std::shared_ptr<const RuleSet> WithSynthetic() {
+  static auto set = [] {
+    SourceFiles files = Shipped()->sources();
+    std::vector<std::string> countries;
+    for (absl::string_view line :
+         absl::StrSplit(files.at("reference/iso3166.tab"), '\n')) {
+      if (line.size() < 2 || line[0] == '#') continue;
+      std::string cc(line.substr(0, 2));
+      if (cc != "MY" && cc != "US") countries.push_back(cc);
+    }
+    // Chapters 01-14 (animal and vegetable products): no benchmark line is
+    // classified there.
+    std::vector<std::string> headings;
+    for (absl::string_view line :
+         absl::StrSplit(files.at("reference/hs2022.csv"), '\n')) {
+      std::vector<absl::string_view> cols =
+          absl::StrSplit(line, absl::MaxSplits(',', 2));
+      if (cols.size() > 1 && cols[1].size() == 4 && cols[1] < "1500") {
+        headings.emplace_back(cols[1]);
+      }
+    }
+    std::string text =
+        "instrument_id: \"synthetic\" title: \"Synthetic load\" "
+        "source_url: \"https://example.org\" status_history { status: "
+        "INSTRUMENT_STATUS_IN_FORCE from { year: 2025 month: 1 day: 1 } }\n";
+    for (int i = 0; i < kSyntheticMeasures; ++i) {
+      // Half target other origins at the benchmark's own HS headings, half
+      // the benchmark's origin at headings it never declares.
+      const bool other_country = i % 2 == 0;
+      const std::string origin =
+          other_country ? countries[i % countries.size()] : "MY";
+      const std::string hs =
+          other_country ? std::string(i % 4 == 0 ? "9403" : "8501")
+                        : headings[i % headings.size()];
+      absl::StrAppend(
+          &text, "measures { measure_id: \"syn-", i,
+          "\" rule_ids: \"SYN\" title: \"s\" article: \"A\" source_url: "
+          "\"https://example.org\" valid_from { year: 2025 month: 1 day: 1 } "
+          "scope { declaration_kinds: DECLARATION_KIND_IMPORT_ENTRY origins { "
+          "countries: \"", origin, "\" } destinations { countries: \"US\" } hs { include: \"",
+          hs, "\" } } additional_duty { rate_basis_points: ", 100 + i % 900,
+          " stacking_group: \"syn-", i, "\" } }\n");
+    }
+    files["synthetic.textproto"] = std::move(text);
+    auto r = RuleSet::LoadFromSources(files);
+    if (!r.ok()) {
+      std::fprintf(stderr, "synthetic set: %s\n",
+                   std::string(r.status().message()).c_str());
+      std::exit(1);
+    }
+    return *r;
+  }();
+  return set;
+}
+
+// A Malaysian entry of 10 lines in the reciprocal window: furniture, gloves,
+// palm oil, motors with a bill of materials, aircraft parts, ...
+v1::Declaration ImportDeclaration() {
+  static const char* kLines[][2] = {
+      {"940360", "wooden furniture"}, {"401519", "nitrile gloves"},
+      {"151110", "crude palm oil"},   {"850134", "electric motors"},
+      {"880730", "aircraft parts"},   {"854143", "PV modules"},
+      {"300490", "medicaments"},      {"720839", "steel coil"},
+      {"490199", "printed books"},    {"940320", "metal furniture"}};
+  v1::Declaration d;
+  google::protobuf::TextFormat::ParseFromString(
+      R"pb(declaration_id: "bench" kind: DECLARATION_KIND_IMPORT_ENTRY
+           origin_country: "MY" export_country: "MY" destination_country: "US"
+           export_date { year: 2025 month: 11 day: 10 }
+           entry_date { year: 2025 month: 12 day: 1 }
+           facts { importer_origin_attestation: ANSWER_YES })pb",
+      &d);
+  int n = 0;
+  for (const auto& l : kLines) {
+    v1::LineItem* line = d.add_lines();
+    line->set_line_number(++n);
+    line->set_hs_code(l[0]);
+    line->set_description(l[1]);
+    line->mutable_customs_value()->set_currency_code("USD");
+    line->mutable_customs_value()->set_minor_units(1000000 + 1234 * n);
+    line->set_subject_to_section_232(v1::ANSWER_NO);
+    line->set_bill_of_materials_status(v1::BILL_OF_MATERIALS_STATUS_COMPLETE);
+    v1::Component* c = line->add_bill_of_materials();
+    c->set_hs_code("850511");
+    c->set_origin_country("CN");
+    c->add_elements("Nd");
+    c->mutable_value()->set_currency_code("USD");
+    c->mutable_value()->set_minor_units(300000);
+  }
+  return d;
+}
+
+void BM_EvaluatePerLine(benchmark::State& state,
+                        std::shared_ptr<const RuleSet> (*set)()) {
+  const std::shared_ptr<const RuleSet> rules = set();
+  const v1::Declaration d = ImportDeclaration();
+  for (auto _ : state) {
+    Evaluation e = Evaluate(*rules, d);
+    benchmark::DoNotOptimize(e);
+  }
+  state.SetItemsProcessed(state.iterations() * d.lines_size());
+  state.counters["us_per_line"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * d.lines_size()) / 1e6,
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["measures"] = rules->Info().measure_count();
+}
+BENCHMARK_CAPTURE(BM_EvaluatePerLine, shipped, &Shipped);
+BENCHMARK_CAPTURE(BM_EvaluatePerLine, shipped_plus_10k_synthetic, &WithSynthetic);
+
+// Interleaved timing of both sets, median of several rounds, so the ratio
+// is not skewed by the machine's other load drifting between benchmarks.
+void PrintRatio() {
+  const v1::Declaration d = ImportDeclaration();
+  auto shipped = Shipped();
+  auto synthetic = WithSynthetic();
+  auto time_one = [&d](const RuleSet& rules) {
+    constexpr int kIters = 2000;
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kIters; ++i) {
+      Evaluation e = Evaluate(rules, d);
+      benchmark::DoNotOptimize(e);
+    }
+    const std::chrono::duration<double, std::micro> us =
+        std::chrono::steady_clock::now() - start;
+    return us.count() / (kIters * d.lines_size());
+  };
+  std::vector<double> a, b;
+  for (int round = 0; round < 9; ++round) {
+    a.push_back(time_one(*shipped));
+    b.push_back(time_one(*synthetic));
+  }
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  const double ma = a[a.size() / 2], mb = b[b.size() / 2];
+  std::printf(
+      "\nper-line evaluation (median of 9 interleaved rounds):\n"
+      "  shipped set (%d measures):            %.2f us/line\n"
+      "  shipped + %d synthetic (%d measures): %.2f us/line\n"
+      "  ratio synthetic/shipped:              %.3f\n",
+      shipped->Info().measure_count(), ma, kSyntheticMeasures,
+      synthetic->Info().measure_count(), mb, mb / ma);
+}
+
+}  // namespace
+}  // namespace tradecheck::rules
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  tradecheck::rules::PrintRatio();
+  return 0;
+}
