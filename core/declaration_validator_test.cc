@@ -59,9 +59,8 @@ class DeclarationValidatorTest : public ::testing::Test {
 
   static std::set<std::string> Fields(const absl::Status& status) {
     std::set<std::string> fields;
-    for (const auto& v : GetBadRequest(status).field_violations()) {
-      fields.insert(v.field());
-    }
+    const google::rpc::BadRequest bad = GetBadRequest(status);
+    for (const auto& v : bad.field_violations()) fields.insert(v.field());
     return fields;
   }
 

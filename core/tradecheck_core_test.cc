@@ -11,6 +11,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "common/testing/status_matchers.h"
+#include "core/errors.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
@@ -185,9 +186,8 @@ TEST_F(TradecheckCoreTest, ListValidatesFilters) {
       [&](auto d) { core_->ListDecisions(request, d); });
   EXPECT_THAT(listed, StatusIs(absl::StatusCode::kInvalidArgument));
   std::set<std::string> fields;
-  for (const auto& v : GetBadRequest(listed.status()).field_violations()) {
-    fields.insert(v.field());
-  }
+  const google::rpc::BadRequest bad = GetBadRequest(listed.status());
+  for (const auto& v : bad.field_violations()) fields.insert(v.field());
   EXPECT_EQ(fields, (std::set<std::string>{"page_size", "filter.origin_country",
                                            "filter.hs_code_prefix"}));
 }

@@ -1,7 +1,7 @@
 // tradecheck_server: the gRPC front of TradecheckCore.
 //
 //   tradecheck_server                       # 127.0.0.1:50051, ./tradecheck-data
-//   tradecheck_server --listen=127.0.0.1:0 --port_file=/tmp/port \
+//   tradecheck_server --listen=127.0.0.1:0 --port_file=/tmp/port
 //                     --data_dir=/var/lib/tradecheck
 //
 // Signals: SIGHUP reloads the agreement data (validated first; the set in
@@ -31,6 +31,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/impl/service_type.h"
 #include "server/services.h"
 
 #ifndef TC_DEFAULT_AGREEMENTS_DIR

@@ -133,7 +133,8 @@ TEST_F(ServerE2eTest, MalformedInputNamesEveryFieldAndServerKeepsServing) {
   grpc::Status status = Check(bad, &response);
   ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   std::set<std::string> fields;
-  for (const auto& v : BadRequestOf(status).field_violations()) {
+  const google::rpc::BadRequest bad_request = BadRequestOf(status);
+  for (const auto& v : bad_request.field_violations()) {
     fields.insert(v.field());
     EXPECT_FALSE(v.description().empty());
   }
