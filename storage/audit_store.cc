@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -646,10 +647,10 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(AppendRequest& request,
   *d.mutable_recorded_at() = ToTimestamp(recorded_at);
   d.set_caller(request.caller);
   d.set_previous_hash(chain.head_hash.empty() ? GenesisHashHex()
-                                              : HexEncode(chain.head_hash));
+                                              : absl::BytesToHexString(chain.head_hash));
   const std::string entry = EntryBytes(d);
   const std::string hash = LeafHash(entry);
-  d.set_record_hash(HexEncode(hash));
+  d.set_record_hash(absl::BytesToHexString(hash));
   verdict.set_record_hash(d.record_hash());
 
   const std::string record_key = keys::RecordKey(stream, sequence);
@@ -717,7 +718,7 @@ absl::StatusOr<v1::Decision> AuditStore::Impl::DecodeRecord(
   if (!d.ParseFromString(value)) {
     return absl::DataLossError(absl::StrCat("audit record ", id, " is unreadable"));
   }
-  d.set_record_hash(HexEncode(hash));
+  d.set_record_hash(absl::BytesToHexString(hash));
   d.mutable_verdict()->set_record_hash(d.record_hash());
   return d;
 }
@@ -975,8 +976,8 @@ absl::StatusOr<v1::VerifyTrailResponse> AuditStore::Impl::VerifyTrail(
     const std::string stored = hashes->value().ToString();
     if (computed != stored) {
       fail(seq, absl::StrCat("content does not match the recorded hash: ",
-                             "recorded ", HexEncode(stored), ", computed ",
-                             HexEncode(computed)));
+                             "recorded ", absl::BytesToHexString(stored), ", computed ",
+                             absl::BytesToHexString(computed)));
       break;
     }
     v1::Decision d;
@@ -992,7 +993,7 @@ absl::StatusOr<v1::VerifyTrailResponse> AuditStore::Impl::VerifyTrail(
       break;
     }
     const std::string expected_previous =
-        seq == 1 ? GenesisHashHex() : HexEncode(previous);
+        seq == 1 ? GenesisHashHex() : absl::BytesToHexString(previous);
     if (d.previous_hash() != expected_previous) {
       fail(seq, absl::StrCat("previous_hash ", d.previous_hash(),
                              " does not match the hash of the record before (",
@@ -1002,7 +1003,7 @@ absl::StatusOr<v1::VerifyTrailResponse> AuditStore::Impl::VerifyTrail(
     previous = computed;
     response.set_records_checked(response.records_checked() + 1);
     response.set_head_sequence(seq);
-    response.set_head_hash(HexEncode(computed));
+    response.set_head_hash(absl::BytesToHexString(computed));
   }
   TC_RETURN_IF_ERROR(FromRocks(records->status(), "reading audit records"));
   TC_RETURN_IF_ERROR(FromRocks(hashes->status(), "reading the hash chain"));

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -19,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#include "storage/hashing.h"
 #include "storage/testing/tamper.h"
 
 namespace tradecheck::storage {
@@ -147,6 +149,8 @@ TEST_F(AuditStoreTest, AppendFillsAuditFieldsAndGetReturnsTheRecord) {
   EXPECT_EQ(d.verdict().audit_sequence(), 1u);
   EXPECT_EQ(d.verdict().record_hash(), d.record_hash());
   EXPECT_FALSE(d.verdict().validate_only());
+  // The documented definition: SHA-256(0x00 || entry bytes).
+  EXPECT_EQ(d.record_hash(), absl::BytesToHexString(LeafHash(EntryBytes(d))));
 
   TC_ASSERT_OK_AND_ASSIGN(v1::Decision got, store_->GetDecision(d.decision_id()));
   EXPECT_EQ(got.SerializeAsString(), d.SerializeAsString());

@@ -35,9 +35,6 @@ std::string HmacSha256(absl::string_view key, absl::string_view data);
 // Constant-time equality of two byte strings.
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 
-// Lower-case hex.
-std::string HexEncode(absl::string_view bytes);
-
 // `previous_hash` of the first record of a stream: 64 '0' characters.
 const std::string& GenesisHashHex();
 
