@@ -77,7 +77,8 @@ inline google::rpc::Status Details(const grpc::Status& status) {
 
 inline google::rpc::BadRequest BadRequestOf(const grpc::Status& status) {
   google::rpc::BadRequest bad;
-  for (const auto& any : Details(status).details()) {
+  const google::rpc::Status details = Details(status);
+  for (const auto& any : details.details()) {
     if (any.type_url() == "type.googleapis.com/google.rpc.BadRequest") {
       bad.ParseFromString(any.value());
     }
@@ -87,7 +88,8 @@ inline google::rpc::BadRequest BadRequestOf(const grpc::Status& status) {
 
 inline google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
   google::rpc::ErrorInfo info;
-  for (const auto& any : Details(status).details()) {
+  const google::rpc::Status details = Details(status);
+  for (const auto& any : details.details()) {
     if (any.type_url() == "type.googleapis.com/google.rpc.ErrorInfo") {
       info.ParseFromString(any.value());
     }
