@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <utility>
 
@@ -671,7 +672,8 @@ absl::Status Loader::CheckReferences(const Checker& c, const Path& at,
 // Two measures of one stacking group with the same HS includes, sharing an
 // origin and overlapping in time would both claim a line: refuse them.
 absl::Status Loader::CheckOverlaps() {
-  absl::flat_hash_map<std::string, std::vector<int>> by_group;
+  // Ordered, so the error reported for several overlaps is always the same.
+  std::map<std::string, std::vector<int>> by_group;
   for (int i = 0; i < static_cast<int>(impl_->measures.size()); ++i) {
     const v1::Measure& m = *impl_->measures[i].measure;
     if (m.has_additional_duty() && !m.additional_duty().stacking_group().empty()) {
