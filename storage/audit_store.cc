@@ -33,9 +33,12 @@
 #include "storage/hashing.h"
 #include "storage/keys.h"
 #include "storage/page_token.h"
+#include "storage/testing/write_fault.h"
 
 namespace tradecheck::storage {
 namespace {
+
+std::atomic<int> injected_write_faults{0};
 
 // Bump when the key schema or the entry encoding changes; a store written
 // with another version is refused at Open (docs/storage.md).
@@ -507,8 +510,13 @@ void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
   if (state.batch.Count() > 0) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync;
-    write_status =
-        FromRocks(db_->Write(wo, &state.batch), "writing audit records");
+    if (injected_write_faults.load() > 0 &&
+        injected_write_faults.fetch_sub(1) > 0) {
+      write_status = absl::InternalError("writing audit records: injected fault");
+    } else {
+      write_status =
+          FromRocks(db_->Write(wo, &state.batch), "writing audit records");
+    }
     if (write_status.ok()) {
       streams_[0] = state.streams[0];
       streams_[1] = state.streams[1];
@@ -1148,6 +1156,10 @@ absl::StatusOr<std::unique_ptr<AuditStore>> AuditStore::Open(
   }
   return std::unique_ptr<AuditStore>(new AuditStore(std::move(impl)));
 }
+
+namespace testing {
+void FailNextWritesForTesting(int count) { injected_write_faults.store(count); }
+}  // namespace testing
 
 AuditStore::AuditStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 AuditStore::~AuditStore() = default;

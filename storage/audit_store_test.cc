@@ -22,6 +22,7 @@
 #include "rocksdb/db.h"
 #include "storage/hashing.h"
 #include "storage/testing/tamper.h"
+#include "storage/testing/write_fault.h"
 
 namespace tradecheck::storage {
 namespace {
@@ -285,6 +286,28 @@ TEST_F(AuditStoreTest, CallbacksRunOnlyAfterTheRecordIsReadable) {
   absl::MutexLock lock(&mu);
   mu.Await(absl::Condition(+[](int* d) { return *d == 20; }, &done));
   EXPECT_THAT(seen, IsOk());
+}
+
+TEST_F(AuditStoreTest, AFailedWriteAnswersErrorsAndDoesNotAdvanceTheChain) {
+  OpenStore();
+  v1::Decision first = Append(MakeRequest("D-1"));
+  testing::FailNextWritesForTesting(1);
+  AppendRequest quota_request = MakeRequest("D-2");
+  quota_request.quota_draws.push_back({"q", 100, 1000});
+  EXPECT_THAT(store_->AppendAndWait(std::move(quota_request)),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("injected")));
+  EXPECT_THAT(store_->FindByDeclarationId("D-2"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(*store_->QuotaConsumed("q"), 0);
+
+  // The retry takes the sequence the failed write would have had.
+  v1::Decision retried = Append(MakeRequest("D-2"));
+  EXPECT_EQ(retried.sequence(), 2u);
+  EXPECT_EQ(retried.previous_hash(), first.record_hash());
+  TC_ASSERT_OK_AND_ASSIGN(v1::VerifyTrailResponse verify,
+                          store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
+  EXPECT_TRUE(verify.ok()) << verify.problem();
+  EXPECT_EQ(store_->Stats().records_written, 2u);
 }
 
 // ------------------------------------------------------------ chain / verify
