@@ -70,15 +70,16 @@ std::shared_ptr<const RuleSet> WithSynthetic() {
       const bool other_country = i % 2 == 0;
       const std::string origin =
           other_country ? countries[i % countries.size()] : "MY";
-      const std::string hs =
-          other_country ? std::string(i % 4 == 0 ? "9403" : "8501")
-                        : headings[i % headings.size()];
+      const std::string hs = other_country
+                                 ? std::string(i % 4 == 0 ? "9403" : "8501")
+                                 : headings[i % headings.size()];
       absl::StrAppend(
           &text, "measures { measure_id: \"syn-", i,
           "\" rule_ids: \"SYN\" title: \"s\" article: \"A\" source_url: "
           "\"https://example.org\" valid_from { year: 2025 month: 1 day: 1 } "
           "scope { declaration_kinds: DECLARATION_KIND_IMPORT_ENTRY origins { "
-          "countries: \"", origin, "\" } destinations { countries: \"US\" } hs { include: \"",
+          "countries: \"",
+          origin, "\" } destinations { countries: \"US\" } hs { include: \"",
           hs, "\" } } additional_duty { rate_basis_points: ", 100 + i % 900,
           " stacking_group: \"syn-", i, "\" } }\n");
     }
@@ -105,8 +106,11 @@ v1::Declaration ImportDeclaration() {
       {"490199", "printed books"},    {"940320", "metal furniture"}};
   v1::Declaration d;
   google::protobuf::TextFormat::ParseFromString(
-      R"pb(declaration_id: "bench" kind: DECLARATION_KIND_IMPORT_ENTRY
-           origin_country: "MY" export_country: "MY" destination_country: "US"
+      R"pb(declaration_id: "bench"
+           kind: DECLARATION_KIND_IMPORT_ENTRY
+           origin_country: "MY"
+           export_country: "MY"
+           destination_country: "US"
            export_date { year: 2025 month: 11 day: 10 }
            entry_date { year: 2025 month: 12 day: 1 }
            facts { importer_origin_attestation: ANSWER_YES })pb",
@@ -146,7 +150,8 @@ void BM_EvaluatePerLine(benchmark::State& state,
   state.counters["measures"] = rules->Info().measure_count();
 }
 BENCHMARK_CAPTURE(BM_EvaluatePerLine, shipped, &Shipped);
-BENCHMARK_CAPTURE(BM_EvaluatePerLine, shipped_plus_10k_synthetic, &WithSynthetic);
+BENCHMARK_CAPTURE(BM_EvaluatePerLine, shipped_plus_10k_synthetic,
+                  &WithSynthetic);
 
 // Interleaved timing of both sets, median of several rounds, so the ratio
 // is not skewed by the machine's other load drifting between benchmarks.

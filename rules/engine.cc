@@ -58,7 +58,8 @@ std::string StatusName(v1::InstrumentStatus s) {
 
 std::string StageName(v1::ProcessingStage s) {
   std::string n = v1::ProcessingStage_Name(s);
-  return n.empty() ? "UNKNOWN" : n.substr(std::string("PROCESSING_STAGE_").size());
+  return n.empty() ? "UNKNOWN"
+                   : n.substr(std::string("PROCESSING_STAGE_").size());
 }
 
 std::string FactName(v1::FactKind f) {
@@ -107,13 +108,13 @@ struct GateInfo {
   bool unconfirmed = false;  // the status period itself is unconfirmed
   std::string status_text;   // "in force", "suspended until 2026-11-10", ...
   std::string status_note;
-  absl::CivilDay resumes;    // end of a suspension (exclusive)
+  absl::CivilDay resumes;  // end of a suspension (exclusive)
   bool resumes_known = false;
 };
 
-GateInfo GateFor(const MeasureEntry& e, absl::CivilDay day,
-                 const google::protobuf::RepeatedPtrField<v1::DateWindow>*
-                     suspensions) {
+GateInfo GateFor(
+    const MeasureEntry& e, absl::CivilDay day,
+    const google::protobuf::RepeatedPtrField<v1::DateWindow>* suspensions) {
   GateInfo g;
   const StatusAt st = InstrumentStatusAt(*e.instrument, day);
   if (st.before_first) {
@@ -163,8 +164,8 @@ GateInfo GateFor(const MeasureEntry& e, absl::CivilDay day,
     }
   }
   if (g.gate == Gate::kSuspended && g.resumes_known) {
-    g.status_text = absl::StrCat("suspended until ", Day(g.resumes - 1),
-                                 " (inclusive)");
+    g.status_text =
+        absl::StrCat("suspended until ", Day(g.resumes - 1), " (inclusive)");
   }
   return g;
 }
@@ -246,10 +247,10 @@ v1::Citation Evaluator::Cite(const MeasureEntry& e, absl::string_view article,
   return c;
 }
 
-v1::Finding* Evaluator::Add(google::protobuf::RepeatedPtrField<v1::Finding>* out,
-                            absl::string_view rule_id, const MeasureEntry* e,
-                            v1::Severity sev, std::string message,
-                            std::string remedy) const {
+v1::Finding* Evaluator::Add(
+    google::protobuf::RepeatedPtrField<v1::Finding>* out,
+    absl::string_view rule_id, const MeasureEntry* e, v1::Severity sev,
+    std::string message, std::string remedy) const {
   v1::Finding* f = out->Add();
   f->set_rule_id(std::string(rule_id));
   if (e != nullptr) {
@@ -347,11 +348,11 @@ bool Evaluator::HasLicence(absl::string_view authority,
   for (const v1::Licence& l : decl_.facts().licences()) {
     if (l.authority() != authority) continue;
     if (!IsUnset(l.valid_until()) && DayOrMax(l.valid_until()) < day_) continue;
-    *which = absl::StrCat(l.authority(), " licence ", l.number(),
-                          IsUnset(l.valid_until())
-                              ? std::string(" (no expiry declared)")
-                              : absl::StrCat(" valid until ",
-                                             FormatDate(l.valid_until())));
+    *which = absl::StrCat(
+        l.authority(), " licence ", l.number(),
+        IsUnset(l.valid_until())
+            ? std::string(" (no expiry declared)")
+            : absl::StrCat(" valid until ", FormatDate(l.valid_until())));
     return true;
   }
   return false;
@@ -382,7 +383,8 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
   for (int i : cands) {
     const MeasureEntry& e = rs_.measures[i];
     const v1::Measure& m = *e.measure;
-    if (!m.has_additional_duty() || !InWindow(day_, m.valid_from(), m.valid_until())) {
+    if (!m.has_additional_duty() ||
+        !InWindow(day_, m.valid_from(), m.valid_until())) {
       continue;
     }
     const ScopeMatch sm = Match(m.scope(), &line, code);
@@ -443,18 +445,22 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
       const v1::Answer ans = Fact(ex.fact(), decl_, &line);
       if (ans == v1::ANSWER_YES) {
         Add(out, ex.rule_id(), &e, v1::SEVERITY_INFO,
-            absl::StrCat(FactName(ex.fact()), " declared: the goods are "
-                         "excluded from ", rid, " (", m.title(), ")"))
+            absl::StrCat(FactName(ex.fact()),
+                         " declared: the goods are "
+                         "excluded from ",
+                         rid, " (", m.title(), ")"))
             ->mutable_citation()
             ->set_source_url(ex.source_url());
         drop = true;
       } else if (ans == v1::ANSWER_UNSPECIFIED) {
-        v1::Finding* f = Add(
-            out, ex.rule_id(), &e, v1::SEVERITY_REVIEW,
-            absl::StrCat(FactName(ex.fact()), " is not declared; goods under "
-                         "that regime are excluded from ", rid, " (",
-                         m.title(), "); duty computed as if not excluded"),
-            absl::StrCat("declare ", FactName(ex.fact())));
+        v1::Finding* f =
+            Add(out, ex.rule_id(), &e, v1::SEVERITY_REVIEW,
+                absl::StrCat(FactName(ex.fact()),
+                             " is not declared; goods under "
+                             "that regime are excluded from ",
+                             rid, " (", m.title(),
+                             "); duty computed as if not excluded"),
+                absl::StrCat("declare ", FactName(ex.fact())));
         f->mutable_citation()->set_article(ex.article());
         f->mutable_citation()->set_source_url(ex.source_url());
       }
@@ -468,30 +474,33 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
         f->mutable_citation()->set_source_url(t.source_url());
       };
       if (IsUnset(decl_.export_date())) {
-        cite(Add(out, t.rule_id(), &e, v1::SEVERITY_REVIEW,
-                 absl::StrCat("entered before ", FormatDate(t.entered_before()),
-                              ": goods loaded before ",
-                              FormatDate(t.loaded_before()),
-                              " are in transit and treated differently under ",
-                              rid, "; the loading date (export_date) is not "
-                              "declared"),
-                 "declare export_date (date of loading at the port of export)"));
+        cite(Add(
+            out, t.rule_id(), &e, v1::SEVERITY_REVIEW,
+            absl::StrCat("entered before ", FormatDate(t.entered_before()),
+                         ": goods loaded before ",
+                         FormatDate(t.loaded_before()),
+                         " are in transit and treated differently under ", rid,
+                         "; the loading date (export_date) is not "
+                         "declared"),
+            "declare export_date (date of loading at the port of export)"));
         review = true;
         continue;
       }
       if (DayOrMin(decl_.export_date()) < DayOrMin(t.loaded_before())) {
         if (t.effect() == v1::IN_TRANSIT_EFFECT_EXEMPT) {
           cite(Add(out, t.rule_id(), &e, v1::SEVERITY_INFO,
-                   absl::StrCat("in transit: loaded ", FormatDate(decl_.export_date()),
-                                " (before ", FormatDate(t.loaded_before()),
-                                ") and entered ", Day(day_), " (before ",
+                   absl::StrCat("in transit: loaded ",
+                                FormatDate(decl_.export_date()), " (before ",
+                                FormatDate(t.loaded_before()), ") and entered ",
+                                Day(day_), " (before ",
                                 FormatDate(t.entered_before()),
                                 "): exempt from ", rid, " (", m.title(), ")")));
         } else {
           cite(Add(out, t.rule_id(), &e, v1::SEVERITY_REVIEW,
-                   absl::StrCat("in transit: loaded ", FormatDate(decl_.export_date()),
-                                " (before ", FormatDate(t.loaded_before()),
-                                ") and entered ", Day(day_), " (before ",
+                   absl::StrCat("in transit: loaded ",
+                                FormatDate(decl_.export_date()), " (before ",
+                                FormatDate(t.loaded_before()), ") and entered ",
+                                Day(day_), " (before ",
                                 FormatDate(t.entered_before()),
                                 "): the earlier rate applies instead of ", rid,
                                 " ", PctBp(d.rate_basis_points()),
@@ -507,7 +516,8 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
       if (drop) break;
       const MeasureEntry& xe = rs_.measures[i];
       const v1::Measure& xm = *xe.measure;
-      if (!xm.has_exemption() || !InWindow(day_, xm.valid_from(), xm.valid_until())) {
+      if (!xm.has_exemption() ||
+          !InWindow(day_, xm.valid_from(), xm.valid_until())) {
         continue;
       }
       const auto& zg = xm.exemption().zeroes_groups();
@@ -523,31 +533,31 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
       const std::string& xid = RuleId(xe);
       if (g.gate != Gate::kBinding) {
         v1::Finding* f = Add(
-            out, xid, &xe, g.unconfirmed ? v1::SEVERITY_REVIEW : v1::SEVERITY_INFO,
-            absl::StrCat(xm.title(), " would zero ", rid, " for this line, but ",
-                         xe.instrument->instrument_id(), " is ", g.status_text,
-                         " on ", Day(day_), ": it does not bind",
-                         g.unconfirmed ? absl::StrCat(" (status unconfirmed: ",
-                                                      g.status_note, ")")
-                                       : std::string(),
-                         "; duty computed at the full rate"));
+            out, xid, &xe,
+            g.unconfirmed ? v1::SEVERITY_REVIEW : v1::SEVERITY_INFO,
+            absl::StrCat(
+                xm.title(), " would zero ", rid, " for this line, but ",
+                xe.instrument->instrument_id(), " is ", g.status_text, " on ",
+                Day(day_), ": it does not bind",
+                g.unconfirmed
+                    ? absl::StrCat(" (status unconfirmed: ", g.status_note, ")")
+                    : std::string(),
+                "; duty computed at the full rate"));
         if (g.unconfirmed) {
-          f->set_remedy(absl::StrCat("confirm whether ",
-                                     xe.instrument->instrument_id(),
-                                     " is in force and whether ", code,
-                                     " is on its schedule"));
+          f->set_remedy(absl::StrCat(
+              "confirm whether ", xe.instrument->instrument_id(),
+              " is in force and whether ", code, " is on its schedule"));
           f->add_tags("ZERO_RATE_CANDIDATE");
         }
         continue;
       }
-      const bool exact = xm.exemption().schedule() ==
-                             v1::SCHEDULE_STATUS_TARIFF_LINES &&
-                         !sm.hs_unconfirmed && !xm.unconfirmed() &&
-                         !g.unconfirmed;
+      const bool exact =
+          xm.exemption().schedule() == v1::SCHEDULE_STATUS_TARIFF_LINES &&
+          !sm.hs_unconfirmed && !xm.unconfirmed() && !g.unconfirmed;
       if (exact) {
         Add(out, xid, &xe, v1::SEVERITY_INFO,
-            absl::StrCat(xm.title(), ": ", code, " is on the list; ", rid,
-                         " ", PctBp(d.rate_basis_points()),
+            absl::StrCat(xm.title(), ": ", code, " is on the list; ", rid, " ",
+                         PctBp(d.rate_basis_points()),
                          " does not apply; report ",
                          xm.exemption().filing_heading()));
         lv->add_filing_headings(xm.exemption().filing_heading());
@@ -555,21 +565,25 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
       } else {
         std::string why = xm.exemption().schedule_note();
         if (sm.hs_unconfirmed) why = xm.scope().hs().unconfirmed_note();
-        if (xm.unconfirmed()) why = absl::StrCat(why, " ", xm.unconfirmed_note());
+        if (xm.unconfirmed())
+          why = absl::StrCat(why, " ", xm.unconfirmed_note());
         if (g.unconfirmed) {
-          why = absl::StrCat(why, " Instrument status unconfirmed: ",
-                             g.status_note);
+          why = absl::StrCat(why,
+                             " Instrument status unconfirmed: ", g.status_note);
         }
-        v1::Finding* f = Add(
-            out, xid, &xe, v1::SEVERITY_REVIEW,
-            absl::StrCat("zero-rate candidate: ", code, " falls in a category of ",
-                         xm.title(), ", which would zero ", rid, " ",
-                         PctBp(d.rate_basis_points()),
-                         "; the tariff-line schedule is not confirmed. ", why,
-                         " Duty computed at the full rate."),
-            absl::StrCat("check ", code, " against the schedule; if listed, "
-                         "report ", xm.exemption().filing_heading(),
-                         " and no ", rid, " duty"));
+        v1::Finding* f =
+            Add(out, xid, &xe, v1::SEVERITY_REVIEW,
+                absl::StrCat("zero-rate candidate: ", code,
+                             " falls in a category of ", xm.title(),
+                             ", which would zero ", rid, " ",
+                             PctBp(d.rate_basis_points()),
+                             "; the tariff-line schedule is not confirmed. ",
+                             why, " Duty computed at the full rate."),
+                absl::StrCat("check ", code,
+                             " against the schedule; if listed, "
+                             "report ",
+                             xm.exemption().filing_heading(), " and no ", rid,
+                             " duty"));
         f->add_tags("ZERO_RATE_CANDIDATE");
         review = true;
       }
@@ -590,15 +604,16 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
             static_cast<__int128>(u.threshold_basis_points()) * customs) {
           base = customs - us;
           f = Add(out, u.rule_id(), &e, v1::SEVERITY_INFO,
-                  absl::StrCat("US content ", Money(us), " is ", PctBp(share_bp),
-                               " of value, threshold ",
+                  absl::StrCat("US content ", Money(us), " is ",
+                               PctBp(share_bp), " of value, threshold ",
                                PctBp(u.threshold_basis_points()), ": ", rid,
                                " applies to the non-US share ", Money(base),
                                " only; file the entry as two lines"));
         } else {
           const int64_t need = static_cast<int64_t>(
               (static_cast<__int128>(u.threshold_basis_points()) * customs +
-               9999) / 10000);
+               9999) /
+              10000);
           f = Add(out, u.rule_id(), &e, v1::SEVERITY_INFO,
                   absl::StrCat("US content ", PctBp(share_bp),
                                " of value is below the threshold ",
@@ -621,7 +636,8 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
     duty->set_filing_heading(d.filing_heading());
     *duty->mutable_citation() = Cite(e);
     duty->set_description(d.description());
-    if (!d.filing_heading().empty()) lv->add_filing_headings(d.filing_heading());
+    if (!d.filing_heading().empty())
+      lv->add_filing_headings(d.filing_heading());
     Add(out, rid, &e, v1::SEVERITY_INFO,
         absl::StrCat(m.title(), ": ", PctBp(d.rate_basis_points()), " of ",
                      Money(base), " = ", Money(amount), " on top of MFN",
@@ -644,7 +660,8 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
                        Money(ApplyBasisPoints(base, r.rate_basis_points())),
                        " at ", PctBp(r.rate_basis_points())));
       f->add_tags("UNCONFIRMED");
-      if (!r.source_url().empty()) f->mutable_citation()->set_source_url(r.source_url());
+      if (!r.source_url().empty())
+        f->mutable_citation()->set_source_url(r.source_url());
     }
     if (m.unconfirmed()) {
       Add(out, ids_.unconfirmed(), &e, v1::SEVERITY_REVIEW,
@@ -735,17 +752,18 @@ void Evaluator::ExportMeasures(const v1::LineItem& line, absl::string_view code,
     pledges.push_back({i, g});
     Add(out, RuleId(e), &e,
         g.gate == Gate::kBinding ? v1::SEVERITY_INFO : v1::SEVERITY_WARNING,
-        absl::StrCat(m.title(), ": ", m.export_commitment().note(), " (",
-                     e.instrument->instrument_id(), " is ", g.status_text,
-                     " on ", Day(day_),
-                     g.gate == Gate::kBinding ? "" : ": the pledge only informs",
-                     ")"));
+        absl::StrCat(
+            m.title(), ": ", m.export_commitment().note(), " (",
+            e.instrument->instrument_id(), " is ", g.status_text, " on ",
+            Day(day_),
+            g.gate == Gate::kBinding ? "" : ": the pledge only informs", ")"));
   }
 
   for (int i : cands) {
     const MeasureEntry& e = rs_.measures[i];
     const v1::Measure& m = *e.measure;
-    if (!m.has_export_measure() || !InWindow(day_, m.valid_from(), m.valid_until())) {
+    if (!m.has_export_measure() ||
+        !InWindow(day_, m.valid_from(), m.valid_until())) {
       continue;
     }
     const auto& x = m.export_measure();
@@ -768,7 +786,8 @@ void Evaluator::ExportMeasures(const v1::LineItem& line, absl::string_view code,
         what = "export quota";
         break;
       default:
-        what = absl::StrCat("export licence requirement (", x.licence_authority(), ")");
+        what = absl::StrCat("export licence requirement (",
+                            x.licence_authority(), ")");
         break;
     }
     // Processing stage, read through the documented policy.
@@ -781,23 +800,26 @@ void Evaluator::ExportMeasures(const v1::LineItem& line, absl::string_view code,
       };
       if (st != v1::PROCESSING_STAGE_UNSPECIFIED && in(p->permitted())) {
         Add(out, rid, &e, v1::SEVERITY_INFO,
-            absl::StrCat("processing stage ", StageName(st), " is processed "
-                         "under policy ", p->name(), ": the ", what, " of ",
-                         m.title(), " does not apply"));
+            absl::StrCat("processing stage ", StageName(st),
+                         " is processed "
+                         "under policy ",
+                         p->name(), ": the ", what, " of ", m.title(),
+                         " does not apply"));
         continue;
       }
       if (st == v1::PROCESSING_STAGE_UNSPECIFIED || !in(p->restricted())) {
         stage_ambiguous = true;
-        Add(out, x.stage_review_rule_id().empty() ? rid : x.stage_review_rule_id(),
+        Add(out,
+            x.stage_review_rule_id().empty() ? rid : x.stage_review_rule_id(),
             &e, v1::SEVERITY_REVIEW,
             absl::StrCat("processing stage ",
                          st == v1::PROCESSING_STAGE_UNSPECIFIED
                              ? std::string("not declared")
                              : StageName(st),
                          ": raw versus processed is unresolved in the sources "
-                         "(policy ", p->name(), ": ", p->rationale(),
-                         "); the ", what, " of ", m.title(),
-                         " applies only to raw material"),
+                         "(policy ",
+                         p->name(), ": ", p->rationale(), "); the ", what,
+                         " of ", m.title(), " applies only to raw material"),
             "declare the processing stage with evidence (assay, process "
             "description)")
             ->add_tags("STAGE_AMBIGUOUS");
@@ -807,20 +829,20 @@ void Evaluator::ExportMeasures(const v1::LineItem& line, absl::string_view code,
     if (g.gate == Gate::kSuspended) {
       Add(out, x.suspended_rule_id().empty() ? rid : x.suspended_rule_id(), &e,
           v1::SEVERITY_WARNING,
-          absl::StrCat("dormant rule: ", m.title(), " (", what, ") is ",
-                       g.status_text,
-                       g.resumes_known
-                           ? absl::StrCat("; re-activates ", Day(g.resumes),
-                                          " unless extended")
-                           : std::string(),
-                       g.status_note.empty() ? std::string()
-                                             : absl::StrCat(" (", g.status_note, ")")))
+          absl::StrCat(
+              "dormant rule: ", m.title(), " (", what, ") is ", g.status_text,
+              g.resumes_known ? absl::StrCat("; re-activates ", Day(g.resumes),
+                                             " unless extended")
+                              : std::string(),
+              g.status_note.empty() ? std::string()
+                                    : absl::StrCat(" (", g.status_note, ")")))
           ->add_tags("DORMANT_RULE");
       continue;
     }
     if (g.gate == Gate::kInformOnly) {
       Add(out, rid, &e, v1::SEVERITY_INFO,
-          absl::StrCat(m.title(), " (", what, ") is non-binding: informs only"));
+          absl::StrCat(m.title(), " (", what,
+                       ") is non-binding: informs only"));
       continue;
     }
     // Binding. Anything unconfirmed turns a hard outcome into a review.
@@ -833,19 +855,21 @@ void Evaluator::ExportMeasures(const v1::LineItem& line, absl::string_view code,
     }
     const bool hard = doubts.empty() && !stage_ambiguous && facts_known;
     const std::string doubt_text =
-        doubts.empty() ? std::string()
-                       : absl::StrCat(" [unconfirmed: ", absl::StrJoin(doubts, " "), "]");
+        doubts.empty()
+            ? std::string()
+            : absl::StrCat(" [unconfirmed: ", absl::StrJoin(doubts, " "), "]");
 
     if (x.type() == v1::EXPORT_MEASURE_TYPE_BAN) {
       if (stage_ambiguous) continue;  // the stage finding says it all
       v1::Finding* f = Add(
           out, rid, &e, hard ? v1::SEVERITY_DENY : v1::SEVERITY_REVIEW,
-          absl::StrCat(m.title(), ": export of ", code,
-                       line.processing_stage() != v1::PROCESSING_STAGE_UNSPECIFIED
-                           ? absl::StrCat(" (", StageName(line.processing_stage()), ")")
-                           : std::string(),
-                       " from ", decl_.export_country(), " to ",
-                       decl_.destination_country(), " is banned", doubt_text),
+          absl::StrCat(
+              m.title(), ": export of ", code,
+              line.processing_stage() != v1::PROCESSING_STAGE_UNSPECIFIED
+                  ? absl::StrCat(" (", StageName(line.processing_stage()), ")")
+                  : std::string(),
+              " from ", decl_.export_country(), " to ",
+              decl_.destination_country(), " is banned", doubt_text),
           x.stage_policy().empty()
               ? std::string("do not ship as declared")
               : std::string("only processed products may be exported; do not "
@@ -854,12 +878,14 @@ void Evaluator::ExportMeasures(const v1::LineItem& line, absl::string_view code,
       for (const Pledge& p : pledges) {
         const MeasureEntry& pe = rs_.measures[p.index];
         const auto& cw = pe.measure->export_commitment().conflicts_with();
-        if (std::find(cw.begin(), cw.end(), m.measure_id()) == cw.end()) continue;
+        if (std::find(cw.begin(), cw.end(), m.measure_id()) == cw.end())
+          continue;
         if (p.gate.gate == Gate::kBinding || p.gate.unconfirmed) {
           Add(out, RuleId(pe), &pe, v1::SEVERITY_REVIEW,
               absl::StrCat(pe.measure->title(), " conflicts with ", m.title(),
-                           " for this shipment (", pe.instrument->instrument_id(),
-                           " is ", p.gate.status_text,
+                           " for this shipment (",
+                           pe.instrument->instrument_id(), " is ",
+                           p.gate.status_text,
                            p.gate.unconfirmed ? ", status unconfirmed" : "",
                            "): the sources do not say whether the pledge "
                            "covers raw material"));
@@ -875,7 +901,8 @@ void Evaluator::ExportMeasures(const v1::LineItem& line, absl::string_view code,
       std::string which;
       if (HasLicence(x.licence_authority(), &which)) {
         Add(out, rid, &e, v1::SEVERITY_INFO,
-            absl::StrCat(m.title(), ": licence required and declared: ", which));
+            absl::StrCat(m.title(),
+                         ": licence required and declared: ", which));
       } else if (!stage_ambiguous) {
         Add(out, rid, &e, hard ? v1::SEVERITY_DENY : v1::SEVERITY_REVIEW,
             absl::StrCat(m.title(), ": export of ", code, " from ",
@@ -946,7 +973,8 @@ void Evaluator::ContentRules(const v1::LineItem& line, absl::string_view code,
   for (int i : cands) {
     const MeasureEntry& e = rs_.measures[i];
     const v1::Measure& m = *e.measure;
-    if (!m.has_content_rule() || !InWindow(day_, m.valid_from(), m.valid_until())) {
+    if (!m.has_content_rule() ||
+        !InWindow(day_, m.valid_from(), m.valid_until())) {
       continue;
     }
     const auto& r = m.content_rule();
@@ -958,13 +986,14 @@ void Evaluator::ContentRules(const v1::LineItem& line, absl::string_view code,
     const std::string& rid = RuleId(e);
     const bool dormant = g.gate == Gate::kSuspended;
     const std::string dormant_text =
-        dormant ? absl::StrCat("; the rule is dormant (", g.status_text,
-                               g.resumes_known
-                                   ? absl::StrCat(", re-activates ", Day(g.resumes),
-                                                  " unless extended")
-                                   : std::string(),
-                               ")")
-                : std::string();
+        dormant
+            ? absl::StrCat("; the rule is dormant (", g.status_text,
+                           g.resumes_known
+                               ? absl::StrCat(", re-activates ", Day(g.resumes),
+                                              " unless extended")
+                               : std::string(),
+                           ")")
+            : std::string();
     const int64_t value = line.customs_value().minor_units();
     const auto bom = line.bill_of_materials_status();
     // A raw or wholly obtained good has no foreign inputs to count; only the
@@ -978,8 +1007,8 @@ void Evaluator::ContentRules(const v1::LineItem& line, absl::string_view code,
       // the content may also decide the shipment once the rule re-activates.
       Add(out, r.unknown_bom_rule_id(), &e, v1::SEVERITY_REVIEW,
           absl::StrCat("bill of materials unknown: the ",
-                       PctPpm(r.threshold_ppm()), " content test of ", m.title(),
-                       " cannot be evaluated", dormant_text),
+                       PctPpm(r.threshold_ppm()), " content test of ",
+                       m.title(), " cannot be evaluated", dormant_text),
           "declare the complete bill of materials with component origins and "
           "values")
           ->add_tags("BOM_UNKNOWN");
@@ -1003,8 +1032,9 @@ void Evaluator::ContentRules(const v1::LineItem& line, absl::string_view code,
       }
       if (!controlled) continue;
       content += c.value().minor_units();
-      parts.push_back(absl::StrCat(c.description().empty() ? c.hs_code() : c.description(),
-                                   " ", Money(c.value().minor_units())));
+      parts.push_back(
+          absl::StrCat(c.description().empty() ? c.hs_code() : c.description(),
+                       " ", Money(c.value().minor_units())));
     }
     const int64_t ppm = PartsPerMillion(content, value);
     const bool over = ppm >= r.threshold_ppm();
@@ -1016,19 +1046,20 @@ void Evaluator::ContentRules(const v1::LineItem& line, absl::string_view code,
                       : absl::StrCat(" (", absl::StrJoin(parts, "; "), ")"));
     // Largest content that stays below the threshold.
     const __int128 limit = static_cast<__int128>(r.threshold_ppm()) * value;
-    const int64_t max_ok =
-        static_cast<int64_t>((limit + 999999) / 1000000) - 1;
+    const int64_t max_ok = static_cast<int64_t>((limit + 999999) / 1000000) - 1;
     const std::string margin =
         over ? absl::StrCat("reduce controlled-origin content by ",
                             Money(content - max_ok), " (to at most ",
                             Money(max_ok), ") to fall below the threshold")
-             : absl::StrCat("margin to the threshold: ", Money(max_ok - content));
+             : absl::StrCat("margin to the threshold: ",
+                            Money(max_ok - content));
     if (!over && !tech) {
       if (bom == v1::BILL_OF_MATERIALS_STATUS_PARTIAL) {
         Add(out, r.unknown_bom_rule_id(), &e, v1::SEVERITY_REVIEW,
             absl::StrCat("bill of materials partial: ", numbers,
                          " among the listed components, which cannot clear "
-                         "the test", dormant_text),
+                         "the test",
+                         dormant_text),
             "declare the complete bill of materials")
             ->add_tags("BOM_UNKNOWN");
       } else {
@@ -1044,10 +1075,12 @@ void Evaluator::ContentRules(const v1::LineItem& line, absl::string_view code,
              : absl::StrCat("made with Chinese-origin rare-earth technology (",
                             r.technology_rule_id(), ")");
     const std::string trig_rule =
-        over ? rid : (r.technology_rule_id().empty() ? rid : r.technology_rule_id());
+        over ? rid
+             : (r.technology_rule_id().empty() ? rid : r.technology_rule_id());
     if (dormant || g.gate == Gate::kInformOnly) {
-      Add(out, r.suspended_rule_id().empty() ? trig_rule : r.suspended_rule_id(),
-          &e, v1::SEVERITY_WARNING,
+      Add(out,
+          r.suspended_rule_id().empty() ? trig_rule : r.suspended_rule_id(), &e,
+          v1::SEVERITY_WARNING,
           absl::StrCat("dormant rule: ", m.title(), " would require a ",
                        r.licence_authority(), " licence: ", trigger,
                        dormant_text),
@@ -1070,9 +1103,10 @@ void Evaluator::ContentRules(const v1::LineItem& line, absl::string_view code,
         doubts.empty() ? v1::SEVERITY_DENY : v1::SEVERITY_REVIEW,
         absl::StrCat(m.title(), ": licence from ", r.licence_authority(),
                      " required: ", trigger,
-                     doubts.empty() ? std::string()
-                                    : absl::StrCat(" [unconfirmed: ",
-                                                   absl::StrJoin(doubts, " "), "]")),
+                     doubts.empty()
+                         ? std::string()
+                         : absl::StrCat(" [unconfirmed: ",
+                                        absl::StrJoin(doubts, " "), "]")),
         absl::StrCat("declare a licence from ", r.licence_authority(),
                      over ? absl::StrCat(", or ", margin) : std::string()))
         ->add_tags("LICENCE_REQUIRED");
@@ -1088,7 +1122,8 @@ void Evaluator::OriginRules(const v1::LineItem& line, absl::string_view code,
   for (int i : cands) {
     const MeasureEntry& e = rs_.measures[i];
     const v1::Measure& m = *e.measure;
-    if (!m.has_origin_rule() || !InWindow(day_, m.valid_from(), m.valid_until())) {
+    if (!m.has_origin_rule() ||
+        !InWindow(day_, m.valid_from(), m.valid_until())) {
       continue;
     }
     const ScopeMatch sm = Match(m.scope(), &line, code);
@@ -1114,7 +1149,8 @@ void Evaluator::OriginRules(const v1::LineItem& line, absl::string_view code,
     const v1::Component* main = nullptr;
     bool risk_input = false;
     for (const v1::Component& c : line.bill_of_materials()) {
-      if (main == nullptr || c.value().minor_units() > main->value().minor_units()) {
+      if (main == nullptr ||
+          c.value().minor_units() > main->value().minor_units()) {
         main = &c;
       }
       if (c.origin_country() != decl_.origin_country()) {
@@ -1128,11 +1164,12 @@ void Evaluator::OriginRules(const v1::LineItem& line, absl::string_view code,
     }
     std::vector<std::string> shares;
     for (const auto& [country, v] : non_orig) {
-      shares.push_back(absl::StrCat(
-          country, " ", PctPpm(PartsPerMillion(v, value))));
+      shares.push_back(
+          absl::StrCat(country, " ", PctPpm(PartsPerMillion(v, value))));
     }
-    const int64_t rvc_ppm =
-        value >= non_orig_total ? PartsPerMillion(value - non_orig_total, value) : 0;
+    const int64_t rvc_ppm = value >= non_orig_total
+                                ? PartsPerMillion(value - non_orig_total, value)
+                                : 0;
     const std::string main_hs = main->hs_code();
     const bool heading_changed = main_hs.substr(0, 4) != code.substr(0, 4);
     const bool chapter_changed = main_hs.substr(0, 2) != code.substr(0, 2);
@@ -1148,13 +1185,13 @@ void Evaluator::OriginRules(const v1::LineItem& line, absl::string_view code,
     if (risk_input && (!chapter_changed || minimal)) {
       flagged = true;
       Add(out, o.risk_rule_id(), &e, v1::SEVERITY_REVIEW,
-          absl::StrCat("transshipment risk: inputs from ",
-                       absl::StrJoin(o.risk_input_origins().countries(), "/"),
-                       " and ",
-                       minimal ? std::string("minimal processing declared")
-                               : std::string("HS chapter unchanged between main "
-                                             "input and product"),
-                       "; ", screen),
+          absl::StrCat(
+              "transshipment risk: inputs from ",
+              absl::StrJoin(o.risk_input_origins().countries(), "/"), " and ",
+              minimal ? std::string("minimal processing declared")
+                      : std::string("HS chapter unchanged between main "
+                                    "input and product"),
+              "; ", screen),
           absl::StrCat("keep evidence of substantial transformation in ",
                        decl_.origin_country()))
           ->add_tags("TRANSSHIPMENT_RISK");
@@ -1162,12 +1199,14 @@ void Evaluator::OriginRules(const v1::LineItem& line, absl::string_view code,
       if (it != rs_.measure_by_id.end() &&
           decl_.facts().cbp_transshipment_determination() != v1::ANSWER_YES) {
         const MeasureEntry& te = rs_.measures[it->second];
-        if (InWindow(day_, te.measure->valid_from(), te.measure->valid_until())) {
+        if (InWindow(day_, te.measure->valid_from(),
+                     te.measure->valid_until())) {
           Add(out, o.transshipment_review_rule_id(), &te, v1::SEVERITY_REVIEW,
-              absl::StrCat("risk indicators only: ", te.measure->title(), " (",
-                           PctBp(te.measure->additional_duty().rate_basis_points()),
-                           ") applies only on a CBP transshipment determination "
-                           "and is never applied automatically"))
+              absl::StrCat(
+                  "risk indicators only: ", te.measure->title(), " (",
+                  PctBp(te.measure->additional_duty().rate_basis_points()),
+                  ") applies only on a CBP transshipment determination "
+                  "and is never applied automatically"))
               ->add_tags("TRANSSHIPMENT_RISK");
         }
       }
@@ -1176,9 +1215,10 @@ void Evaluator::OriginRules(const v1::LineItem& line, absl::string_view code,
       flagged = true;
       Add(out, o.minimal_processing_rule_id(), &e, v1::SEVERITY_REVIEW,
           absl::StrCat("minimal processing declared and the main input comes "
-                       "from ", main->origin_country(), ", not ",
-                       decl_.origin_country(), ": origin is likely ",
-                       main->origin_country(), "; ", screen),
+                       "from ",
+                       main->origin_country(), ", not ", decl_.origin_country(),
+                       ": origin is likely ", main->origin_country(), "; ",
+                       screen),
           "review the declared origin (substantial transformation test)");
     }
     if (!flagged) {
@@ -1199,9 +1239,10 @@ void Evaluator::EvaluateLine(const v1::LineItem& line, v1::LineVerdict* lv) {
       code = absl::StrCat(mp.to_prefix(), code.substr(mp.from_prefix().size()));
       v1::Finding* f = lv->add_findings();
       f->set_rule_id(mp.rule_id());
-      f->set_severity(mp.unconfirmed() ? v1::SEVERITY_REVIEW : v1::SEVERITY_INFO);
-      f->set_message(absl::StrCat("HS 2017 ", line.hs_code(), " read as HS 2022 ",
-                                  code, ": ", mp.note()));
+      f->set_severity(mp.unconfirmed() ? v1::SEVERITY_REVIEW
+                                       : v1::SEVERITY_INFO);
+      f->set_message(absl::StrCat("HS 2017 ", line.hs_code(),
+                                  " read as HS 2022 ", code, ": ", mp.note()));
       f->set_remedy("declare the HS 2022 code");
       f->add_tags("HS_REMAPPED");
       break;
@@ -1264,7 +1305,8 @@ void Evaluator::DeclarationFindings(v1::Verdict* v) {
     Add(out, ids_.data_not_current(), nullptr, v1::SEVERITY_REVIEW,
         absl::StrCat("governing date ", Day(day_),
                      " is after the date the rule data is known to be current "
-                     "(", Day(rs_.data_current_through),
+                     "(",
+                     Day(rs_.data_current_through),
                      "): measures may have changed since; the other findings "
                      "show what the last known data says"),
         "have the rule data updated and reviewed through the governing date")
@@ -1287,7 +1329,8 @@ void Evaluator::DeclarationFindings(v1::Verdict* v) {
                   o.preferences_without_rules().end(),
                   pref) != o.preferences_without_rules().end()) {
       Add(out, o.preference_rule_id(), &e, v1::SEVERITY_REVIEW,
-          absl::StrCat("preference ", pref, " claimed: the agreement publishes "
+          absl::StrCat("preference ", pref,
+                       " claimed: the agreement publishes "
                        "no origin rules (no RVC, tariff shift or certificate "
                        "form), so the claim cannot be checked"),
           "keep evidence of origin (wholly obtained or substantially "
@@ -1334,7 +1377,8 @@ Evaluation Evaluator::Run() {
   }
   DeclarationFindings(&v);
   int64_t total = 0;
-  for (const v1::LineVerdict& lv : v.lines()) total += lv.total_duty().minor_units();
+  for (const v1::LineVerdict& lv : v.lines())
+    total += lv.total_duty().minor_units();
   *v.mutable_total_duty() = MakeMoney(currency_, total);
   Recompute(&v);
   ev.quota_draws = std::move(draws_);

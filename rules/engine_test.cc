@@ -21,8 +21,11 @@ constexpr char kRuleSet[] = R"pb(
   data_current_through { year: 2030 month: 1 day: 1 }
   data_current_through_basis: "test"
   engine_rule_ids {
-    data_not_current: "DATA-001" data_gap: "DATA-002" unconfirmed: "DATA-003"
-    quota_shortfall: "QTA-001" fact_missing: "DATA-004"
+    data_not_current: "DATA-001"
+    data_gap: "DATA-002"
+    unconfirmed: "DATA-003"
+    quota_shortfall: "QTA-001"
+    fact_missing: "DATA-004"
   }
   unconfirmed_rate_severity: SEVERITY_REVIEW
   max_rate_basis_points: 20000
@@ -30,10 +33,10 @@ constexpr char kRuleSet[] = R"pb(
 
 // A rule set of the shipped reference tables, kRuleSet and one instrument
 // whose measures are `measures` (text format).
-std::shared_ptr<const RuleSet> SetWith(const std::string& measures,
-                                       const std::string& status =
-                                           "status: INSTRUMENT_STATUS_IN_FORCE "
-                                           "from { year: 2025 month: 1 day: 1 }") {
+std::shared_ptr<const RuleSet> SetWith(
+    const std::string& measures, const std::string& status =
+                                     "status: INSTRUMENT_STATUS_IN_FORCE "
+                                     "from { year: 2025 month: 1 day: 1 }") {
   auto shipped = RuleSet::LoadFromDirectory(TC_AGREEMENTS_DIR);
   EXPECT_TRUE(shipped.ok()) << shipped.status();
   SourceFiles files;
@@ -57,8 +60,11 @@ v1::Declaration Decl(const std::string& text) {
 }
 
 constexpr char kImport[] = R"pb(
-  declaration_id: "t" kind: DECLARATION_KIND_IMPORT_ENTRY
-  origin_country: "MY" export_country: "MY" destination_country: "US"
+  declaration_id: "t"
+  kind: DECLARATION_KIND_IMPORT_ENTRY
+  origin_country: "MY"
+  export_country: "MY"
+  destination_country: "US"
   entry_date { year: 2025 month: 9 day: 1 }
   export_date { year: 2025 month: 9 day: 1 }
 )pb";
@@ -74,8 +80,8 @@ std::string Duty(const std::string& id, int bp, const std::string& hs,
                  const std::string& extra_scope = "",
                  const std::string& extra_duty = "") {
   return absl::StrCat(
-      "measures { measure_id: \"", id, "\" rule_ids: \"T-", id,
-      "\" title: \"", id, "\" article: \"Art. 1\" source_url: \"https://example.org/", id,
+      "measures { measure_id: \"", id, "\" rule_ids: \"T-", id, "\" title: \"",
+      id, "\" article: \"Art. 1\" source_url: \"https://example.org/", id,
       "\" valid_from { year: 2025 month: 1 day: 1 } scope { declaration_kinds: "
       "DECLARATION_KIND_IMPORT_ENTRY destinations { countries: \"US\" } ",
       hs, " ", extra_scope, " } additional_duty { rate_basis_points: ", bp, " ",
@@ -137,18 +143,23 @@ TEST(AdditionalDutyTest, InLieuOnlyWithTheDeclaredFact) {
 }
 
 TEST(AdditionalDutyTest, UsContentThresholdIsInclusive) {
-  auto set = SetWith(Duty(
-      "recip", 2000, "", "",
-      "stacking_group: \"g\" us_content { rule_id: \"T-US\" "
-      "threshold_basis_points: 2000 article: \"FAQ\" source_url: \"https://example.org\" }"));
+  auto set =
+      SetWith(Duty("recip", 2000, "", "",
+                   "stacking_group: \"g\" us_content { rule_id: \"T-US\" "
+                   "threshold_basis_points: 2000 article: \"FAQ\" source_url: "
+                   "\"https://example.org\" }"));
   const Evaluation at = Evaluate(
-      *set, Decl(ImportLine("940360", 10000,
-                            "us_content_value { currency_code: \"USD\" minor_units: 2000 }")));
+      *set,
+      Decl(ImportLine(
+          "940360", 10000,
+          "us_content_value { currency_code: \"USD\" minor_units: 2000 }")));
   EXPECT_EQ(Line0(at).duties(0).base().minor_units(), 8000);
   EXPECT_EQ(Line0(at).total_duty().minor_units(), 1600);
   const Evaluation below = Evaluate(
-      *set, Decl(ImportLine("940360", 10000,
-                            "us_content_value { currency_code: \"USD\" minor_units: 1999 }")));
+      *set,
+      Decl(ImportLine(
+          "940360", 10000,
+          "us_content_value { currency_code: \"USD\" minor_units: 1999 }")));
   EXPECT_EQ(Line0(below).duties(0).base().minor_units(), 10000);
   bool remedy = false;
   for (const auto& f : Line0(below).findings()) {
@@ -160,51 +171,76 @@ TEST(AdditionalDutyTest, UsContentThresholdIsInclusive) {
 TEST(ExemptionTest, TariffLinesZeroAndCategoriesOnlyReview) {
   const std::string exemption = R"pb(
     measures {
-      measure_id: "ex" rule_ids: "T-EX" title: "ex" article: "A" source_url: "https://example.org"
+      measure_id: "ex"
+      rule_ids: "T-EX"
+      title: "ex"
+      article: "A"
+      source_url: "https://example.org"
       valid_from { year: 2025 month: 1 day: 1 }
       scope { hs { include: "4901" } }
-      exemption { zeroes_groups: "g" filing_heading: "9903.01.31" schedule: SCHEDULE_STATUS_TARIFF_LINES }
+      exemption {
+        zeroes_groups: "g"
+        filing_heading: "9903.01.31"
+        schedule: SCHEDULE_STATUS_TARIFF_LINES
+      }
     }
     measures {
-      measure_id: "cand" rule_ids: "T-CAND" title: "cand" article: "A" source_url: "https://example.org"
+      measure_id: "cand"
+      rule_ids: "T-CAND"
+      title: "cand"
+      article: "A"
+      source_url: "https://example.org"
       valid_from { year: 2025 month: 1 day: 1 }
       scope { hs { include: "1511" } }
-      exemption { zeroes_groups: "g" filing_heading: "9903.01.32" schedule: SCHEDULE_STATUS_CATEGORIES_ONLY }
+      exemption {
+        zeroes_groups: "g"
+        filing_heading: "9903.01.32"
+        schedule: SCHEDULE_STATUS_CATEGORIES_ONLY
+      }
     })pb";
   auto set = SetWith(Duty("recip", 1900, "") + exemption);
   const Evaluation books = Evaluate(*set, Decl(ImportLine("490199", 10000)));
   EXPECT_EQ(Line0(books).duties_size(), 0);
-  EXPECT_THAT(Line0(books).filing_headings(), ::testing::ElementsAre("9903.01.31"));
+  EXPECT_THAT(Line0(books).filing_headings(),
+              ::testing::ElementsAre("9903.01.31"));
   EXPECT_EQ(Line0(books).outcome(), v1::OUTCOME_ALLOW);
   const Evaluation oil = Evaluate(*set, Decl(ImportLine("151110", 10000)));
   EXPECT_EQ(Line0(oil).duties_size(), 1);  // never a silent zero
   EXPECT_EQ(Line0(oil).outcome(), v1::OUTCOME_NEEDS_REVIEW);
   bool tagged = false;
   for (const auto& f : Line0(oil).findings()) {
-    for (const auto& t : f.tags()) tagged = tagged || t == "ZERO_RATE_CANDIDATE";
+    for (const auto& t : f.tags())
+      tagged = tagged || t == "ZERO_RATE_CANDIDATE";
   }
   EXPECT_TRUE(tagged);
 }
 
 constexpr char kExport[] = R"pb(
-  declaration_id: "x" kind: DECLARATION_KIND_EXPORT_SHIPMENT
-  origin_country: "CN" export_country: "CN" destination_country: "US"
+  declaration_id: "x"
+  kind: DECLARATION_KIND_EXPORT_SHIPMENT
+  origin_country: "CN"
+  export_country: "CN"
+  destination_country: "US"
   export_date { year: 2025 month: 8 day: 15 }
 )pb";
 
 std::string ExportLine(const std::string& hs, const std::string& extra = "") {
-  return absl::StrCat(kExport, "lines { line_number: 1 hs_code: \"", hs,
-                      "\" customs_value { currency_code: \"USD\" minor_units: 100000 } ",
-                      extra, " }");
+  return absl::StrCat(
+      kExport, "lines { line_number: 1 hs_code: \"", hs,
+      "\" customs_value { currency_code: \"USD\" minor_units: 100000 } ", extra,
+      " }");
 }
 
 std::string ExportMeasure(const std::string& body) {
   return absl::StrCat(
-      "measures { measure_id: \"em\" rule_ids: \"T-EM\" title: \"em\" article: \"A\" "
-      "source_url: \"https://example.org\" valid_from { year: 2025 month: 1 day: 1 } "
+      "measures { measure_id: \"em\" rule_ids: \"T-EM\" title: \"em\" article: "
+      "\"A\" "
+      "source_url: \"https://example.org\" valid_from { year: 2025 month: 1 "
+      "day: 1 } "
       "scope { declaration_kinds: DECLARATION_KIND_EXPORT_SHIPMENT "
       "exporting_countries { countries: \"CN\" } hs { include: \"2605\" } } "
-      "export_measure { ", body, " } }");
+      "export_measure { ",
+      body, " } }");
 }
 
 TEST(ExportMeasureTest, QuotaDrawAndShortfall) {
@@ -212,7 +248,8 @@ TEST(ExportMeasureTest, QuotaDrawAndShortfall) {
       "type: EXPORT_MEASURE_TYPE_QUOTA quota { amount_milli: 1000000 unit: "
       "\"TNE\" period: QUOTA_PERIOD_HALF_YEAR }"));
   const Evaluation e = Evaluate(
-      *set, Decl(ExportLine("260500", "quantity { amount_milli: 250000 unit: \"TNE\" }")));
+      *set, Decl(ExportLine(
+                "260500", "quantity { amount_milli: 250000 unit: \"TNE\" }")));
   ASSERT_EQ(e.quota_draws.size(), 1u);
   EXPECT_EQ(e.quota_draws[0].quota_key, "em|2025-H2|US");
   EXPECT_EQ(e.quota_draws[0].amount_milli, 250000);
@@ -221,10 +258,12 @@ TEST(ExportMeasureTest, QuotaDrawAndShortfall) {
   ApplyQuotaShortfall(*set, e.quota_draws[0], 100000, &v);
   EXPECT_EQ(v.outcome(), v1::OUTCOME_DENY);
   EXPECT_TRUE(HasFinding(v.lines(0), "QTA-001", v1::SEVERITY_DENY));
-  EXPECT_THAT(v.lines(0).findings().rbegin()->remedy(), HasSubstr("100.000 TNE"));
+  EXPECT_THAT(v.lines(0).findings().rbegin()->remedy(),
+              HasSubstr("100.000 TNE"));
   // A quantity in another unit cannot be drawn: review, no draw.
   const Evaluation kg = Evaluate(
-      *set, Decl(ExportLine("260500", "quantity { amount_milli: 5 unit: \"KGM\" }")));
+      *set,
+      Decl(ExportLine("260500", "quantity { amount_milli: 5 unit: \"KGM\" }")));
   EXPECT_TRUE(kg.quota_draws.empty());
   EXPECT_EQ(kg.verdict.outcome(), v1::OUTCOME_NEEDS_REVIEW);
 }
@@ -234,9 +273,12 @@ TEST(ExportMeasureTest, LicenceDeclaredAllowsOtherwiseDenyWithRemedy) {
       "type: EXPORT_MEASURE_TYPE_LICENCE licence_authority: \"CN-MOFCOM\""));
   const Evaluation none = Evaluate(*set, Decl(ExportLine("260500")));
   EXPECT_EQ(none.verdict.outcome(), v1::OUTCOME_DENY);
-  EXPECT_EQ(Line0(none).findings(0).remedy(), "declare a licence from CN-MOFCOM");
+  EXPECT_EQ(Line0(none).findings(0).remedy(),
+            "declare a licence from CN-MOFCOM");
   const Evaluation other = Evaluate(
-      *set, Decl(ExportLine("260500") + " facts { licences { authority: \"MY-NRES\" number: \"1\" } }"));
+      *set,
+      Decl(ExportLine("260500") +
+           " facts { licences { authority: \"MY-NRES\" number: \"1\" } }"));
   EXPECT_EQ(other.verdict.outcome(), v1::OUTCOME_DENY);
   const Evaluation ok = Evaluate(
       *set, Decl(ExportLine("260500") +
@@ -249,7 +291,8 @@ TEST(ExportMeasureTest, LicenceDeclaredAllowsOtherwiseDenyWithRemedy) {
 TEST(ExportMeasureTest, SuspensionWindowWarnsAndEndsOnItsUntilDay) {
   auto set = SetWith(ExportMeasure(
       "type: EXPORT_MEASURE_TYPE_BAN suspended_rule_id: \"T-EMs\" suspensions "
-      "{ from { year: 2025 month: 8 day: 1 } until { year: 2025 month: 8 day: 16 } }"));
+      "{ from { year: 2025 month: 8 day: 1 } until { year: 2025 month: 8 day: "
+      "16 } }"));
   const Evaluation in = Evaluate(*set, Decl(ExportLine("260500")));
   EXPECT_EQ(in.verdict.outcome(), v1::OUTCOME_ALLOW);
   EXPECT_TRUE(HasFinding(Line0(in), "T-EMs", v1::SEVERITY_WARNING));
@@ -261,19 +304,27 @@ TEST(ExportMeasureTest, SuspensionWindowWarnsAndEndsOnItsUntilDay) {
 TEST(InstrumentStatusTest, GapIsReviewAndNonBindingOnlyInforms) {
   const std::string notice = R"pb(
     measures {
-      measure_id: "n" rule_ids: "T-N" title: "n" article: "A" source_url: "https://example.org"
+      measure_id: "n"
+      rule_ids: "T-N"
+      title: "n"
+      article: "A"
+      source_url: "https://example.org"
       valid_from { year: 2025 month: 1 day: 1 }
       scope { declaration_kinds: DECLARATION_KIND_EXPORT_SHIPMENT }
       notice { severity: SEVERITY_DENY message: "stop" }
     })pb";
-  auto gap = SetWith(notice,
-                     "status: INSTRUMENT_STATUS_IN_FORCE from { year: 2025 month: 1 "
-                     "day: 1 } until { year: 2025 month: 2 day: 1 } } status_history { "
-                     "status: INSTRUMENT_STATUS_IN_FORCE from { year: 2025 month: 12 day: 1 }");
+  auto gap = SetWith(
+      notice,
+      "status: INSTRUMENT_STATUS_IN_FORCE from { year: 2025 month: 1 "
+      "day: 1 } until { year: 2025 month: 2 day: 1 } } status_history { "
+      "status: INSTRUMENT_STATUS_IN_FORCE from { year: 2025 month: 12 day: 1 "
+      "}");
   const Evaluation g = Evaluate(*gap, Decl(ExportLine("260500")));
   EXPECT_EQ(g.verdict.outcome(), v1::OUTCOME_NEEDS_REVIEW);
   EXPECT_TRUE(HasFinding(Line0(g), "DATA-002", v1::SEVERITY_REVIEW));
-  auto nb = SetWith(notice, "status: INSTRUMENT_STATUS_NON_BINDING from { year: 2025 month: 1 day: 1 }");
+  auto nb = SetWith(notice,
+                    "status: INSTRUMENT_STATUS_NON_BINDING from { year: 2025 "
+                    "month: 1 day: 1 }");
   const Evaluation n = Evaluate(*nb, Decl(ExportLine("260500")));
   EXPECT_EQ(n.verdict.outcome(), v1::OUTCOME_ALLOW);
   EXPECT_TRUE(HasFinding(Line0(n), "T-N", v1::SEVERITY_WARNING));
@@ -282,21 +333,33 @@ TEST(InstrumentStatusTest, GapIsReviewAndNonBindingOnlyInforms) {
 TEST(ContentRuleTest, ThresholdIsInclusiveAndRemedyGivesTheMargin) {
   const std::string rule = R"pb(
     measures {
-      measure_id: "c" rule_ids: "T-C" title: "c" article: "A" source_url: "https://example.org"
+      measure_id: "c"
+      rule_ids: "T-C"
+      title: "c"
+      article: "A"
+      source_url: "https://example.org"
       valid_from { year: 2025 month: 1 day: 1 }
-      scope { declaration_kinds: DECLARATION_KIND_EXPORT_SHIPMENT exporting_countries { except: "CN" } }
+      scope {
+        declaration_kinds: DECLARATION_KIND_EXPORT_SHIPMENT
+        exporting_countries { except: "CN" }
+      }
       content_rule {
-        threshold_ppm: 1000 content_origins { countries: "CN" }
-        content_elements: "Dy" licence_authority: "CN-MOFCOM" unknown_bom_rule_id: "T-BOM"
+        threshold_ppm: 1000
+        content_origins { countries: "CN" }
+        content_elements: "Dy"
+        licence_authority: "CN-MOFCOM"
+        unknown_bom_rule_id: "T-BOM"
       }
     })pb";
   auto set = SetWith(rule);
   auto decl = [](int64_t magnet) {
     return absl::StrCat(
         "declaration_id: \"c\" kind: DECLARATION_KIND_EXPORT_SHIPMENT "
-        "origin_country: \"MY\" export_country: \"MY\" destination_country: \"US\" "
+        "origin_country: \"MY\" export_country: \"MY\" destination_country: "
+        "\"US\" "
         "export_date { year: 2025 month: 9 day: 1 } lines { line_number: 1 "
-        "hs_code: \"850134\" customs_value { currency_code: \"USD\" minor_units: "
+        "hs_code: \"850134\" customs_value { currency_code: \"USD\" "
+        "minor_units: "
         "100000 } bill_of_materials_status: BILL_OF_MATERIALS_STATUS_COMPLETE "
         "bill_of_materials { hs_code: \"850511\" origin_country: \"CN\" "
         "elements: \"Dy\" value { currency_code: \"USD\" minor_units: ",
@@ -309,8 +372,8 @@ TEST(ContentRuleTest, ThresholdIsInclusiveAndRemedyGivesTheMargin) {
   const Evaluation below = Evaluate(*set, Decl(decl(99)));
   EXPECT_EQ(below.verdict.outcome(), v1::OUTCOME_ALLOW);
   std::string unknown = decl(0);
-  unknown.replace(unknown.find("BILL_OF_MATERIALS_STATUS_COMPLETE"),
-                  33, "BILL_OF_MATERIALS_STATUS_UNSPECIFIED");
+  unknown.replace(unknown.find("BILL_OF_MATERIALS_STATUS_COMPLETE"), 33,
+                  "BILL_OF_MATERIALS_STATUS_UNSPECIFIED");
   const Evaluation u = Evaluate(*set, Decl(unknown));
   EXPECT_EQ(u.verdict.outcome(), v1::OUTCOME_NEEDS_REVIEW);
   EXPECT_TRUE(HasFinding(Line0(u), "T-BOM", v1::SEVERITY_REVIEW));
@@ -319,7 +382,8 @@ TEST(ContentRuleTest, ThresholdIsInclusiveAndRemedyGivesTheMargin) {
 TEST(DataCurrencyTest, AfterDataCurrentThroughIsReview) {
   auto set = SetWith(Duty("recip", 1900, ""));
   std::string text = ImportLine("940360", 10000);
-  text.replace(text.find("entry_date { year: 2025"), 23, "entry_date { year: 2030");
+  text.replace(text.find("entry_date { year: 2025"), 23,
+               "entry_date { year: 2030");
   text.replace(text.find("month: 9 day: 1 }\n  export"), 15, "month: 1 day: 2");
   const Evaluation e = Evaluate(*set, Decl(text));
   EXPECT_EQ(e.verdict.outcome(), v1::OUTCOME_NEEDS_REVIEW);
@@ -336,7 +400,9 @@ TEST(IndexTest, MeasuresForOtherCountriesAndCodesAreNotCandidates) {
                  "hs { include: \"9403\" } origins { countries: \"VN\" }", "",
                  absl::StrCat("stacking_group: \"vn", i, "\""));
   }
-  auto set = SetWith(many + Duty("my", 1900, "hs { include: \"9403\" } origins { countries: \"MY\" }"));
+  auto set = SetWith(
+      many + Duty("my", 1900,
+                  "hs { include: \"9403\" } origins { countries: \"MY\" }"));
   const Evaluation e = Evaluate(*set, Decl(ImportLine("940360", 10000)));
   ASSERT_EQ(Line0(e).duties_size(), 1);
   EXPECT_EQ(Line0(e).duties(0).measure_id(), "my");

@@ -30,7 +30,8 @@ std::vector<std::string> GoldenFiles() {
   std::vector<std::string> out;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(TC_GOLDEN_DIR, ec)) {
-    if (e.path().extension() == ".textproto") out.push_back(e.path().filename());
+    if (e.path().extension() == ".textproto")
+      out.push_back(e.path().filename());
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -56,7 +57,8 @@ const RuleSet& Shipped() {
 }
 
 bool ParseCase(const std::string& file, testing::GoldenCase* c) {
-  return TextFormat::ParseFromString(Read(absl::StrCat(TC_GOLDEN_DIR, "/", file)), c);
+  return TextFormat::ParseFromString(
+      Read(absl::StrCat(TC_GOLDEN_DIR, "/", file)), c);
 }
 
 class GoldenTest : public ::testing::TestWithParam<std::string> {};
@@ -82,18 +84,21 @@ TEST_P(GoldenTest, VerdictMatches) {
     return;
   }
   MessageDifferencer diff;
-  diff.IgnoreField(v1::Verdict::descriptor()->FindFieldByName("rule_set_revision"));
+  diff.IgnoreField(
+      v1::Verdict::descriptor()->FindFieldByName("rule_set_revision"));
   std::string report;
   diff.ReportDifferencesToString(&report);
   EXPECT_TRUE(diff.Compare(c.expected(), ev.verdict))
-      << file << ": " << c.description() << "\n" << report;
+      << file << ": " << c.description() << "\n"
+      << report;
 }
 
 TEST_P(GoldenTest, EvaluationIsDeterministic) {
   testing::GoldenCase c;
   ASSERT_TRUE(ParseCase(GetParam(), &c));
   std::string a, b;
-  ASSERT_TRUE(Evaluate(Shipped(), c.declaration()).verdict.SerializeToString(&a));
+  ASSERT_TRUE(
+      Evaluate(Shipped(), c.declaration()).verdict.SerializeToString(&a));
   // A freshly loaded set from the same sources must give the same bytes.
   auto again = RuleSet::LoadFromSources(Shipped().sources());
   ASSERT_TRUE(again.ok());
@@ -105,9 +110,10 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, GoldenTest, ::testing::ValuesIn(GoldenFiles()),
     [](const ::testing::TestParamInfo<std::string>& info) {
       std::string name = info.param.substr(0, info.param.find('.'));
-      std::replace_if(name.begin(), name.end(),
-                      [](char ch) { return !std::isalnum(static_cast<unsigned char>(ch)); },
-                      '_');
+      std::replace_if(
+          name.begin(), name.end(),
+          [](char ch) { return !std::isalnum(static_cast<unsigned char>(ch)); },
+          '_');
       return name;
     });
 

@@ -105,7 +105,8 @@ std::string Sha256Hex(const SourceFiles& files) {
   EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
   auto put_len = [ctx](uint64_t n) {
     unsigned char be[8];
-    for (int i = 0; i < 8; ++i) be[i] = static_cast<unsigned char>(n >> (56 - 8 * i));
+    for (int i = 0; i < 8; ++i)
+      be[i] = static_cast<unsigned char>(n >> (56 - 8 * i));
     EVP_DigestUpdate(ctx, be, sizeof(be));
   };
   // Length-prefixed name and content, in name order (std::map), so no two
@@ -182,8 +183,7 @@ class Loader {
                             const v1::Measure& m);
   absl::Status CheckReferences(const Checker& c, const Path& at,
                                const v1::Measure& m);
-  absl::Status CheckScope(const Checker& c, const Path& at,
-                          const v1::Scope& s);
+  absl::Status CheckScope(const Checker& c, const Path& at, const v1::Scope& s);
   absl::Status CheckCountries(const Checker& c, const Path& at,
                               const v1::CountrySelector& s);
   absl::Status CheckHsSelector(const Checker& c, const Path& at,
@@ -222,9 +222,9 @@ absl::Status Loader::LoadCountries() {
     std::vector<absl::string_view> cols = absl::StrSplit(line, '\t');
     if (cols[0].size() != 2 || !absl::ascii_isupper(cols[0][0]) ||
         !absl::ascii_isupper(cols[0][1])) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          kCountryFile, ":", line_no, ": not an alpha-2 code: \"", cols[0],
-          "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat(kCountryFile, ":", line_no, ": not an alpha-2 code: \"",
+                       cols[0], "\""));
     }
     impl_->countries.insert(std::string(cols[0]));
   }
@@ -282,16 +282,17 @@ absl::Status Loader::CheckDate(const Checker& c, const Path& at,
     return absl::OkStatus();
   }
   auto day = ToCivilDay(d);
-  if (!day.ok()) return c.Error(at, absl::StrCat("bad date: ", day.status().message()));
+  if (!day.ok())
+    return c.Error(at, absl::StrCat("bad date: ", day.status().message()));
   return absl::OkStatus();
 }
 
 absl::Status Loader::CheckWindow(const Checker& c, const Path& at,
                                  const v1::Date& from, const v1::Date& until) {
   if (!IsUnset(from) && !IsUnset(until) && DayOrMin(from) >= DayOrMax(until)) {
-    return c.Error(at, absl::StrCat("inverted window: from ", FormatDate(from),
-                                    " is not before until ",
-                                    FormatDate(until)));
+    return c.Error(at,
+                   absl::StrCat("inverted window: from ", FormatDate(from),
+                                " is not before until ", FormatDate(until)));
   }
   return absl::OkStatus();
 }
@@ -299,9 +300,9 @@ absl::Status Loader::CheckWindow(const Checker& c, const Path& at,
 absl::Status Loader::CheckRate(const Checker& c, const Path& at, int32_t bp) {
   const int32_t max = impl_->config.max_rate_basis_points();
   if (bp < 0 || bp > max) {
-    return c.Error(at, absl::StrCat("rate ", bp,
-                                    " basis points out of range [0, ", max,
-                                    "]"));
+    return c.Error(
+        at,
+        absl::StrCat("rate ", bp, " basis points out of range [0, ", max, "]"));
   }
   return absl::OkStatus();
 }
@@ -310,16 +311,16 @@ absl::Status Loader::CheckCountries(const Checker& c, const Path& at,
                                     const v1::CountrySelector& s) {
   for (int i = 0; i < s.countries_size(); ++i) {
     if (!impl_->countries.contains(s.countries(i))) {
-      return c.Error(Join(at, {{"countries", i}}),
-                     absl::StrCat("unknown country code \"", s.countries(i),
-                                  "\""));
+      return c.Error(
+          Join(at, {{"countries", i}}),
+          absl::StrCat("unknown country code \"", s.countries(i), "\""));
     }
   }
   for (int i = 0; i < s.except_size(); ++i) {
     if (!impl_->countries.contains(s.except(i))) {
-      return c.Error(Join(at, {{"except", i}}),
-                     absl::StrCat("unknown country code \"", s.except(i),
-                                  "\""));
+      return c.Error(
+          Join(at, {{"except", i}}),
+          absl::StrCat("unknown country code \"", s.except(i), "\""));
     }
   }
   return absl::OkStatus();
@@ -331,10 +332,10 @@ absl::Status Loader::CheckHsPrefix(const Checker& c, const Path& at,
     return c.Error(at, absl::StrCat("HS prefix \"", prefix,
                                     "\" must be 2, 4, 6, 8 or 10 digits"));
   }
-  const absl::string_view head = prefix.substr(0, std::min<size_t>(6, prefix.size()));
+  const absl::string_view head =
+      prefix.substr(0, std::min<size_t>(6, prefix.size()));
   if (!impl_->hs_codes.contains(head)) {
-    return c.Error(at, absl::StrCat("unknown HS code \"", prefix,
-                                    "\" (", head,
+    return c.Error(at, absl::StrCat("unknown HS code \"", prefix, "\" (", head,
                                     " is not in reference/hs2022.csv)"));
   }
   return absl::OkStatus();
@@ -343,14 +344,16 @@ absl::Status Loader::CheckHsPrefix(const Checker& c, const Path& at,
 absl::Status Loader::CheckHsSelector(const Checker& c, const Path& at,
                                      const v1::HsSelector& s) {
   for (int i = 0; i < s.include_size(); ++i) {
-    TC_RETURN_IF_ERROR(CheckHsPrefix(c, Join(at, {{"include", i}}), s.include(i)));
+    TC_RETURN_IF_ERROR(
+        CheckHsPrefix(c, Join(at, {{"include", i}}), s.include(i)));
   }
   for (int i = 0; i < s.exclude_size(); ++i) {
-    TC_RETURN_IF_ERROR(CheckHsPrefix(c, Join(at, {{"exclude", i}}), s.exclude(i)));
+    TC_RETURN_IF_ERROR(
+        CheckHsPrefix(c, Join(at, {{"exclude", i}}), s.exclude(i)));
   }
   for (int i = 0; i < s.unconfirmed_include_size(); ++i) {
-    TC_RETURN_IF_ERROR(CheckHsPrefix(
-        c, Join(at, {{"unconfirmed_include", i}}), s.unconfirmed_include(i)));
+    TC_RETURN_IF_ERROR(CheckHsPrefix(c, Join(at, {{"unconfirmed_include", i}}),
+                                     s.unconfirmed_include(i)));
   }
   if (s.unconfirmed_include_size() > 0 && s.unconfirmed_note().empty()) {
     return c.Error(at, "unconfirmed_include needs an unconfirmed_note");
@@ -360,9 +363,10 @@ absl::Status Loader::CheckHsSelector(const Checker& c, const Path& at,
 
 absl::Status Loader::CheckScope(const Checker& c, const Path& at,
                                 const v1::Scope& s) {
-  TC_RETURN_IF_ERROR(CheckCountries(c, Join(at, {{"origins", -1}}), s.origins()));
-  TC_RETURN_IF_ERROR(CheckCountries(
-      c, Join(at, {{"exporting_countries", -1}}), s.exporting_countries()));
+  TC_RETURN_IF_ERROR(
+      CheckCountries(c, Join(at, {{"origins", -1}}), s.origins()));
+  TC_RETURN_IF_ERROR(CheckCountries(c, Join(at, {{"exporting_countries", -1}}),
+                                    s.exporting_countries()));
   TC_RETURN_IF_ERROR(
       CheckCountries(c, Join(at, {{"destinations", -1}}), s.destinations()));
   TC_RETURN_IF_ERROR(CheckHsSelector(c, Join(at, {{"hs", -1}}), s.hs()));
@@ -378,8 +382,8 @@ absl::Status Loader::CheckScope(const Checker& c, const Path& at,
 
 absl::Status Loader::CheckConfig(const Checker& c) {
   const v1::RuleSetConfig& cfg = impl_->config;
-  TC_RETURN_IF_ERROR(
-      CheckDate(c, {{"data_current_through", -1}}, cfg.data_current_through(), true));
+  TC_RETURN_IF_ERROR(CheckDate(c, {{"data_current_through", -1}},
+                               cfg.data_current_through(), true));
   if (cfg.data_current_through_basis().empty()) {
     return c.Error({{"data_current_through", -1}},
                    "data_current_through needs a data_current_through_basis");
@@ -413,15 +417,20 @@ absl::Status Loader::CheckConfig(const Checker& c) {
   for (int i = 0; i < cfg.coverage_gaps_size(); ++i) {
     const auto& g = cfg.coverage_gaps(i);
     const Path at = {{"coverage_gaps", i}, {"window", -1}};
-    TC_RETURN_IF_ERROR(CheckDate(c, Join(at, {{"from", -1}}), g.window().from(), false));
-    TC_RETURN_IF_ERROR(CheckDate(c, Join(at, {{"until", -1}}), g.window().until(), false));
-    TC_RETURN_IF_ERROR(CheckWindow(c, at, g.window().from(), g.window().until()));
-    TC_RETURN_IF_ERROR(CheckScope(c, {{"coverage_gaps", i}, {"scope", -1}}, g.scope()));
+    TC_RETURN_IF_ERROR(
+        CheckDate(c, Join(at, {{"from", -1}}), g.window().from(), false));
+    TC_RETURN_IF_ERROR(
+        CheckDate(c, Join(at, {{"until", -1}}), g.window().until(), false));
+    TC_RETURN_IF_ERROR(
+        CheckWindow(c, at, g.window().from(), g.window().until()));
+    TC_RETURN_IF_ERROR(
+        CheckScope(c, {{"coverage_gaps", i}, {"scope", -1}}, g.scope()));
   }
   for (int i = 0; i < cfg.hs2017_mappings_size(); ++i) {
     const auto& m = cfg.hs2017_mappings(i);
     const Path at = {{"hs2017_mappings", i}};
-    TC_RETURN_IF_ERROR(CheckHsPrefix(c, Join(at, {{"to_prefix", -1}}), m.to_prefix()));
+    TC_RETURN_IF_ERROR(
+        CheckHsPrefix(c, Join(at, {{"to_prefix", -1}}), m.to_prefix()));
     if (m.rule_id().empty() || !AllDigits(m.from_prefix())) {
       return c.Error(at, "HS 2017 mapping needs a rule_id and a from_prefix");
     }
@@ -450,15 +459,16 @@ absl::Status Loader::CheckInstrument(const Checker& c,
       return c.Error(at, "status period without a status");
     }
     TC_RETURN_IF_ERROR(CheckDate(c, Join(at, {{"from", -1}}), p.from(), true));
-    TC_RETURN_IF_ERROR(CheckDate(c, Join(at, {{"until", -1}}), p.until(), false));
+    TC_RETURN_IF_ERROR(
+        CheckDate(c, Join(at, {{"until", -1}}), p.until(), false));
     TC_RETURN_IF_ERROR(CheckWindow(c, at, p.from(), p.until()));
     if (i > 0) {
       const auto& prev = in.status_history(i - 1);
       if (DayOrMax(prev.until()) > DayOrMin(p.from())) {
-        return c.Error(at, absl::StrCat(
-                               "overlapping windows: status period from ",
-                               FormatDate(p.from()),
-                               " starts before the previous one ends"));
+        return c.Error(at,
+                       absl::StrCat("overlapping windows: status period from ",
+                                    FormatDate(p.from()),
+                                    " starts before the previous one ends"));
       }
     }
   }
@@ -474,17 +484,19 @@ absl::Status Loader::CheckMeasure(const Checker& c, const Path& at,
                                        "\" has no rule_ids"));
   }
   if (m.source_url().empty() || m.article().empty()) {
-    return c.Error(id_at, absl::StrCat("missing source: measure \"",
-                                       m.measure_id(),
-                                       "\" needs an article and a source_url"));
+    return c.Error(id_at,
+                   absl::StrCat("missing source: measure \"", m.measure_id(),
+                                "\" needs an article and a source_url"));
   }
   if (m.unconfirmed() && m.unconfirmed_note().empty()) {
     return c.Error(id_at, "unconfirmed measure needs an unconfirmed_note");
   }
-  TC_RETURN_IF_ERROR(CheckDate(c, Join(at, {{"valid_from", -1}}), m.valid_from(), true));
-  TC_RETURN_IF_ERROR(CheckDate(c, Join(at, {{"valid_until", -1}}), m.valid_until(), false));
-  TC_RETURN_IF_ERROR(CheckWindow(c, Join(at, {{"valid_from", -1}}), m.valid_from(),
-                                 m.valid_until()));
+  TC_RETURN_IF_ERROR(
+      CheckDate(c, Join(at, {{"valid_from", -1}}), m.valid_from(), true));
+  TC_RETURN_IF_ERROR(
+      CheckDate(c, Join(at, {{"valid_until", -1}}), m.valid_until(), false));
+  TC_RETURN_IF_ERROR(CheckWindow(c, Join(at, {{"valid_from", -1}}),
+                                 m.valid_from(), m.valid_until()));
   TC_RETURN_IF_ERROR(CheckScope(c, Join(at, {{"scope", -1}}), m.scope()));
   switch (m.kind_case()) {
     case v1::Measure::kAdditionalDuty: {
@@ -500,18 +512,23 @@ absl::Status Loader::CheckMeasure(const Checker& c, const Path& at,
       for (int i = 0; i < d.in_transit_size(); ++i) {
         const auto& t = d.in_transit(i);
         const Path tat = Join(dat, {{"in_transit", i}});
-        TC_RETURN_IF_ERROR(CheckDate(c, Join(tat, {{"loaded_before", -1}}), t.loaded_before(), true));
-        TC_RETURN_IF_ERROR(CheckDate(c, Join(tat, {{"entered_before", -1}}), t.entered_before(), true));
-        TC_RETURN_IF_ERROR(CheckWindow(c, tat, t.loaded_before(), t.entered_before()));
+        TC_RETURN_IF_ERROR(CheckDate(c, Join(tat, {{"loaded_before", -1}}),
+                                     t.loaded_before(), true));
+        TC_RETURN_IF_ERROR(CheckDate(c, Join(tat, {{"entered_before", -1}}),
+                                     t.entered_before(), true));
+        TC_RETURN_IF_ERROR(
+            CheckWindow(c, tat, t.loaded_before(), t.entered_before()));
         if (t.rule_id().empty() || t.source_url().empty() ||
             t.effect() == v1::IN_TRANSIT_EFFECT_UNSPECIFIED) {
-          return c.Error(tat, "missing source: in-transit exception needs a "
-                              "rule_id, an effect and a source_url");
+          return c.Error(tat,
+                         "missing source: in-transit exception needs a "
+                         "rule_id, an effect and a source_url");
         }
       }
       if (d.has_us_content()) {
         const auto& u = d.us_content();
-        if (u.threshold_basis_points() <= 0 || u.threshold_basis_points() > 10000) {
+        if (u.threshold_basis_points() <= 0 ||
+            u.threshold_basis_points() > 10000) {
           return c.Error(Join(dat, {{"us_content", -1}}),
                          "US-content threshold out of range (1..10000 bp)");
         }
@@ -525,10 +542,12 @@ absl::Status Loader::CheckMeasure(const Checker& c, const Path& at,
         const Path eat = Join(dat, {{"exclusions", i}});
         if (e.source_url().empty() || e.rule_id().empty() ||
             e.fact() == v1::FACT_KIND_UNSPECIFIED) {
-          return c.Error(eat, "missing source: regime exclusion needs a "
-                              "rule_id, a fact and a source_url");
+          return c.Error(eat,
+                         "missing source: regime exclusion needs a "
+                         "rule_id, a fact and a source_url");
         }
-        TC_RETURN_IF_ERROR(CheckCountries(c, Join(eat, {{"origins", -1}}), e.origins()));
+        TC_RETURN_IF_ERROR(
+            CheckCountries(c, Join(eat, {{"origins", -1}}), e.origins()));
       }
       for (int i = 0; i < d.unconfirmed_rates_size(); ++i) {
         TC_RETURN_IF_ERROR(CheckRate(
@@ -555,7 +574,8 @@ absl::Status Loader::CheckMeasure(const Checker& c, const Path& at,
           break;
         case v1::EXPORT_MEASURE_TYPE_LICENCE:
           if (e.licence_authority().empty()) {
-            return c.Error(eat, "a licence requirement needs licence_authority");
+            return c.Error(eat,
+                           "a licence requirement needs licence_authority");
           }
           break;
         case v1::EXPORT_MEASURE_TYPE_QUOTA:
@@ -571,8 +591,10 @@ absl::Status Loader::CheckMeasure(const Checker& c, const Path& at,
       }
       for (int i = 0; i < e.suspensions_size(); ++i) {
         const Path sat = Join(eat, {{"suspensions", i}});
-        TC_RETURN_IF_ERROR(CheckDate(c, Join(sat, {{"from", -1}}), e.suspensions(i).from(), true));
-        TC_RETURN_IF_ERROR(CheckWindow(c, sat, e.suspensions(i).from(), e.suspensions(i).until()));
+        TC_RETURN_IF_ERROR(CheckDate(c, Join(sat, {{"from", -1}}),
+                                     e.suspensions(i).from(), true));
+        TC_RETURN_IF_ERROR(CheckWindow(c, sat, e.suspensions(i).from(),
+                                       e.suspensions(i).until()));
         if (i > 0 && DayOrMax(e.suspensions(i - 1).until()) >
                          DayOrMin(e.suspensions(i).from())) {
           return c.Error(sat, "overlapping windows: suspensions overlap");
@@ -588,16 +610,20 @@ absl::Status Loader::CheckMeasure(const Checker& c, const Path& at,
                        "threshold out of range (1..999999 ppm)");
       }
       if (r.licence_authority().empty() || r.unknown_bom_rule_id().empty()) {
-        return c.Error(rat, "a content rule needs licence_authority and "
-                            "unknown_bom_rule_id");
+        return c.Error(rat,
+                       "a content rule needs licence_authority and "
+                       "unknown_bom_rule_id");
       }
       TC_RETURN_IF_ERROR(CheckCountries(c, Join(rat, {{"content_origins", -1}}),
                                         r.content_origins()));
-      TC_RETURN_IF_ERROR(CheckHsSelector(c, Join(rat, {{"content_hs", -1}}), r.content_hs()));
+      TC_RETURN_IF_ERROR(
+          CheckHsSelector(c, Join(rat, {{"content_hs", -1}}), r.content_hs()));
       for (int i = 0; i < r.suspensions_size(); ++i) {
         const Path sat = Join(rat, {{"suspensions", i}});
-        TC_RETURN_IF_ERROR(CheckDate(c, Join(sat, {{"from", -1}}), r.suspensions(i).from(), true));
-        TC_RETURN_IF_ERROR(CheckWindow(c, sat, r.suspensions(i).from(), r.suspensions(i).until()));
+        TC_RETURN_IF_ERROR(CheckDate(c, Join(sat, {{"from", -1}}),
+                                     r.suspensions(i).from(), true));
+        TC_RETURN_IF_ERROR(CheckWindow(c, sat, r.suspensions(i).from(),
+                                       r.suspensions(i).until()));
       }
       break;
     }
@@ -616,8 +642,8 @@ absl::Status Loader::CheckMeasure(const Checker& c, const Path& at,
     case v1::Measure::kExportCommitment:
       break;
     default:
-      return c.Error(id_at, absl::StrCat("measure \"", m.measure_id(),
-                                         "\" has no kind"));
+      return c.Error(
+          id_at, absl::StrCat("measure \"", m.measure_id(), "\" has no kind"));
   }
   return absl::OkStatus();
 }
@@ -626,22 +652,27 @@ absl::Status Loader::CheckReferences(const Checker& c, const Path& at,
                                      const v1::Measure& m) {
   auto missing_measure = [&](const Path& p, absl::string_view id) {
     return c.Error(p, absl::StrCat("reference to a measure that does not "
-                                   "exist: \"", id, "\""));
+                                   "exist: \"",
+                                   id, "\""));
   };
   auto missing_group = [&](const Path& p, absl::string_view g) {
     return c.Error(p, absl::StrCat("reference to a stacking group no measure "
-                                   "defines: \"", g, "\""));
+                                   "defines: \"",
+                                   g, "\""));
   };
-  if (m.has_additional_duty() && !m.additional_duty().replaces_group().empty() &&
+  if (m.has_additional_duty() &&
+      !m.additional_duty().replaces_group().empty() &&
       !impl_->stacking_groups.contains(m.additional_duty().replaces_group())) {
-    return missing_group(Join(at, {{"additional_duty", -1}, {"replaces_group", -1}}),
-                         m.additional_duty().replaces_group());
+    return missing_group(
+        Join(at, {{"additional_duty", -1}, {"replaces_group", -1}}),
+        m.additional_duty().replaces_group());
   }
   if (m.has_exemption()) {
     for (int i = 0; i < m.exemption().zeroes_groups_size(); ++i) {
       if (!impl_->stacking_groups.contains(m.exemption().zeroes_groups(i))) {
-        return missing_group(Join(at, {{"exemption", -1}, {"zeroes_groups", i}}),
-                             m.exemption().zeroes_groups(i));
+        return missing_group(
+            Join(at, {{"exemption", -1}, {"zeroes_groups", i}}),
+            m.exemption().zeroes_groups(i));
       }
     }
   }
@@ -660,8 +691,10 @@ absl::Status Loader::CheckReferences(const Checker& c, const Path& at,
       }
     }
   }
-  if (m.has_origin_rule() && !m.origin_rule().transshipment_measure_id().empty() &&
-      !impl_->measure_by_id.contains(m.origin_rule().transshipment_measure_id())) {
+  if (m.has_origin_rule() &&
+      !m.origin_rule().transshipment_measure_id().empty() &&
+      !impl_->measure_by_id.contains(
+          m.origin_rule().transshipment_measure_id())) {
     return missing_measure(
         Join(at, {{"origin_rule", -1}, {"transshipment_measure_id", -1}}),
         m.origin_rule().transshipment_measure_id());
@@ -676,7 +709,8 @@ absl::Status Loader::CheckOverlaps() {
   std::map<std::string, std::vector<int>> by_group;
   for (int i = 0; i < static_cast<int>(impl_->measures.size()); ++i) {
     const v1::Measure& m = *impl_->measures[i].measure;
-    if (m.has_additional_duty() && !m.additional_duty().stacking_group().empty()) {
+    if (m.has_additional_duty() &&
+        !m.additional_duty().stacking_group().empty()) {
       by_group[m.additional_duty().stacking_group()].push_back(i);
     }
   }
@@ -713,12 +747,13 @@ absl::Status Loader::CheckOverlaps() {
           const auto [pi, mi] = where_.at(y.measure_id());
           Checker c(parsed_[pi].file, parsed_[pi].tree.get(),
                     v1::InstrumentData::descriptor());
-          return c.Error({{"measures", mi}, {"valid_from", -1}},
-                         absl::StrCat("overlapping windows: measure \"",
-                                      y.measure_id(), "\" and \"",
-                                      x.measure_id(),
-                                      "\" both apply to the same goods in "
-                                      "stacking group \"", group, "\""));
+          return c.Error(
+              {{"measures", mi}, {"valid_from", -1}},
+              absl::StrCat("overlapping windows: measure \"", y.measure_id(),
+                           "\" and \"", x.measure_id(),
+                           "\" both apply to the same goods in "
+                           "stacking group \"",
+                           group, "\""));
         }
       }
     }
@@ -762,9 +797,9 @@ absl::Status Loader::Run() {
       const v1::Measure& m = data->measures(i);
       TC_RETURN_IF_ERROR(CheckMeasure(c, {{"measures", i}}, m));
       if (where_.contains(m.measure_id())) {
-        return c.Error({{"measures", i}, {"measure_id", -1}},
-                       absl::StrCat("duplicate measure_id \"", m.measure_id(),
-                                    "\""));
+        return c.Error(
+            {{"measures", i}, {"measure_id", -1}},
+            absl::StrCat("duplicate measure_id \"", m.measure_id(), "\""));
       }
       where_[m.measure_id()] = {static_cast<int>(parsed_.size()), i};
       if (m.has_additional_duty() &&
@@ -799,7 +834,8 @@ absl::Status Loader::Run() {
   for (const Parsed& p : parsed_) {
     Checker c(p.file, p.tree.get(), v1::InstrumentData::descriptor());
     for (int i = 0; i < p.data->measures_size(); ++i) {
-      TC_RETURN_IF_ERROR(CheckReferences(c, {{"measures", i}}, p.data->measures(i)));
+      TC_RETURN_IF_ERROR(
+          CheckReferences(c, {{"measures", i}}, p.data->measures(i)));
     }
   }
   TC_RETURN_IF_ERROR(CheckOverlaps());
@@ -969,12 +1005,12 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::LoadFromDirectory(
   SourceFiles files;
   fs::recursive_directory_iterator it(dir, ec), end;
   if (ec) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(dir, ": ", ec.message()));
+    return absl::FailedPreconditionError(absl::StrCat(dir, ": ", ec.message()));
   }
   for (; it != end; it.increment(ec)) {
     if (ec) {
-      return absl::FailedPreconditionError(absl::StrCat(dir, ": ", ec.message()));
+      return absl::FailedPreconditionError(
+          absl::StrCat(dir, ": ", ec.message()));
     }
     if (!it->is_regular_file(ec)) continue;
     const fs::path rel = fs::relative(it->path(), dir, ec);
@@ -1042,12 +1078,13 @@ absl::Status RuleSet::CheckHsCode(absl::string_view code,
     // Subheadings unchanged between the editions are accepted as they are.
     if (impl_->hs_codes.contains(six)) return absl::OkStatus();
     return absl::InvalidArgumentError(absl::StrCat(
-        six, " is neither an HS 2022 subheading nor an HS 2017 subheading "
-             "the data maps"));
+        six,
+        " is neither an HS 2022 subheading nor an HS 2017 subheading "
+        "the data maps"));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown tariff schedule version \"", schedule_version,
-      "\" (HS2022 or HS2017)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown tariff schedule version \"", schedule_version,
+                   "\" (HS2022 or HS2017)"));
 }
 
 namespace {

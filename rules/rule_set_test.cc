@@ -72,7 +72,8 @@ TEST(RuleSetTest, CountriesAndHsCodes) {
 
 TEST(RuleSetTest, InstrumentsCarryStatusAtDate) {
   const RuleSet& rules = Shipped();
-  auto kh = rules.GetInstrument("cn-mofcom-2025-61", absl::CivilDay(2026, 1, 5));
+  auto kh =
+      rules.GetInstrument("cn-mofcom-2025-61", absl::CivilDay(2026, 1, 5));
   ASSERT_THAT(kh, IsOk());
   EXPECT_EQ(kh->status(), v1::INSTRUMENT_STATUS_SUSPENDED);
   EXPECT_FALSE(kh->measures().empty());
@@ -113,58 +114,61 @@ class LoaderErrorTest : public ::testing::Test {
   static int LineOf(const std::string& file, const std::string& needle) {
     const std::string& text = Shipped().sources().at(file);
     const size_t at = text.find(needle);
-    return 1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
+    return 1 +
+           static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
   }
 };
 
 TEST_F(LoaderErrorTest, SyntaxErrorHasFileAndLine) {
   const int line = LineOf("us-eo-14326.textproto", "rate_basis_points: 2000");
-  EXPECT_THAT(LoadWith("us-eo-14326.textproto", "rate_basis_points: 2000",
-                       "rate_basis_points: \"twenty\""),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("us-eo-14326.textproto:" +
-                                 std::to_string(line) + ":")));
+  EXPECT_THAT(
+      LoadWith("us-eo-14326.textproto", "rate_basis_points: 2000",
+               "rate_basis_points: \"twenty\""),
+      StatusIs(
+          absl::StatusCode::kInvalidArgument,
+          HasSubstr("us-eo-14326.textproto:" + std::to_string(line) + ":")));
 }
 
 TEST_F(LoaderErrorTest, UnknownCountry) {
   const int line = LineOf("us-eo-14326.textproto", "countries: \"VN\"");
-  EXPECT_THAT(LoadWith("us-eo-14326.textproto", "countries: \"VN\"",
-                       "countries: \"XX\""),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("us-eo-14326.textproto:" +
-                                 std::to_string(line) +
-                                 ": unknown country code \"XX\"")));
+  EXPECT_THAT(
+      LoadWith("us-eo-14326.textproto", "countries: \"VN\"",
+               "countries: \"XX\""),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("us-eo-14326.textproto:" + std::to_string(line) +
+                         ": unknown country code \"XX\"")));
 }
 
 TEST_F(LoaderErrorTest, UnknownHsCode) {
-  EXPECT_THAT(LoadWith("us-my-art.textproto", "include: \"1511\"",
-                       "include: \"1599\""),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("unknown HS code \"1599\"")));
-  EXPECT_THAT(LoadWith("us-my-art.textproto", "include: \"1511\"",
-                       "include: \"151\""),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("must be 2, 4, 6, 8 or 10 digits")));
+  EXPECT_THAT(
+      LoadWith("us-my-art.textproto", "include: \"1511\"", "include: \"1599\""),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("unknown HS code \"1599\"")));
+  EXPECT_THAT(
+      LoadWith("us-my-art.textproto", "include: \"1511\"", "include: \"151\""),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("must be 2, 4, 6, 8 or 10 digits")));
 }
 
 TEST_F(LoaderErrorTest, InvertedWindow) {
-  EXPECT_THAT(
-      LoadWith("us-s122-proclamation-2026.textproto",
-               "valid_until { year: 2026 month: 7 day: 24 }",
-               "valid_until { year: 2026 month: 1 day: 24 }"),
-      StatusIs(absl::StatusCode::kInvalidArgument,
-               HasSubstr("us-s122-proclamation-2026.textproto:")));
-  EXPECT_THAT(
-      LoadWith("us-s122-proclamation-2026.textproto",
-               "valid_until { year: 2026 month: 7 day: 24 }",
-               "valid_until { year: 2026 month: 1 day: 24 }"),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("inverted window")));
+  EXPECT_THAT(LoadWith("us-s122-proclamation-2026.textproto",
+                       "valid_until { year: 2026 month: 7 day: 24 }",
+                       "valid_until { year: 2026 month: 1 day: 24 }"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("us-s122-proclamation-2026.textproto:")));
+  EXPECT_THAT(LoadWith("us-s122-proclamation-2026.textproto",
+                       "valid_until { year: 2026 month: 7 day: 24 }",
+                       "valid_until { year: 2026 month: 1 day: 24 }"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("inverted window")));
 }
 
 TEST_F(LoaderErrorTest, OverlappingStatusPeriods) {
   EXPECT_THAT(LoadWith("us-eo-14326.textproto",
-                       "status: INSTRUMENT_STATUS_NOT_IN_FORCE\n  from { year: 2026 month: 2 day: 24 }",
-                       "status: INSTRUMENT_STATUS_NOT_IN_FORCE\n  from { year: 2026 month: 2 day: 1 }"),
+                       "status: INSTRUMENT_STATUS_NOT_IN_FORCE\n  from { year: "
+                       "2026 month: 2 day: 24 }",
+                       "status: INSTRUMENT_STATUS_NOT_IN_FORCE\n  from { year: "
+                       "2026 month: 2 day: 1 }"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("overlapping windows")));
 }
@@ -181,18 +185,18 @@ TEST_F(LoaderErrorTest, OverlappingMeasuresInOneStackingGroup) {
 }
 
 TEST_F(LoaderErrorTest, RateOutOfRange) {
-  EXPECT_THAT(LoadWith("us-eo-14326.textproto", "rate_basis_points: 2000",
-                       "rate_basis_points: 250000"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("out of range")));
-  EXPECT_THAT(LoadWith("us-eo-14326.textproto", "rate_basis_points: 2000",
-                       "rate_basis_points: -5"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("out of range")));
-  EXPECT_THAT(LoadWith("cn-mofcom-2025-61.textproto", "threshold_ppm: 1000",
-                       "threshold_ppm: 1000000"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("out of range")));
+  EXPECT_THAT(
+      LoadWith("us-eo-14326.textproto", "rate_basis_points: 2000",
+               "rate_basis_points: 250000"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("out of range")));
+  EXPECT_THAT(
+      LoadWith("us-eo-14326.textproto", "rate_basis_points: 2000",
+               "rate_basis_points: -5"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("out of range")));
+  EXPECT_THAT(
+      LoadWith("cn-mofcom-2025-61.textproto", "threshold_ppm: 1000",
+               "threshold_ppm: 1000000"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("out of range")));
 }
 
 TEST_F(LoaderErrorTest, ReferenceToMissingMeasure) {
@@ -204,16 +208,17 @@ TEST_F(LoaderErrorTest, ReferenceToMissingMeasure) {
                        HasSubstr("us-my-art.textproto:" + std::to_string(line) +
                                  ": reference to a measure that does not "
                                  "exist: \"no-such-measure\"")));
-  EXPECT_THAT(LoadWith("us-eo-14326.textproto",
-                       "replaces_group: \"us-reciprocal\"",
-                       "replaces_group: \"nowhere\""),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("stacking group no measure defines")));
-  EXPECT_THAT(LoadWith("us-origin-law.textproto",
-                       "transshipment_measure_id: \"us-eo14326-s3-transshipment\"",
-                       "transshipment_measure_id: \"gone\""),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("reference to a measure that does not exist")));
+  EXPECT_THAT(
+      LoadWith("us-eo-14326.textproto", "replaces_group: \"us-reciprocal\"",
+               "replaces_group: \"nowhere\""),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("stacking group no measure defines")));
+  EXPECT_THAT(
+      LoadWith("us-origin-law.textproto",
+               "transshipment_measure_id: \"us-eo14326-s3-transshipment\"",
+               "transshipment_measure_id: \"gone\""),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("reference to a measure that does not exist")));
   EXPECT_THAT(LoadWith("my-nr-ree-export-moratorium.textproto",
                        "stage_policy: \"my-nr-ree-raw-vs-processed\"",
                        "stage_policy: \"nope\""),
@@ -224,13 +229,16 @@ TEST_F(LoaderErrorTest, ReferenceToMissingMeasure) {
 TEST_F(LoaderErrorTest, MissingSource) {
   EXPECT_THAT(
       LoadWith("th-us-critical-minerals-mou.textproto",
-               "source_url: \"https://www.nationthailand.com/business/economy/40057366\"",
+               "source_url: "
+               "\"https://www.nationthailand.com/business/economy/40057366\"",
                ""),
-      StatusIs(absl::StatusCode::kInvalidArgument,
-               HasSubstr("missing source: measure \"th-us-mou-no-export-rules\"")));
+      StatusIs(
+          absl::StatusCode::kInvalidArgument,
+          HasSubstr("missing source: measure \"th-us-mou-no-export-rules\"")));
   EXPECT_THAT(
       LoadWith("th-us-critical-minerals-mou.textproto",
-               "source_url: \"https://www.nationthailand.com/news/general/40057555\"",
+               "source_url: "
+               "\"https://www.nationthailand.com/news/general/40057555\"",
                ""),
       StatusIs(absl::StatusCode::kInvalidArgument,
                HasSubstr("missing source: instrument")));
@@ -238,8 +246,8 @@ TEST_F(LoaderErrorTest, MissingSource) {
 
 TEST_F(LoaderErrorTest, DuplicateIds) {
   std::string copy = Shipped().sources().at("us-kh-art.textproto");
-  absl::StrReplaceAll({{"instrument_id: \"us-kh-art\"", "instrument_id: \"x\""}},
-                      &copy);
+  absl::StrReplaceAll(
+      {{"instrument_id: \"us-kh-art\"", "instrument_id: \"x\""}}, &copy);
   EXPECT_THAT(LoadWithExtra("x.textproto", copy),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("duplicate measure_id")));
@@ -259,19 +267,21 @@ TEST_F(LoaderErrorTest, MissingReferenceTablesAndRuleSet) {
 }
 
 TEST_F(LoaderErrorTest, UnconfirmedWithoutNote) {
-  EXPECT_THAT(LoadWith("cn-mofcom-2025-61.textproto",
-                       "unconfirmed_note: \"Annex 1 item list not retrieved (ambiguity 9).\"",
-                       ""),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("unconfirmed measure needs an unconfirmed_note")));
+  EXPECT_THAT(
+      LoadWith("cn-mofcom-2025-61.textproto",
+               "unconfirmed_note: \"Annex 1 item list not retrieved (ambiguity "
+               "9).\"",
+               ""),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("unconfirmed measure needs an unconfirmed_note")));
 }
 
 TEST_F(LoaderErrorTest, BadDate) {
-  EXPECT_THAT(LoadWith("us-de-minimis-suspension.textproto",
-                       "from { year: 2025 month: 8 day: 29 }",
-                       "from { year: 2025 month: 2 day: 30 }"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("bad date")));
+  EXPECT_THAT(
+      LoadWith("us-de-minimis-suspension.textproto",
+               "from { year: 2025 month: 8 day: 29 }",
+               "from { year: 2025 month: 2 day: 30 }"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad date")));
 }
 
 }  // namespace
