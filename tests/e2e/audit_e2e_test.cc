@@ -154,7 +154,7 @@ TEST(AuditE2eTest, BackupIsAWorkingStoreUpToItsSequence) {
     EXPECT_EQ(response.binding_sequence(), 3u);
     // The target must not exist: a second backup there is refused.
     status = stubs.admin->CreateBackup(Ctx().get(), request, &response);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
     for (int i = 4; i <= 5; ++i) {
       v1::CheckDeclarationResponse more;
       ASSERT_TRUE(stubs.Check(PalmOilImport(absl::StrCat("BK-", i)), &more).ok());
