@@ -29,6 +29,9 @@
 ABSL_FLAG(int, seconds, 5, "Measuring time per row and method.");
 ABSL_FLAG(std::string, in_flight, "1,16,64", "Concurrency levels to measure.");
 ABSL_FLAG(int, channels, 4, "Client connections (requests spread over them).");
+ABSL_FLAG(std::string, address, "",
+          "Drive an already running server at this address (e.g. for "
+          "profiling it) instead of starting one.");
 
 namespace tradecheck::bench {
 namespace {
@@ -78,11 +81,17 @@ double Drive(int in_flight, absl::Duration duration,
 }
 
 int Main() {
-  auto server = testing::ServerProcess::Start({});
-  if (!server.ok()) {
-    std::fprintf(stderr, "cannot start server: %s\n",
-                 server.status().ToString().c_str());
-    return 1;
+  std::unique_ptr<testing::ServerProcess> server;
+  std::string address = absl::GetFlag(FLAGS_address);
+  if (address.empty()) {
+    auto started = testing::ServerProcess::Start({});
+    if (!started.ok()) {
+      std::fprintf(stderr, "cannot start server: %s\n",
+                   started.status().ToString().c_str());
+      return 1;
+    }
+    server = std::move(*started);
+    address = server->address();
   }
   const int channel_count = absl::GetFlag(FLAGS_channels);
   std::vector<std::shared_ptr<grpc::Channel>> channels;
@@ -92,7 +101,7 @@ int Main() {
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt("tradecheck.bench.channel", i);
     channels.push_back(grpc::CreateCustomChannel(
-        (*server)->address(), grpc::InsecureChannelCredentials(), args));
+        address, grpc::InsecureChannelCredentials(), args));
   }
   std::vector<std::unique_ptr<grpc::health::v1::Health::Stub>> health;
   std::vector<std::unique_ptr<v1::ComplianceService::Stub>> compliance;
@@ -136,8 +145,8 @@ int Main() {
   };
 
   const absl::Duration duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
-  std::printf("server_load_bench: %d channels, %d s per row, server pid %d\n",
-              channel_count, absl::GetFlag(FLAGS_seconds), (*server)->pid());
+  std::printf("server_load_bench: %d channels, %d s per row, server %s\n",
+              channel_count, absl::GetFlag(FLAGS_seconds), address.c_str());
   std::printf("%10s %16s %18s %8s\n", "in_flight", "do-nothing rps",
               "durable check rps", "ratio");
   for (absl::string_view level :
@@ -154,7 +163,8 @@ int Main() {
   }
   std::printf("durable records written: %lld\n",
               static_cast<long long>(unique.load()));
-  auto code = (*server)->Stop();
+  if (server == nullptr) return 0;
+  auto code = server->Stop();
   return code.ok() && *code == 0 ? 0 : 1;
 }
 
@@ -163,5 +173,6 @@ int Main() {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   return tradecheck::bench::Main();
 }

@@ -23,6 +23,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -181,5 +182,9 @@ int main(int argc, char** argv) {
       "agreements). Starts with no flags: 127.0.0.1:50051, ./tradecheck-data, "
       "the bundled agreement data.");
   absl::ParseCommandLine(argc, argv);
+  // Debian's Abseil is built with mutex deadlock detection on, which keeps
+  // a global lock-order graph updated on every Mutex acquisition: a
+  // debugging aid that costs every request. Tests keep it on.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   return tradecheck::server::Run();
 }
