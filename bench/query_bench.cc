@@ -2,14 +2,17 @@
 // AuditStore::ListDecisions on trails of 100k and 1M records, to show that a
 // query's cost follows the page, not the trail.
 //
-//   query_bench [--sizes=100000,500000,1000000] [--runs=300] [--dir=/tmp/...]
+//   query_bench [--sizes=100000,1000000] [--runs=300] [--dir=/tmp/...]
 //
-// Grows one store (sync=false for setup) to each size in turn, measures every
-// query shape at each, and prints median and p99 per shape and size, the
-// ratio largest/smallest and the ratio of the last two sizes. Once the trail
-// outgrows RocksDB's block cache, a page whose records are old costs up to
-// one block read per record returned: bounded by the page, not the trail.
+// Loads one store per size (sync=false for setup; the same records up to
+// each size), then times every query shape on the stores in turn, run by
+// run, so noise from other work on the machine falls on all sizes alike.
+// Prints median and p99 per shape and size, and the last/first ratio.
+// Once a trail outgrows RocksDB's block cache, a page of old records costs
+// up to one block read per record returned: bounded by the page, not the
+// trail.
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -29,13 +32,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "storage/audit_store.h"
 
 ABSL_FLAG(std::vector<std::string>, sizes,
-          std::vector<std::string>({"100000", "500000", "1000000"}),
-          "Trail sizes to measure at, increasing; the ratio is last/first.");
+          std::vector<std::string>({"100000", "1000000"}),
+          "Trail sizes, one store each; the ratio is last/first.");
 ABSL_FLAG(std::string, dir, "",
           "Directory for the store (default: a fresh one under /tmp, removed "
           "at the end).");
@@ -200,31 +204,48 @@ struct Figures {
   double p99_us = 0;
 };
 
-Figures Measure(const AuditStore& store, const Shape& shape, uint64_t n,
-                int runs) {
-  std::vector<double> us;
-  for (int i = -runs / 10; i < runs; ++i) {  // the first 10 % warm up
-    const v1::DecisionFilter f = shape.filter(i < 0 ? -i : i, n);
-    std::string token;
-    // Earlier pages of a deep query are not timed.
-    for (int p = 1; p < shape.page; ++p) {
-      auto r = store.ListDecisions(f, 100, token);
-      if (!r.ok() || r->next_page_token.empty()) std::abort();
-      token = r->next_page_token;
-    }
-    const auto start = std::chrono::steady_clock::now();
-    auto r = store.ListDecisions(f, 100, token);
-    const auto end = std::chrono::steady_clock::now();
-    if (!r.ok() || r->decisions.size() != 100) {
-      std::fprintf(stderr, "%s: %s, %zu records\n", shape.name.c_str(),
-                   r.status().ToString().c_str(),
-                   r.ok() ? r->decisions.size() : 0);
-      std::abort();
-    }
-    if (i >= 0) {
-      us.push_back(std::chrono::duration<double, std::micro>(end - start).count());
-    }
+// Waits until RocksDB's background flushes and compactions after the load
+// have settled (this process using under 5 % of a core over a second), so
+// they do not run during the measurements. Returns the seconds waited.
+int WaitForQuiet() {
+  auto cpu_seconds = [] {
+    rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+           (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  };
+  int waited = 0;
+  for (; waited < 300; ++waited) {
+    const double before = cpu_seconds();
+    absl::SleepFor(absl::Seconds(1));
+    if (cpu_seconds() - before < 0.05) break;
   }
+  return waited;
+}
+
+// Times one page of `shape` on `store`; earlier pages of a deep query are
+// fetched first and not timed.
+double TimeOnePage(const AuditStore& store, const Shape& shape, int i,
+                   uint64_t n) {
+  const v1::DecisionFilter f = shape.filter(i, n);
+  std::string token;
+  for (int p = 1; p < shape.page; ++p) {
+    auto r = store.ListDecisions(f, 100, token);
+    if (!r.ok() || r->next_page_token.empty()) std::abort();
+    token = r->next_page_token;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto r = store.ListDecisions(f, 100, token);
+  const auto end = std::chrono::steady_clock::now();
+  if (!r.ok() || r->decisions.size() != 100) {
+    std::fprintf(stderr, "%s: %s, %zu records\n", shape.name.c_str(),
+                 r.status().ToString().c_str(), r.ok() ? r->decisions.size() : 0);
+    std::abort();
+  }
+  return std::chrono::duration<double, std::micro>(end - start).count();
+}
+
+Figures Summarize(std::vector<double> us) {
   std::sort(us.begin(), us.end());
   Figures out;
   out.median_us = us[us.size() / 2];
@@ -232,29 +253,9 @@ Figures Measure(const AuditStore& store, const Shape& shape, uint64_t n,
   return out;
 }
 
-int LoadAndMeasure(AuditStore& store, const std::vector<uint64_t>& sizes,
-                   int runs) {
-  std::mt19937_64 rng(42);
-  const std::vector<Shape> shapes = Shapes();
-  std::vector<std::vector<Figures>> figures(sizes.size());
-  for (size_t k = 0; k < sizes.size(); ++k) {
-    const uint64_t n = sizes[k];
-    const uint64_t have = store.Stats().records_written;
-    const auto load_start = std::chrono::steady_clock::now();
-    if (!Load(store, have, n, rng)) return 1;
-    const double load_s = std::chrono::duration<double>(
-                              std::chrono::steady_clock::now() - load_start)
-                              .count();
-    std::printf("loaded %llu records (%llu new in %.1f s, %.0f records/s)\n",
-                static_cast<unsigned long long>(n),
-                static_cast<unsigned long long>(n - have), load_s,
-                (n - have) / std::max(load_s, 1e-9));
-    std::fflush(stdout);
-    for (const Shape& shape : shapes) {
-      figures[k].push_back(Measure(store, shape, n, runs));
-    }
-  }
-
+void PrintTable(const std::vector<Shape>& shapes,
+                const std::vector<uint64_t>& sizes,
+                const std::vector<std::vector<Figures>>& figures, int runs) {
   std::printf("\nListDecisions, page of 100, %d runs per cell, microseconds\n",
               runs);
   std::printf("%-30s", "filter");
@@ -263,38 +264,94 @@ int LoadAndMeasure(AuditStore& store, const std::vector<uint64_t>& sizes,
                 absl::StrFormat("p99@%dk", n / 1000).c_str());
   }
   const size_t last = sizes.size() - 1;
-  const std::string ratio = absl::StrFormat("%dk/%dk", sizes[last] / 1000,
-                                            sizes[0] / 1000);
-  std::printf(" %12s %12s", ("med " + ratio).c_str(), ("p99 " + ratio).c_str());
-  if (sizes.size() > 2) {
-    const std::string tail = absl::StrFormat("%dk/%dk", sizes[last] / 1000,
-                                             sizes[last - 1] / 1000);
-    std::printf(" %12s", ("med " + tail).c_str());
-  }
-  std::printf("\n");
+  const std::string ratio =
+      absl::StrFormat("%dk/%dk", sizes[last] / 1000, sizes[0] / 1000);
+  std::printf(" %13s %13s\n", ("med " + ratio).c_str(),
+              ("p99 " + ratio).c_str());
   for (size_t i = 0; i < shapes.size(); ++i) {
     std::printf("%-30s", shapes[i].name.c_str());
     for (size_t k = 0; k < sizes.size(); ++k) {
       std::printf(" %9.0f %9.0f", figures[k][i].median_us, figures[k][i].p99_us);
     }
-    std::printf(" %12.2f %12.2f", figures[last][i].median_us / figures[0][i].median_us,
+    std::printf(" %13.2f %13.2f\n",
+                figures[last][i].median_us / figures[0][i].median_us,
                 figures[last][i].p99_us / figures[0][i].p99_us);
-    if (sizes.size() > 2) {
-      std::printf(" %12.2f",
-                  figures[last][i].median_us / figures[last - 1][i].median_us);
-    }
-    std::printf("\n");
   }
-  return 0;
+}
+
+int LoadAndMeasure(const std::string& dir, const std::vector<uint64_t>& sizes,
+                   int runs) {
+  // One clock per store: the time filters assume record i was stamped at
+  // base + i seconds.
+  std::vector<std::unique_ptr<SteppingClock>> clocks;
+  std::vector<std::unique_ptr<AuditStore>> stores;
+  int rc = 0;
+  for (uint64_t n : sizes) {
+    AuditStoreOptions options;
+    options.path = absl::StrFormat("%s/db-%d", dir, n);
+    clocks.push_back(std::make_unique<SteppingClock>());
+    options.clock = clocks.back().get();
+    options.sync = false;  // setup only: queries do not depend on it
+    options.max_batch = 1024;
+    auto store = AuditStore::Open(options);
+    if (!store.ok()) {
+      std::fprintf(stderr, "%s\n", store.status().ToString().c_str());
+      rc = 1;
+      break;
+    }
+    std::mt19937_64 rng(42);  // every store starts with the same records
+    const auto load_start = std::chrono::steady_clock::now();
+    const bool loaded = Load(**store, 0, n, rng);
+    stores.push_back(std::move(*store));
+    if (!loaded) {
+      rc = 1;
+      break;
+    }
+    const double load_s = std::chrono::duration<double>(
+                              std::chrono::steady_clock::now() - load_start)
+                              .count();
+    std::printf("loaded %llu records in %.1f s (%.0f records/s)\n",
+                static_cast<unsigned long long>(n), load_s, n / load_s);
+    std::fflush(stdout);
+  }
+
+  if (rc == 0) {
+    std::printf("waited %d s for background compactions to finish\n",
+                WaitForQuiet());
+    // Stores are queried in turn, run by run, so load from other processes
+    // on the machine falls on every size alike.
+    const std::vector<Shape> shapes = Shapes();
+    std::vector<std::vector<Figures>> figures(sizes.size());
+    for (const Shape& shape : shapes) {
+      std::vector<std::vector<double>> us(sizes.size());
+      for (int i = -runs / 10; i < runs; ++i) {  // the first 10 % warm up
+        for (size_t k = 0; k < sizes.size(); ++k) {
+          const double t = TimeOnePage(*stores[k], shape, i < 0 ? -i : i, sizes[k]);
+          if (i >= 0) us[k].push_back(t);
+        }
+      }
+      for (size_t k = 0; k < sizes.size(); ++k) {
+        figures[k].push_back(Summarize(std::move(us[k])));
+      }
+    }
+    PrintTable(shapes, sizes, figures, runs);
+  }
+  for (auto& store : stores) {
+    absl::Status closed = store->Close();
+    if (!closed.ok()) {
+      std::fprintf(stderr, "%s\n", closed.ToString().c_str());
+      rc = 1;
+    }
+  }
+  return rc;
 }
 
 int Run() {
   std::vector<uint64_t> sizes;
   for (const std::string& text : absl::GetFlag(FLAGS_sizes)) {
     uint64_t n = 0;
-    if (!absl::SimpleAtoi(text, &n) || n < 1000 ||
-        (!sizes.empty() && n < sizes.back())) {
-      std::fprintf(stderr, "--sizes: increasing record counts >= 1000\n");
+    if (!absl::SimpleAtoi(text, &n) || n < 1000) {
+      std::fprintf(stderr, "--sizes: record counts >= 1000\n");
       return 2;
     }
     sizes.push_back(n);
@@ -310,24 +367,7 @@ int Run() {
     if (mkdtemp(tmpl.data()) == nullptr) return 1;
     dir = tmpl;
   }
-  SteppingClock clock;
-  AuditStoreOptions options;
-  options.path = dir + "/db";
-  options.clock = &clock;
-  options.sync = false;  // setup only: queries do not depend on it
-  options.max_batch = 1024;
-  int rc = 1;
-  auto store = AuditStore::Open(options);
-  if (!store.ok()) {
-    std::fprintf(stderr, "%s\n", store.status().ToString().c_str());
-  } else {
-    rc = LoadAndMeasure(**store, sizes, absl::GetFlag(FLAGS_runs));
-    absl::Status closed = (*store)->Close();
-    if (!closed.ok()) {
-      std::fprintf(stderr, "%s\n", closed.ToString().c_str());
-      rc = 1;
-    }
-  }
+  const int rc = LoadAndMeasure(dir, sizes, absl::GetFlag(FLAGS_runs));
   if (own_dir) std::filesystem::remove_all(dir);
   return rc;
 }
