@@ -775,7 +775,8 @@ Exit codes
   1   usage error (bad command, flag or flag value)
   2   input error: unreadable file, invalid JSON, unknown or missing field,
       or the server rejected the declaration (INVALID_ARGUMENT,
-      ALREADY_EXISTS); for --batch, any declaration rejected
+      ALREADY_EXISTS; for backup: DIR exists); for --batch, any
+      declaration rejected
   3   server or RPC error (unreachable, deadline exceeded, internal error)
   10  DENY (--batch: at least one DENY and nothing rejected)
   11  NEEDS_REVIEW (--batch: at least one, no DENY, nothing rejected)
