@@ -267,14 +267,14 @@ std::string FormatDecision(const v1::Decision& decision) {
 }
 
 std::string FormatDecisionListHeader() {
-  return absl::StrFormat("%-23s %-14s %-24s %-24s %-6s %-13s %s\n",
+  return absl::StrFormat("%-23s %-14s %-18s %-28s %-6s %-13s %s\n",
                          "RECORDED (UTC)", "TRAIL", "DECISION", "DECLARATION",
                          "ORIGIN", "OUTCOME", "TOTAL DUTY");
 }
 
 std::string FormatDecisionRow(const v1::Decision& decision) {
   return absl::StrFormat(
-      "%-23s %-14s %-24s %-24s %-6s %-13s %s\n",
+      "%-23s %-14s %-18s %-28s %-6s %-13s %s\n",
       FormatTimestamp(decision.recorded_at()),
       absl::StrCat(StreamName(decision.stream()), " #", decision.sequence()),
       decision.decision_id(), decision.declaration().declaration_id(),
