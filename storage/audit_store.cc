@@ -47,12 +47,16 @@ constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 
 const std::vector<std::string>& AllColumnFamilies() {
-  static const auto* names = new std::vector<std::string>{
-      rocksdb::kDefaultColumnFamilyName, keys::kMetaCf,
-      keys::kRecordsCf,                  keys::kChainCf,
-      keys::kDeclarationsCf,             keys::kPostingsCf,
-      keys::kTimeCf,                     keys::kQuotaCf,
-      keys::kRuleSetsCf};
+  static const auto* names =
+      new std::vector<std::string>{rocksdb::kDefaultColumnFamilyName,
+                                   keys::kMetaCf,
+                                   keys::kRecordsCf,
+                                   keys::kChainCf,
+                                   keys::kDeclarationsCf,
+                                   keys::kPostingsCf,
+                                   keys::kTimeCf,
+                                   keys::kQuotaCf,
+                                   keys::kRuleSetsCf};
   return *names;
 }
 
@@ -165,8 +169,8 @@ class PostingCursor {
       current_.reset();
       return FromRocks(it_->status(), "reading an index");
     }
-    TC_ASSIGN_OR_RETURN(current_,
-                        keys::ParsePostingSequence(prefix_, ToView(it_->key())));
+    TC_ASSIGN_OR_RETURN(
+        current_, keys::ParsePostingSequence(prefix_, ToView(it_->key())));
     return absl::OkStatus();
   }
 
@@ -308,8 +312,8 @@ absl::Status AuditStore::Impl::OpenDb() {
   std::error_code ec;
   const bool exists = fs::exists(path, ec);
   if (exists && !fs::is_directory(path, ec)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, " is not a tradecheck audit store: not a directory"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " is not a tradecheck audit store: not a directory"));
   }
   const bool has_db = exists && fs::exists(fs::path(path) / "CURRENT", ec);
   if (exists && !has_db && !fs::is_empty(path, ec)) {
@@ -342,8 +346,8 @@ absl::Status AuditStore::Impl::OpenDb() {
         return absl::DataLossError(absl::StrCat(
             "audit store ", path, " is corrupted: ", s.ToString()));
       }
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot open audit store ", path, ": ", s.ToString()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot open audit store ", path, ": ", s.ToString()));
     }
     if (std::find(names.begin(), names.end(), keys::kMetaCf) == names.end()) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -387,15 +391,17 @@ absl::Status AuditStore::Impl::OpenDb() {
                       GetValue(meta_, keys::kMetaMagic));
   if (!magic.has_value() || *magic != keys::kMagicValue) {
     return absl::FailedPreconditionError(absl::StrCat(
-        path, " is not a tradecheck audit store: its meta has no store marker"));
+        path,
+        " is not a tradecheck audit store: its meta has no store marker"));
   }
   TC_ASSIGN_OR_RETURN(std::optional<std::string> version,
                       GetValue(meta_, keys::kMetaSchemaVersion));
   if (!version.has_value() || *version != std::to_string(kSchemaVersion)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "audit store ", path, " has schema version ",
-        version.has_value() ? *version : "(none)", "; this build reads version ",
-        kSchemaVersion, ". Open it with a matching build or migrate it"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit store ", path, " has schema version ",
+                     version.has_value() ? *version : "(none)",
+                     "; this build reads version ", kSchemaVersion,
+                     ". Open it with a matching build or migrate it"));
   }
   for (const std::string& name : AllColumnFamilies()) {
     if (by_name.count(name) == 0) {
@@ -421,9 +427,9 @@ absl::Status AuditStore::Impl::OpenDb() {
       token_key_ = RandomBytes(32);
       rocksdb::WriteOptions wo;
       wo.sync = true;
-      TC_RETURN_IF_ERROR(FromRocks(
-          db_->Put(wo, meta_, keys::kMetaPageTokenKey, token_key_),
-          "storing the page token key"));
+      TC_RETURN_IF_ERROR(
+          FromRocks(db_->Put(wo, meta_, keys::kMetaPageTokenKey, token_key_),
+                    "storing the page token key"));
     }
   }
   return absl::OkStatus();
@@ -450,8 +456,8 @@ absl::Status AuditStore::Impl::LoadStreamState(v1::TrailStream stream) {
   {
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), time_));
-    it->SeekForPrev(ToSlice(keys::TimeKey(stream, absl::InfiniteFuture(),
-                                          std::numeric_limits<uint64_t>::max())));
+    it->SeekForPrev(ToSlice(keys::TimeKey(
+        stream, absl::InfiniteFuture(), std::numeric_limits<uint64_t>::max())));
     if (it->Valid() && it->key().starts_with(ToSlice(stream_byte))) {
       TC_ASSIGN_OR_RETURN(keys::TimeSeq last,
                           keys::ParseTimeKey(stream, ToView(it->key())));
@@ -512,7 +518,8 @@ void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
     wo.sync = options_.sync;
     if (injected_write_faults.load() > 0 &&
         injected_write_faults.fetch_sub(1) > 0) {
-      write_status = absl::InternalError("writing audit records: injected fault");
+      write_status =
+          absl::InternalError("writing audit records: injected fault");
     } else {
       write_status =
           FromRocks(db_->Write(wo, &state.batch), "writing audit records");
@@ -577,8 +584,8 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(AppendRequest& request,
           keys::DecisionId(v1::TRAIL_STREAM_BINDING, holder->second);
       if (holder->first != digest) {
         return absl::AlreadyExistsError(absl::StrCat(
-            "declaration_id \"", declaration_id, "\" is already held by decision ",
-            holder_id,
+            "declaration_id \"", declaration_id,
+            "\" is already held by decision ", holder_id,
             " with different declaration content; use a new declaration_id"));
       }
       AppendResult replay;
@@ -586,8 +593,9 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(AppendRequest& request,
       if (staged_by.has_value()) {
         replay.decision = state.results[*staged_by]->decision;
       } else {
-        TC_ASSIGN_OR_RETURN(replay.decision,
-                            ReadDecision(v1::TRAIL_STREAM_BINDING, holder->second));
+        TC_ASSIGN_OR_RETURN(
+            replay.decision,
+            ReadDecision(v1::TRAIL_STREAM_BINDING, holder->second));
       }
       ++state.replays;
       return replay;
@@ -615,7 +623,8 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(AppendRequest& request,
         }
         it = consumed_after.emplace(draw.quota_key, consumed).first;
       }
-      const int64_t remaining = std::max<int64_t>(0, draw.limit_milli - it->second);
+      const int64_t remaining =
+          std::max<int64_t>(0, draw.limit_milli - it->second);
       if (draw.amount_milli > remaining) {
         shortfalls.emplace_back(i, remaining);
       } else {
@@ -654,8 +663,9 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(AppendRequest& request,
   *d.mutable_governing_date() = verdict.governing_date();
   *d.mutable_recorded_at() = ToTimestamp(recorded_at);
   d.set_caller(request.caller);
-  d.set_previous_hash(chain.head_hash.empty() ? GenesisHashHex()
-                                              : absl::BytesToHexString(chain.head_hash));
+  d.set_previous_hash(chain.head_hash.empty()
+                          ? GenesisHashHex()
+                          : absl::BytesToHexString(chain.head_hash));
   const std::string entry = EntryBytes(d);
   const std::string hash = LeafHash(entry);
   d.set_record_hash(absl::BytesToHexString(hash));
@@ -668,10 +678,10 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(AppendRequest& request,
   batch.Put(time_, keys::TimeKey(stream, recorded_at, sequence),
             rocksdb::Slice());
   for (const auto& [field, value] : PostingValues(d)) {
-    batch.Put(postings_,
-              keys::PostingKey(keys::PostingPrefix(field, stream, value),
-                               sequence),
-              rocksdb::Slice());
+    batch.Put(
+        postings_,
+        keys::PostingKey(keys::PostingPrefix(field, stream, value), sequence),
+        rocksdb::Slice());
   }
   if (binding) {
     batch.Put(declarations_, declaration_id,
@@ -699,7 +709,8 @@ absl::Status AuditStore::Impl::CheckOpen() const {
 absl::StatusOr<std::optional<std::string>> AuditStore::Impl::GetValue(
     rocksdb::ColumnFamilyHandle* cf, absl::string_view key) const {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, ToSlice(key), &value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf, ToSlice(key), &value);
   if (s.IsNotFound()) return std::nullopt;
   TC_RETURN_IF_ERROR(FromRocks(s, "reading the audit store"));
   return value;
@@ -724,7 +735,8 @@ absl::StatusOr<v1::Decision> AuditStore::Impl::DecodeRecord(
   }
   v1::Decision d;
   if (!d.ParseFromString(value)) {
-    return absl::DataLossError(absl::StrCat("audit record ", id, " is unreadable"));
+    return absl::DataLossError(
+        absl::StrCat("audit record ", id, " is unreadable"));
   }
   d.set_record_hash(absl::BytesToHexString(hash));
   d.mutable_verdict()->set_record_hash(d.record_hash());
@@ -734,16 +746,17 @@ absl::StatusOr<v1::Decision> AuditStore::Impl::DecodeRecord(
 absl::StatusOr<v1::Decision> AuditStore::Impl::ReadDecision(
     v1::TrailStream stream, uint64_t sequence) const {
   const std::string key = keys::RecordKey(stream, sequence);
-  TC_ASSIGN_OR_RETURN(std::optional<std::string> value, GetValue(records_, key));
+  TC_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                      GetValue(records_, key));
   if (!value.has_value()) {
     return absl::NotFoundError(absl::StrCat(
         "no decision with id \"", keys::DecisionId(stream, sequence), "\""));
   }
   TC_ASSIGN_OR_RETURN(std::optional<std::string> hash, GetValue(chain_, key));
   if (!hash.has_value()) {
-    return absl::DataLossError(absl::StrCat(
-        "audit record ", keys::DecisionId(stream, sequence),
-        " has no recorded hash"));
+    return absl::DataLossError(absl::StrCat("audit record ",
+                                            keys::DecisionId(stream, sequence),
+                                            " has no recorded hash"));
   }
   return DecodeRecord(stream, sequence, *value, *hash);
 }
@@ -769,13 +782,15 @@ absl::StatusOr<v1::Decision> AuditStore::Impl::GetDecision(
   TC_RETURN_IF_ERROR(CheckOpen());
   TC_ASSIGN_OR_RETURN(keys::StreamSeq at, keys::ParseDecisionId(id));
   if (at.sequence > committed_head_[StreamIndex(at.stream)].load()) {
-    return absl::NotFoundError(absl::StrCat("no decision with id \"", id, "\""));
+    return absl::NotFoundError(
+        absl::StrCat("no decision with id \"", id, "\""));
   }
   return ReadDecision(at.stream, at.sequence);
 }
 
-absl::StatusOr<std::optional<uint64_t>> AuditStore::Impl::FirstSequenceAtOrAfter(
-    v1::TrailStream stream, absl::Time t) const {
+absl::StatusOr<std::optional<uint64_t>>
+AuditStore::Impl::FirstSequenceAtOrAfter(v1::TrailStream stream,
+                                         absl::Time t) const {
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), time_));
   it->Seek(ToSlice(keys::TimeKey(stream, t, 0)));
@@ -794,9 +809,9 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
     const v1::DecisionFilter& filter_in, int page_size,
     const std::string& page_token) const {
   if (page_size < 0 || page_size > kMaxPageSize) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "page_size: must be 1..", kMaxPageSize, " (0 means ", kDefaultPageSize,
-        "), got ", page_size));
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: must be 1..", kMaxPageSize, " (0 means ",
+                     kDefaultPageSize, "), got ", page_size));
   }
   if (page_size == 0) page_size = kDefaultPageSize;
   v1::DecisionFilter filter = filter_in;
@@ -807,8 +822,9 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
   }
   filter.set_stream(stream);
   const std::string& hs = filter.hs_code_prefix();
-  if (!hs.empty() && (hs.size() < 2 || hs.size() > 10 ||
-                      !std::all_of(hs.begin(), hs.end(), absl::ascii_isdigit))) {
+  if (!hs.empty() &&
+      (hs.size() < 2 || hs.size() > 10 ||
+       !std::all_of(hs.begin(), hs.end(), absl::ascii_isdigit))) {
     return absl::InvalidArgumentError(absl::StrCat(
         "filter.hs_code_prefix: must be 2 to 10 digits, got \"", hs, "\""));
   }
@@ -864,7 +880,8 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
     bool all_match = true;
     bool exhausted = false;
     for (auto& cursor : cursors) {
-      TC_ASSIGN_OR_RETURN(std::optional<uint64_t> at, cursor->SeekAtMost(target));
+      TC_ASSIGN_OR_RETURN(std::optional<uint64_t> at,
+                          cursor->SeekAtMost(target));
       if (!at.has_value() || *at < lo) {
         exhausted = true;
         break;
@@ -903,8 +920,8 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
     for (size_t j : {i, i + page}) {
       if (statuses[j].IsNotFound()) {
         return absl::DataLossError(absl::StrCat(
-            "the index names audit record ", keys::DecisionId(stream, matches[i]),
-            " but it is missing"));
+            "the index names audit record ",
+            keys::DecisionId(stream, matches[i]), " but it is missing"));
       }
       TC_RETURN_IF_ERROR(FromRocks(statuses[j], "reading audit records"));
     }
@@ -928,8 +945,8 @@ absl::StatusOr<v1::VerifyTrailResponse> AuditStore::Impl::VerifyTrail(
         absl::StrCat("stream: unknown trail stream ", stream_in));
   }
   if (from != 0 && to != 0 && from > to) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "from_sequence: ", from, " is after to_sequence ", to));
+    return absl::InvalidArgumentError(
+        absl::StrCat("from_sequence: ", from, " is after to_sequence ", to));
   }
   absl::ReaderMutexLock lock(&db_mu_);
   TC_RETURN_IF_ERROR(CheckOpen());
@@ -946,9 +963,9 @@ absl::StatusOr<v1::VerifyTrailResponse> AuditStore::Impl::VerifyTrail(
     TC_ASSIGN_OR_RETURN(std::optional<std::string> stored,
                         GetValue(chain_, keys::RecordKey(stream, from - 1)));
     if (!stored.has_value()) {
-      return absl::DataLossError(absl::StrCat(
-          "audit record ", keys::DecisionId(stream, from - 1),
-          " has no recorded hash"));
+      return absl::DataLossError(
+          absl::StrCat("audit record ", keys::DecisionId(stream, from - 1),
+                       " has no recorded hash"));
     }
     previous = *stored;
   }
@@ -984,8 +1001,8 @@ absl::StatusOr<v1::VerifyTrailResponse> AuditStore::Impl::VerifyTrail(
     const std::string stored = hashes->value().ToString();
     if (computed != stored) {
       fail(seq, absl::StrCat("content does not match the recorded hash: ",
-                             "recorded ", absl::BytesToHexString(stored), ", computed ",
-                             absl::BytesToHexString(computed)));
+                             "recorded ", absl::BytesToHexString(stored),
+                             ", computed ", absl::BytesToHexString(computed)));
       break;
     }
     v1::Decision d;
@@ -1035,9 +1052,9 @@ absl::Status AuditStore::Impl::PutRuleSetSources(
   auto existing = GetRuleSetSources(revision);
   if (existing.ok()) {
     if (*existing == files) return absl::OkStatus();
-    return absl::AlreadyExistsError(absl::StrCat(
-        "rule-set revision \"", revision,
-        "\" is already stored with different files"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("rule-set revision \"", revision,
+                     "\" is already stored with different files"));
   }
   if (existing.status().code() != absl::StatusCode::kNotFound) {
     return existing.status();
@@ -1071,8 +1088,8 @@ AuditStore::Impl::GetRuleSetSources(const std::string& revision) const {
   }
   TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading rule-set sources"));
   if (!found) {
-    return absl::NotFoundError(absl::StrCat(
-        "rule-set revision \"", revision, "\" is not in the store"));
+    return absl::NotFoundError(absl::StrCat("rule-set revision \"", revision,
+                                            "\" is not in the store"));
   }
   return files;
 }

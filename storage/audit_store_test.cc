@@ -139,7 +139,8 @@ TEST_F(AuditStoreTest, AppendFillsAuditFieldsAndGetReturnsTheRecord) {
   EXPECT_EQ(d.decision_id(), "b-000000000001");
   EXPECT_EQ(d.sequence(), 1u);
   EXPECT_EQ(d.stream(), v1::TRAIL_STREAM_BINDING);
-  EXPECT_EQ(d.declaration().SerializeAsString(), declaration.SerializeAsString());
+  EXPECT_EQ(d.declaration().SerializeAsString(),
+            declaration.SerializeAsString());
   EXPECT_EQ(d.rule_set_revision(), "rev-a");
   EXPECT_EQ(d.governing_date().year(), 2026);
   EXPECT_EQ(d.caller(), "tester");
@@ -153,13 +154,16 @@ TEST_F(AuditStoreTest, AppendFillsAuditFieldsAndGetReturnsTheRecord) {
   // The documented definition: SHA-256(0x00 || entry bytes).
   EXPECT_EQ(d.record_hash(), absl::BytesToHexString(LeafHash(EntryBytes(d))));
 
-  TC_ASSERT_OK_AND_ASSIGN(v1::Decision got, store_->GetDecision(d.decision_id()));
+  TC_ASSERT_OK_AND_ASSIGN(v1::Decision got,
+                          store_->GetDecision(d.decision_id()));
   EXPECT_EQ(got.SerializeAsString(), d.SerializeAsString());
-  TC_ASSERT_OK_AND_ASSIGN(v1::Decision found, store_->FindByDeclarationId("D-1"));
+  TC_ASSERT_OK_AND_ASSIGN(v1::Decision found,
+                          store_->FindByDeclarationId("D-1"));
   EXPECT_EQ(found.SerializeAsString(), d.SerializeAsString());
   EXPECT_THAT(store_->GetDecision("b-000000000002"),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->GetDecision("nonsense"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->GetDecision("nonsense"),
+              StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store_->FindByDeclarationId("D-2"),
               StatusIs(absl::StatusCode::kNotFound));
 }
@@ -178,7 +182,8 @@ TEST_F(AuditStoreTest, ValidateOnlyIsASeparateStreamWithoutIdempotency) {
   EXPECT_EQ(first.previous_hash(), std::string(64, '0'));
   EXPECT_EQ(second.previous_hash(), first.record_hash());
   // The binding record still holds the declaration id.
-  TC_ASSERT_OK_AND_ASSIGN(v1::Decision found, store_->FindByDeclarationId("D-1"));
+  TC_ASSERT_OK_AND_ASSIGN(v1::Decision found,
+                          store_->FindByDeclarationId("D-1"));
   EXPECT_EQ(found.decision_id(), "b-000000000001");
 }
 
@@ -210,9 +215,9 @@ TEST_F(AuditStoreTest, SameIdWithDifferentContentIsRefusedNamingTheDecision) {
   Append(MakeRequest("D-1"));
   AppendRequest other = MakeRequest("D-1");
   other.declaration.set_importer_id("IMP-OTHER");
-  EXPECT_THAT(store_->AppendAndWait(std::move(other)),
-              StatusIs(absl::StatusCode::kAlreadyExists,
-                       HasSubstr("b-000000000001")));
+  EXPECT_THAT(
+      store_->AppendAndWait(std::move(other)),
+      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("b-000000000001")));
   EXPECT_EQ(store_->Stats().records_written, 1u);
 }
 
@@ -261,9 +266,8 @@ TEST_F(AuditStoreTest, ConcurrentAppendsAreGroupCommitted) {
   EXPECT_EQ(stats.records_written, uint64_t{kThreads * kPerThread});
   EXPECT_EQ(stats.synced_writes, stats.batches_written);
   EXPECT_LT(stats.batches_written, stats.records_written);
-  TC_ASSERT_OK_AND_ASSIGN(
-      v1::VerifyTrailResponse verify,
-      store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
+  TC_ASSERT_OK_AND_ASSIGN(v1::VerifyTrailResponse verify,
+                          store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
   EXPECT_TRUE(verify.ok()) << verify.problem();
   EXPECT_EQ(verify.records_checked(), uint64_t{kThreads * kPerThread});
 }
@@ -274,17 +278,20 @@ TEST_F(AuditStoreTest, CallbacksRunOnlyAfterTheRecordIsReadable) {
   int done = 0;
   absl::Status seen;
   for (int i = 0; i < 20; ++i) {
-    store_->Append(MakeRequest(absl::StrCat("D-", i)),
-                   [&](absl::StatusOr<AppendResult> r) {
-                     absl::Status s = r.status();
-                     if (s.ok()) s = store_->GetDecision(r->decision.decision_id()).status();
-                     absl::MutexLock lock(&mu);
-                     if (seen.ok()) seen = s;
-                     ++done;
-                   });
+    store_->Append(
+        MakeRequest(absl::StrCat("D-", i)),
+        [&](absl::StatusOr<AppendResult> r) {
+          absl::Status s = r.status();
+          if (s.ok())
+            s = store_->GetDecision(r->decision.decision_id()).status();
+          absl::MutexLock lock(&mu);
+          if (seen.ok()) seen = s;
+          ++done;
+        });
   }
   absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(+[](int* d) { return *d == 20; }, &done));
+  mu.Await(absl::Condition(
+      +[](int* d) { return *d == 20; }, &done));
   EXPECT_THAT(seen, IsOk());
 }
 
@@ -340,8 +347,9 @@ TEST_F(AuditStoreTest, VerifyPassesThenNamesTheAlteredRecord) {
   EXPECT_THAT(bad.problem(), HasSubstr("does not match"));
   EXPECT_EQ(bad.records_checked(), 3u);
   // Reading the altered record is refused rather than served.
-  EXPECT_THAT(store_->GetDecision("b-000000000004"),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("b-000000000004")));
+  EXPECT_THAT(
+      store_->GetDecision("b-000000000004"),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("b-000000000004")));
   // A range after it still verifies (its link is to the recorded hash).
   TC_ASSERT_OK_AND_ASSIGN(v1::VerifyTrailResponse after,
                           store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 5, 10));
@@ -373,7 +381,8 @@ TEST_F(AuditStoreTest, VerifyRejectsAnInvertedRange) {
 TEST_F(AuditStoreTest, ReopenKeepsRecordsChainAndIdempotency) {
   OpenStore();
   v1::Decision last;
-  for (int i = 1; i <= 3; ++i) last = Append(MakeRequest(absl::StrCat("D-", i)));
+  for (int i = 1; i <= 3; ++i)
+    last = Append(MakeRequest(absl::StrCat("D-", i)));
   RecordSpec spec;
   spec.declaration_id = "V-1";
   spec.stream = v1::TRAIL_STREAM_VALIDATE_ONLY;
@@ -389,7 +398,8 @@ TEST_F(AuditStoreTest, ReopenKeepsRecordsChainAndIdempotency) {
   EXPECT_EQ(next.previous_hash(), last.record_hash());
   EXPECT_GE(next.recorded_at().seconds(), last.recorded_at().seconds());
   EXPECT_EQ(Append(MakeRequest(spec)).decision_id(), "v-000000000002");
-  for (auto stream : {v1::TRAIL_STREAM_BINDING, v1::TRAIL_STREAM_VALIDATE_ONLY}) {
+  for (auto stream :
+       {v1::TRAIL_STREAM_BINDING, v1::TRAIL_STREAM_VALIDATE_ONLY}) {
     TC_ASSERT_OK_AND_ASSIGN(v1::VerifyTrailResponse verify,
                             store_->VerifyTrail(stream, 0, 0));
     EXPECT_TRUE(verify.ok()) << verify.problem();
@@ -477,12 +487,19 @@ TEST_F(AuditStoreTest, FiltersCombine) {
   // 2: EXP-2 DENY  850511 CM-002  rev-a
   // 3: EXP-1 DENY  280530 CM-002  rev-b
   // 4: EXP-1 ALLOW 280530 TAR-001 rev-b
-  RecordSpec s1{"D-1", "EXP-1", "850511", v1::OUTCOME_ALLOW, "TAR-001", "rev-a"};
+  RecordSpec s1{"D-1",     "EXP-1", "850511", v1::OUTCOME_ALLOW,
+                "TAR-001", "rev-a"};
   RecordSpec s2{"D-2", "EXP-2", "850511", v1::OUTCOME_DENY, "CM-002", "rev-a"};
   RecordSpec s3{"D-3", "EXP-1", "280530", v1::OUTCOME_DENY, "CM-002", "rev-b"};
-  RecordSpec s4{"D-4", "EXP-1", "280530", v1::OUTCOME_ALLOW, "TAR-001", "rev-b"};
+  RecordSpec s4{"D-4",     "EXP-1", "280530", v1::OUTCOME_ALLOW,
+                "TAR-001", "rev-b"};
   for (const RecordSpec& s : {s1, s2, s3, s4}) Append(MakeRequest(s));
-  RecordSpec v{"V-1", "EXP-1", "850511", v1::OUTCOME_ALLOW, "TAR-001", "rev-a",
+  RecordSpec v{"V-1",
+               "EXP-1",
+               "850511",
+               v1::OUTCOME_ALLOW,
+               "TAR-001",
+               "rev-a",
                v1::TRAIL_STREAM_VALIDATE_ONLY};
   Append(MakeRequest(v));
 
@@ -578,16 +595,20 @@ TEST_F(AuditStoreTest, BadListArgumentsNameTheField) {
   TC_ASSERT_OK_AND_ASSIGN(ListResult page1, store_->ListDecisions(f, 1, ""));
   std::string token = page1.next_page_token;
   token[token.size() / 2] = token[token.size() / 2] == 'x' ? 'y' : 'x';
-  EXPECT_THAT(store_->ListDecisions(f, 1, token),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_token")));
+  EXPECT_THAT(
+      store_->ListDecisions(f, 1, token),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_token")));
   v1::DecisionFilter other;
   other.set_exporter_id("EXP-1");
-  EXPECT_THAT(store_->ListDecisions(other, 1, page1.next_page_token),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_token")));
-  EXPECT_THAT(store_->ListDecisions(f, 1001, ""),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_size")));
-  EXPECT_THAT(store_->ListDecisions(f, -1, ""),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_size")));
+  EXPECT_THAT(
+      store_->ListDecisions(other, 1, page1.next_page_token),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_token")));
+  EXPECT_THAT(
+      store_->ListDecisions(f, 1001, ""),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_size")));
+  EXPECT_THAT(
+      store_->ListDecisions(f, -1, ""),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_size")));
   f.set_hs_code_prefix("8");
   EXPECT_THAT(store_->ListDecisions(f, 1, ""),
               StatusIs(absl::StatusCode::kInvalidArgument,
@@ -627,8 +648,9 @@ TEST_F(AuditStoreTest, ConcurrentDrawsNeverOversellAQuota) {
   int64_t in_trail = 0;
   std::string token;
   do {
-    TC_ASSERT_OK_AND_ASSIGN(ListResult page,
-                            store_->ListDecisions(v1::DecisionFilter(), 1000, token));
+    TC_ASSERT_OK_AND_ASSIGN(
+        ListResult page,
+        store_->ListDecisions(v1::DecisionFilter(), 1000, token));
     for (const v1::Decision& d : page.decisions) {
       if (d.verdict().outcome() == v1::OUTCOME_ALLOW) in_trail += kAmount;
     }
@@ -647,7 +669,8 @@ TEST_F(AuditStoreTest, QuotaDrawsAreAllOrNothingAndNotRepeatedOnReplay) {
     shortfalls.emplace_back(i, remaining);
     v->set_outcome(v1::OUTCOME_DENY);
   };
-  TC_ASSERT_OK_AND_ASSIGN(AppendResult denied, store_->AppendAndWait(std::move(r)));
+  TC_ASSERT_OK_AND_ASSIGN(AppendResult denied,
+                          store_->AppendAndWait(std::move(r)));
   EXPECT_EQ(denied.decision.verdict().outcome(), v1::OUTCOME_DENY);
   EXPECT_EQ(shortfalls, (std::vector<std::pair<size_t, int64_t>>{{1, 500}}));
   EXPECT_EQ(*store_->QuotaConsumed("q-a"), 0);
@@ -705,11 +728,12 @@ TEST_F(AuditStoreTest, CheckpointIsAnOpenableStoreAsOfItsCreation) {
 
   TC_ASSERT_OK_AND_ASSIGN(std::unique_ptr<AuditStore> restored,
                           AuditStore::Open(Options(backup)));
-  TC_ASSERT_OK_AND_ASSIGN(ListResult all,
-                          restored->ListDecisions(v1::DecisionFilter(), 100, ""));
+  TC_ASSERT_OK_AND_ASSIGN(
+      ListResult all, restored->ListDecisions(v1::DecisionFilter(), 100, ""));
   EXPECT_EQ(Sequences(all), (std::vector<uint64_t>{5, 4, 3, 2, 1}));
-  TC_ASSERT_OK_AND_ASSIGN(v1::VerifyTrailResponse verify,
-                          restored->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
+  TC_ASSERT_OK_AND_ASSIGN(
+      v1::VerifyTrailResponse verify,
+      restored->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
   EXPECT_TRUE(verify.ok()) << verify.problem();
   EXPECT_EQ(verify.records_checked(), 5u);
   EXPECT_THAT(restored->FindByDeclarationId("D-6"),

@@ -8,7 +8,9 @@
 namespace tradecheck::storage {
 namespace {
 
-std::string Hex(const std::string& bytes) { return absl::BytesToHexString(bytes); }
+std::string Hex(const std::string& bytes) {
+  return absl::BytesToHexString(bytes);
+}
 
 TEST(HashingTest, MatchesPublishedVectors) {
   // FIPS 180-2 "abc".

@@ -25,11 +25,13 @@ void AppendLengthPrefixed(absl::string_view value, std::string* out) {
 }
 
 absl::StatusOr<v1::TrailStream> StreamFromByte(uint8_t b) {
-  if (b == StreamByte(v1::TRAIL_STREAM_BINDING)) return v1::TRAIL_STREAM_BINDING;
+  if (b == StreamByte(v1::TRAIL_STREAM_BINDING))
+    return v1::TRAIL_STREAM_BINDING;
   if (b == StreamByte(v1::TRAIL_STREAM_VALIDATE_ONLY)) {
     return v1::TRAIL_STREAM_VALIDATE_ONLY;
   }
-  return absl::InvalidArgumentError(absl::StrFormat("unknown stream byte %d", b));
+  return absl::InvalidArgumentError(
+      absl::StrFormat("unknown stream byte %d", b));
 }
 
 }  // namespace
@@ -112,7 +114,8 @@ std::string PostingKey(absl::string_view prefix, uint64_t sequence) {
 
 absl::StatusOr<uint64_t> ParsePostingSequence(absl::string_view prefix,
                                               absl::string_view key) {
-  if (key.size() != prefix.size() + 8 || key.substr(0, prefix.size()) != prefix) {
+  if (key.size() != prefix.size() + 8 ||
+      key.substr(0, prefix.size()) != prefix) {
     return absl::InvalidArgumentError("posting key does not match its prefix");
   }
   return ~ReadBigEndian64(key.substr(prefix.size()));
@@ -155,8 +158,8 @@ std::string EncodeDeclarationEntry(const DeclarationEntry& entry) {
 absl::StatusOr<DeclarationEntry> DecodeDeclarationEntry(
     absl::string_view value) {
   if (value.size() != 8 + 32) {
-    return absl::DataLossError(absl::StrCat(
-        "declaration entry has ", value.size(), " bytes, want 40"));
+    return absl::DataLossError(absl::StrCat("declaration entry has ",
+                                            value.size(), " bytes, want 40"));
   }
   DeclarationEntry entry;
   entry.sequence = ReadBigEndian64(value);

@@ -16,7 +16,8 @@ using ::tradecheck::testing::StatusIs;
 TEST(KeysTest, RecordKeyRoundTripsAndSortsNumerically) {
   for (uint64_t seq : {uint64_t{1}, uint64_t{255}, uint64_t{256},
                        uint64_t{1} << 40, ~uint64_t{0}}) {
-    for (auto stream : {v1::TRAIL_STREAM_BINDING, v1::TRAIL_STREAM_VALIDATE_ONLY}) {
+    for (auto stream :
+         {v1::TRAIL_STREAM_BINDING, v1::TRAIL_STREAM_VALIDATE_ONLY}) {
       TC_ASSERT_OK_AND_ASSIGN(StreamSeq back,
                               ParseRecordKey(RecordKey(stream, seq)));
       EXPECT_EQ(back.stream, stream);
@@ -25,7 +26,8 @@ TEST(KeysTest, RecordKeyRoundTripsAndSortsNumerically) {
   }
   EXPECT_LT(RecordKey(v1::TRAIL_STREAM_BINDING, 255),
             RecordKey(v1::TRAIL_STREAM_BINDING, 256));
-  EXPECT_THAT(ParseRecordKey("short"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseRecordKey("short"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(KeysTest, DecisionIdRoundTripsAndRejectsNonCanonical) {
@@ -36,26 +38,29 @@ TEST(KeysTest, DecisionIdRoundTripsAndRejectsNonCanonical) {
   EXPECT_EQ(back.sequence, 7u);
   for (const char* bad : {"", "b-", "b-1", "x-000000000001", "b-00000000000a",
                           "b-000000000000", "b000000000001"}) {
-    EXPECT_THAT(ParseDecisionId(bad), StatusIs(absl::StatusCode::kNotFound)) << bad;
+    EXPECT_THAT(ParseDecisionId(bad), StatusIs(absl::StatusCode::kNotFound))
+        << bad;
   }
 }
 
 TEST(KeysTest, PostingKeysRoundTripNewestFirstAndNeverCollide) {
-  const std::string p = PostingPrefix(Field::kExporter, v1::TRAIL_STREAM_BINDING,
-                                      "EXP-1");
-  TC_ASSERT_OK_AND_ASSIGN(uint64_t seq, ParsePostingSequence(p, PostingKey(p, 99)));
+  const std::string p =
+      PostingPrefix(Field::kExporter, v1::TRAIL_STREAM_BINDING, "EXP-1");
+  TC_ASSERT_OK_AND_ASSIGN(uint64_t seq,
+                          ParsePostingSequence(p, PostingKey(p, 99)));
   EXPECT_EQ(seq, 99u);
   // Newer sequences sort first within a prefix.
   EXPECT_LT(PostingKey(p, 100), PostingKey(p, 99));
   // A value that extends another is a different prefix (length-prefixed).
-  const std::string longer = PostingPrefix(
-      Field::kExporter, v1::TRAIL_STREAM_BINDING, "EXP-10");
+  const std::string longer =
+      PostingPrefix(Field::kExporter, v1::TRAIL_STREAM_BINDING, "EXP-10");
   EXPECT_THAT(ParsePostingSequence(p, PostingKey(longer, 5)),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_NE(PostingPrefix(Field::kImporter, v1::TRAIL_STREAM_BINDING, "EXP-1"), p);
-  EXPECT_NE(PostingPrefix(Field::kExporter, v1::TRAIL_STREAM_VALIDATE_ONLY,
-                          "EXP-1"),
+  EXPECT_NE(PostingPrefix(Field::kImporter, v1::TRAIL_STREAM_BINDING, "EXP-1"),
             p);
+  EXPECT_NE(
+      PostingPrefix(Field::kExporter, v1::TRAIL_STREAM_VALIDATE_ONLY, "EXP-1"),
+      p);
   EXPECT_NE(OutcomeValue(v1::OUTCOME_ALLOW), OutcomeValue(v1::OUTCOME_DENY));
 }
 
@@ -63,9 +68,8 @@ TEST(KeysTest, TimeKeyRoundTripsAndOrdersByTimeAcrossEpoch) {
   const absl::Time before = absl::FromUnixSeconds(-5);
   const absl::Time after = absl::FromUnixNanos(1'780'000'000'123'456'789);
   TC_ASSERT_OK_AND_ASSIGN(
-      TimeSeq back,
-      ParseTimeKey(v1::TRAIL_STREAM_BINDING,
-                   TimeKey(v1::TRAIL_STREAM_BINDING, after, 12)));
+      TimeSeq back, ParseTimeKey(v1::TRAIL_STREAM_BINDING,
+                                 TimeKey(v1::TRAIL_STREAM_BINDING, after, 12)));
   EXPECT_EQ(back.recorded_at, after);
   EXPECT_EQ(back.sequence, 12u);
   EXPECT_LT(TimeKey(v1::TRAIL_STREAM_BINDING, before, 9),
@@ -82,12 +86,15 @@ TEST(KeysTest, ValuesRoundTrip) {
       DecodeDeclarationEntry(EncodeDeclarationEntry({77, digest})));
   EXPECT_EQ(entry.sequence, 77u);
   EXPECT_EQ(entry.digest, digest);
-  EXPECT_THAT(DecodeDeclarationEntry("x"), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(DecodeDeclarationEntry("x"),
+              StatusIs(absl::StatusCode::kDataLoss));
   for (int64_t v : {int64_t{0}, int64_t{-3}, int64_t{1} << 50}) {
-    TC_ASSERT_OK_AND_ASSIGN(int64_t back, DecodeQuotaConsumed(EncodeQuotaConsumed(v)));
+    TC_ASSERT_OK_AND_ASSIGN(int64_t back,
+                            DecodeQuotaConsumed(EncodeQuotaConsumed(v)));
     EXPECT_EQ(back, v);
   }
-  EXPECT_THAT(DecodeQuotaConsumed("1234567"), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(DecodeQuotaConsumed("1234567"),
+              StatusIs(absl::StatusCode::kDataLoss));
 }
 
 TEST(KeysTest, RuleSetKeysStayUnderTheirRevision) {

@@ -23,9 +23,9 @@ absl::Status WithColumnFamily(const std::string& db_path,
                               const std::string& cf_name, Fn fn) {
   rocksdb::Options options;
   std::vector<std::string> names;
-  absl::Status s = FromRocks(
-      rocksdb::DB::ListColumnFamilies(options, db_path, &names),
-      absl::StrCat("listing column families of ", db_path));
+  absl::Status s =
+      FromRocks(rocksdb::DB::ListColumnFamilies(options, db_path, &names),
+                absl::StrCat("listing column families of ", db_path));
   if (!s.ok()) return s;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : names) {
@@ -33,8 +33,9 @@ absl::Status WithColumnFamily(const std::string& db_path,
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  s = FromRocks(rocksdb::DB::Open(options, db_path, descriptors, &handles, &raw),
-                absl::StrCat("opening ", db_path));
+  s = FromRocks(
+      rocksdb::DB::Open(options, db_path, descriptors, &handles, &raw),
+      absl::StrCat("opening ", db_path));
   if (!s.ok()) return s;
   std::unique_ptr<rocksdb::DB> db(raw);
   rocksdb::ColumnFamilyHandle* cf = nullptr;
@@ -64,14 +65,14 @@ absl::Status FlipByteInRecord(const std::string& db_path,
         std::string value;
         rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, key, &value);
         if (s.IsNotFound()) {
-          return absl::NotFoundError(absl::StrCat(
-              "no record ", keys::DecisionId(stream, sequence)));
+          return absl::NotFoundError(
+              absl::StrCat("no record ", keys::DecisionId(stream, sequence)));
         }
         if (!s.ok()) return FromRocks(s, "reading the record");
         if (byte_offset >= value.size()) {
-          return absl::OutOfRangeError(absl::StrCat(
-              "offset ", byte_offset, " is beyond the record's ",
-              value.size(), " bytes"));
+          return absl::OutOfRangeError(absl::StrCat("offset ", byte_offset,
+                                                    " is beyond the record's ",
+                                                    value.size(), " bytes"));
         }
         value[byte_offset] = static_cast<char>(~value[byte_offset]);
         rocksdb::WriteOptions wo;
