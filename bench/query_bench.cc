@@ -272,17 +272,27 @@ void PrintTable(const std::vector<Shape>& shapes,
   const size_t last = sizes.size() - 1;
   const std::string ratio =
       absl::StrFormat("%dk/%dk", sizes[last] / 1000, sizes[0] / 1000);
-  std::printf(" %13s %13s\n", ("med " + ratio).c_str(),
-              ("p99 " + ratio).c_str());
+  std::printf(" %13s %13s", ("med " + ratio).c_str(), ("p99 " + ratio).c_str());
+  if (sizes.size() > 2) {
+    std::printf(" %13s", absl::StrFormat("med %dk/%dk", sizes[last] / 1000,
+                                         sizes[last - 1] / 1000)
+                             .c_str());
+  }
+  std::printf("\n");
   for (size_t i = 0; i < shapes.size(); ++i) {
     std::printf("%-30s", shapes[i].name.c_str());
     for (size_t k = 0; k < sizes.size(); ++k) {
       std::printf(" %9.0f %9.0f", figures[k][i].median_us,
                   figures[k][i].p99_us);
     }
-    std::printf(" %13.2f %13.2f\n",
+    std::printf(" %13.2f %13.2f",
                 figures[last][i].median_us / figures[0][i].median_us,
                 figures[last][i].p99_us / figures[0][i].p99_us);
+    if (sizes.size() > 2) {
+      std::printf(" %13.2f",
+                  figures[last][i].median_us / figures[last - 1][i].median_us);
+    }
+    std::printf("\n");
   }
 }
 
@@ -306,7 +316,9 @@ int LoadAndMeasure(const std::string& dir, const std::vector<uint64_t>& sizes,
       rc = 1;
       break;
     }
-    if ((*store)->GetDecision(keys::DecisionId(v1::TRAIL_STREAM_BINDING, n)).ok()) {
+    if ((*store)
+            ->GetDecision(keys::DecisionId(v1::TRAIL_STREAM_BINDING, n))
+            .ok()) {
       std::printf("reusing the %llu records in %s\n",
                   static_cast<unsigned long long>(n), options.path.c_str());
       stores.push_back(std::move(*store));
