@@ -1,5 +1,7 @@
 #include "client/cli.h"
 
+#include <sys/types.h>
+
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -60,9 +62,9 @@ absl::StatusOr<File> OpenInput(const std::string& path, std::istream& in) {
     while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0) {
       const size_t n = static_cast<size_t>(in.gcount());
       if (std::fwrite(buffer, 1, n, spool.get()) != n) {
-        return absl::InternalError(absl::StrCat(
-            "<stdin>: cannot spool to a temporary file: ",
-            std::strerror(errno)));
+        return absl::InternalError(
+            absl::StrCat("<stdin>: cannot spool to a temporary file: ",
+                         std::strerror(errno)));
       }
     }
     if (in.bad()) return absl::DataLossError("<stdin>: read error");
@@ -85,24 +87,23 @@ absl::StatusOr<std::string> ReadAll(const std::string& path, std::FILE* file) {
     contents.append(buffer, n);
   }
   if (std::ferror(file)) {
-    return absl::DataLossError(absl::StrCat(DisplayName(path),
-                                            ": cannot read: ",
-                                            std::strerror(errno)));
+    return absl::DataLossError(absl::StrCat(
+        DisplayName(path), ": cannot read: ", std::strerror(errno)));
   }
   return contents;
 }
 
-// Reads one line (without its newline) into `line`; false at end of file.
+// Reads one line (without its newline) into `line`; false at end of file
+// or on a read error (check ferror).
 bool ReadLine(std::FILE* file, std::string* line) {
-  line->clear();
-  int c;
-  bool any = false;
-  while ((c = std::fgetc(file)) != EOF) {
-    any = true;
-    if (c == '\n') return true;
-    line->push_back(static_cast<char>(c));
-  }
-  return any;
+  char* buffer = nullptr;
+  size_t capacity = 0;
+  const ssize_t length = getline(&buffer, &capacity, file);
+  const std::unique_ptr<char, decltype(&std::free)> owned(buffer, &std::free);
+  if (length < 0) return false;
+  line->assign(buffer, static_cast<size_t>(length));
+  if (!line->empty() && line->back() == '\n') line->pop_back();
+  return true;
 }
 
 bool IsBlank(const std::string& line) {
@@ -145,7 +146,8 @@ int ExitForOutcome(v1::Outcome outcome) {
 }
 
 int Usage(CliIo& io, absl::string_view message) {
-  io.err << "tradecheck: " << message << "\nRun 'tradecheck --help' for usage.\n";
+  io.err << "tradecheck: " << message
+         << "\nRun 'tradecheck --help' for usage.\n";
   return kExitUsage;
 }
 
@@ -356,8 +358,8 @@ int CheckBatchFile(const std::string& path, const CliOptions& options,
     }
   }
   if (std::ferror(file->get())) {
-    io.err << "tradecheck: " << name << ": cannot read: "
-           << std::strerror(errno) << "\n";
+    io.err << "tradecheck: " << name
+           << ": cannot read: " << std::strerror(errno) << "\n";
     return kExitInput;
   }
   if (input_errors > 0) {
@@ -366,8 +368,7 @@ int CheckBatchFile(const std::string& path, const CliOptions& options,
              << " more\n";
     }
     io.err << "tradecheck: " << name << ": " << input_errors << " of "
-           << declarations
-           << " declarations are invalid; nothing was sent\n";
+           << declarations << " declarations are invalid; nothing was sent\n";
     return kExitInput;
   }
   if (declarations == 0) {
@@ -384,7 +385,8 @@ int CheckBatchFile(const std::string& path, const CliOptions& options,
   // Pass 2: stream them.
   std::rewind(file->get());
   int line_number = 0;
-  auto next = [&]() -> absl::StatusOr<std::optional<v1::CheckDeclarationRequest>> {
+  auto next =
+      [&]() -> absl::StatusOr<std::optional<v1::CheckDeclarationRequest>> {
     std::string text;
     while (ReadLine(file->get(), &text)) {
       ++line_number;
@@ -399,17 +401,16 @@ int CheckBatchFile(const std::string& path, const CliOptions& options,
       return request;
     }
     if (std::ferror(file->get())) {
-      return absl::DataLossError(absl::StrCat(name, ": cannot read: ",
-                                              std::strerror(errno)));
+      return absl::DataLossError(
+          absl::StrCat(name, ": cannot read: ", std::strerror(errno)));
     }
     return std::nullopt;
   };
   BatchReporter reporter(options, io, declarations);
   reporter.ShowProgress(/*force=*/true);
   const absl::Status status = client->CheckStream(
-      next, [&](const v1::CheckResult& result) {
-        return reporter.OnResult(result);
-      });
+      next,
+      [&](const v1::CheckResult& result) { return reporter.OnResult(result); });
   reporter.ClearProgress();
 
   const std::string summary = reporter.Summary();
@@ -452,9 +453,9 @@ absl::StatusOr<google::protobuf::Timestamp> ParseTimeFlag(
   }
   google::protobuf::Timestamp timestamp;
   timestamp.set_seconds(absl::ToUnixSeconds(time));
-  timestamp.set_nanos(static_cast<int32_t>(
-      (time - absl::FromUnixSeconds(timestamp.seconds())) /
-      absl::Nanoseconds(1)));
+  timestamp.set_nanos(
+      static_cast<int32_t>((time - absl::FromUnixSeconds(timestamp.seconds())) /
+                           absl::Nanoseconds(1)));
   return timestamp;
 }
 
@@ -465,8 +466,8 @@ absl::StatusOr<v1::TrailStream> ParseStreamFlag(const std::string& value) {
       v == "dry-run") {
     return v1::TRAIL_STREAM_VALIDATE_ONLY;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--stream=", value, ": expected binding or validate_only"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("--stream=", value, ": expected binding or validate_only"));
 }
 
 absl::StatusOr<v1::DecisionFilter> BuildFilter(const CliOptions& options) {
@@ -488,9 +489,9 @@ absl::StatusOr<v1::DecisionFilter> BuildFilter(const CliOptions& options) {
       outcome = v1::OUTCOME_UNSPECIFIED;
     }
     if (outcome == v1::OUTCOME_UNSPECIFIED) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--outcome=", options.outcome,
-          ": expected allow, deny or needs_review"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--outcome=", options.outcome,
+                       ": expected allow, deny or needs_review"));
     }
     filter.set_outcome(outcome);
   }
@@ -548,7 +549,8 @@ int AuditList(const CliOptions& options, CliIo& io,
     if (count == 0) {
       io.out << "No decisions match.\n";
     } else {
-      io.out << "\n" << count << (count == 1 ? " decision" : " decisions")
+      io.out << "\n"
+             << count << (count == 1 ? " decision" : " decisions")
              << (options.limit > 0 && count == options.limit
                      ? " (--limit reached)"
                      : "")
@@ -580,8 +582,8 @@ int AuditVerify(const CliOptions& options, CliIo& io,
   return response->ok() ? kExitAllow : kExitAuditMismatch;
 }
 
-int AuditReevaluate(const std::string& id, const CliOptions& options,
-                    CliIo& io, const ClientFactory& make_client) {
+int AuditReevaluate(const std::string& id, const CliOptions& options, CliIo& io,
+                    const ClientFactory& make_client) {
   int exit_code = kExitServer;
   std::unique_ptr<TradecheckClient> client =
       MakeClient(options, io, make_client, &exit_code);
@@ -607,8 +609,7 @@ int SimpleCommand(const CliOptions& options, CliIo& io,
   if (client == nullptr) return exit_code;
   absl::StatusOr<Response> response = call(*client);
   if (!response.ok()) {
-    return ReportRpcError(response.status(), absl::StrCat(what, " failed"),
-                          io);
+    return ReportRpcError(response.status(), absl::StrCat(what, " failed"), io);
   }
   io.out << (options.json ? MessageToJson(*response, true) + "\n"
                           : format(*response));
@@ -657,8 +658,9 @@ int RunCli(const std::vector<std::string>& args, const CliOptions& options,
     return AuditList(options, io, make_client);
   }
   if (Is(args, "audit", "verify")) {
-    if (!want_args(2, "audit verify [--stream=S] [--from-sequence=N] "
-                      "[--to-sequence=N]")) {
+    if (!want_args(2,
+                   "audit verify [--stream=S] [--from-sequence=N] "
+                   "[--to-sequence=N]")) {
       return kExitUsage;
     }
     return AuditVerify(options, io, make_client);
@@ -717,8 +719,8 @@ int RunCli(const std::vector<std::string>& args, const CliOptions& options,
         [&](TradecheckClient& c) { return c.CreateBackup(directory); },
         [](const v1::CreateBackupResponse& r) { return FormatBackup(r); });
   }
-  return Usage(io, absl::StrCat("unknown command '", absl::StrJoin(args, " "),
-                                "'"));
+  return Usage(
+      io, absl::StrCat("unknown command '", absl::StrJoin(args, " "), "'"));
 }
 
 std::string HelpText() {

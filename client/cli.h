@@ -47,12 +47,12 @@ struct CliOptions {
   std::string importer;
   std::string origin;
   std::string hs_prefix;
-  std::string outcome;   // allow | deny | needs_review
+  std::string outcome;  // allow | deny | needs_review
   std::string rule;
-  std::string from;      // YYYY-MM-DD or RFC 3339; recorded_at >= from
-  std::string to;        // recorded_at < to
+  std::string from;  // YYYY-MM-DD or RFC 3339; recorded_at >= from
+  std::string to;    // recorded_at < to
   std::string revision;
-  std::string stream;    // binding | validate_only
+  std::string stream;  // binding | validate_only
   int32_t page_size = 0;
   int64_t limit = 0;
 

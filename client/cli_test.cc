@@ -82,9 +82,9 @@ class CliTest : public ::testing::Test {
 TEST_F(CliTest, CheckExitCodeFollowsTheOutcome) {
   ExpectCheckReturns(v1::OUTCOME_ALLOW);
   EXPECT_EQ(Run({"check", DeclarationFile()}), kExitAllow);
-  EXPECT_THAT(out_.str(), AllOf(HasSubstr("Outcome       ALLOW"),
-                                HasSubstr("1511100000"),
-                                HasSubstr("Executive Order 14326")));
+  EXPECT_THAT(out_.str(),
+              AllOf(HasSubstr("Outcome       ALLOW"), HasSubstr("1511100000"),
+                    HasSubstr("Executive Order 14326")));
 }
 
 TEST_F(CliTest, DenyAndNeedsReviewHaveTheirOwnCodes) {
@@ -114,11 +114,12 @@ TEST_F(CliTest, CheckFromStdinWithJsonOutput) {
 }
 
 TEST_F(CliTest, BadInputIsReportedBeforeAnythingIsSent) {
-  const std::string path = WriteFile(
-      "unknown_field.json",
-      "{\n  \"declaration_id\": \"x\",\n  \"lines\": [{\"hscode\": \"1511\"}]\n}");
+  const std::string path = WriteFile("unknown_field.json",
+                                     "{\n  \"declaration_id\": \"x\",\n  "
+                                     "\"lines\": [{\"hscode\": \"1511\"}]\n}");
   EXPECT_EQ(Run({"check", path}), kExitInput);
-  EXPECT_THAT(err_.str(), HasSubstr(path + ":3:14: lines[0].hscode: unknown field"));
+  EXPECT_THAT(err_.str(),
+              HasSubstr(path + ":3:14: lines[0].hscode: unknown field"));
   EXPECT_EQ(clients_made_, 0);
 }
 
@@ -169,8 +170,9 @@ TEST_F(CliTest, UsageErrors) {
   EXPECT_EQ(clients_made_, 0);
 }
 
-using Stream = grpc::testing::MockClientReaderWriter<
-    v1::CheckDeclarationRequest, v1::CheckResult>;
+using Stream =
+    grpc::testing::MockClientReaderWriter<v1::CheckDeclarationRequest,
+                                          v1::CheckResult>;
 
 // Answers each written request in turn with the next outcome (or an error).
 class BatchServer {
@@ -178,11 +180,11 @@ class BatchServer {
   BatchServer(Stream* stream, std::vector<v1::Outcome> outcomes)
       : outcomes_(std::move(outcomes)) {
     EXPECT_CALL(*stream, Write(_, _))
-        .WillRepeatedly(Invoke([this](const v1::CheckDeclarationRequest& r,
-                                      grpc::WriteOptions) {
-          requests_.push_back(r);
-          return true;
-        }));
+        .WillRepeatedly(Invoke(
+            [this](const v1::CheckDeclarationRequest& r, grpc::WriteOptions) {
+              requests_.push_back(r);
+              return true;
+            }));
     EXPECT_CALL(*stream, WritesDone()).WillOnce(Return(true));
     ::testing::InSequence sequence;
     for (size_t i = 0; i < outcomes_.size(); ++i) {
@@ -225,8 +227,8 @@ TEST_F(CliTest, BatchStreamsEveryLineAndSummarises) {
   options_.batch = true;
   options_.validate_only = true;
   auto* stream = new Stream();
-  BatchServer server(stream, {v1::OUTCOME_ALLOW, v1::OUTCOME_DENY,
-                              v1::OUTCOME_NEEDS_REVIEW});
+  BatchServer server(
+      stream, {v1::OUTCOME_ALLOW, v1::OUTCOME_DENY, v1::OUTCOME_NEEDS_REVIEW});
   EXPECT_CALL(*mocked_.compliance, StreamCheckDeclarationsRaw(_))
       .WillOnce(Return(stream));
   EXPECT_EQ(Run({"check", WriteFile("batch.jsonl", JsonLines(3))}), kExitDeny);
@@ -329,8 +331,8 @@ TEST_F(CliTest, AuditListSendsEveryFilterAndFollowsPages) {
         *response = Page(0, 2, "next");
         return grpc::Status::OK;
       }))
-      .WillOnce(DoAll(SetArgPointee<2>(Page(2, 1, "")),
-                      Return(grpc::Status::OK)));
+      .WillOnce(
+          DoAll(SetArgPointee<2>(Page(2, 1, "")), Return(grpc::Status::OK)));
   EXPECT_EQ(Run({"audit", "list"}), kExitAllow);
   // JSON Lines: one decision per line.
   std::istringstream lines(out_.str());
@@ -346,8 +348,8 @@ TEST_F(CliTest, AuditListSendsEveryFilterAndFollowsPages) {
 
 TEST_F(CliTest, AuditListTable) {
   EXPECT_CALL(*mocked_.audit, ListDecisions(_, _, _))
-      .WillOnce(DoAll(SetArgPointee<2>(Page(0, 2, "")),
-                      Return(grpc::Status::OK)));
+      .WillOnce(
+          DoAll(SetArgPointee<2>(Page(0, 2, "")), Return(grpc::Status::OK)));
   EXPECT_EQ(Run({"audit", "list"}), kExitAllow);
   EXPECT_THAT(out_.str(), AllOf(HasSubstr("DECISION"), HasSubstr("dec-1"),
                                 HasSubstr("2 decisions")));
@@ -383,8 +385,8 @@ TEST_F(CliTest, AuditReevaluate) {
 
 TEST_F(CliTest, DecisionGetNotFoundIsAServerError) {
   EXPECT_CALL(*mocked_.audit, GetDecision(_, _, _))
-      .WillOnce(Return(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                    "no decision dec-404")));
+      .WillOnce(Return(
+          grpc::Status(grpc::StatusCode::NOT_FOUND, "no decision dec-404")));
   EXPECT_EQ(Run({"decision", "get", "dec-404"}), kExitServer);
   EXPECT_THAT(err_.str(), HasSubstr("NOT_FOUND: no decision dec-404"));
 }
@@ -427,14 +429,14 @@ TEST_F(CliTest, AgreementsListAsOf) {
         return grpc::Status::OK;
       }));
   EXPECT_EQ(Run({"agreements", "list"}), kExitAllow);
-  EXPECT_THAT(out_.str(), AllOf(HasSubstr("us-procl-s122"),
-                                HasSubstr("IN_FORCE")));
+  EXPECT_THAT(out_.str(),
+              AllOf(HasSubstr("us-procl-s122"), HasSubstr("IN_FORCE")));
 }
 
 TEST_F(CliTest, HelpDocumentsEveryExitCode) {
   const std::string help = HelpText();
-  for (const char* code : {"  0 ", "  1 ", "  2 ", "  3 ", "  10 ", "  11 ",
-                           "  12 "}) {
+  for (const char* code :
+       {"  0 ", "  1 ", "  2 ", "  3 ", "  10 ", "  11 ", "  12 "}) {
     EXPECT_THAT(help, HasSubstr(code));
   }
   EXPECT_THAT(help, HasSubstr("127.0.0.1:50051"));

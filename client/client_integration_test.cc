@@ -167,7 +167,8 @@ TEST_F(ClientIntegrationTest, ServerValidationNamesTheField) {
 }
 
 TEST_F(ClientIntegrationTest, RawConcentrateExportIsDenied) {
-  auto response = client_->Check(Example("exporters/my-re-concentrate-export.json"));
+  auto response =
+      client_->Check(Example("exporters/my-re-concentrate-export.json"));
   ASSERT_THAT(response, IsOk());
   EXPECT_EQ(response->verdict().outcome(), v1::OUTCOME_DENY)
       << response->verdict().DebugString();
@@ -193,12 +194,13 @@ TEST_F(ClientIntegrationTest, StreamThenListEveryPageThenVerify) {
   int line_number = 0;
   int sent = 0;
   std::set<std::string> ids;
-  auto next = [&]() -> absl::StatusOr<std::optional<v1::CheckDeclarationRequest>> {
+  auto next =
+      [&]() -> absl::StatusOr<std::optional<v1::CheckDeclarationRequest>> {
     while (std::getline(in, line)) {
       ++line_number;
       if (line.empty()) continue;
-      auto declaration = ParseDeclarationJson(line, "customs-day.jsonl",
-                                              line_number);
+      auto declaration =
+          ParseDeclarationJson(line, "customs-day.jsonl", line_number);
       if (!declaration.ok()) return declaration.status();
       declaration->set_declaration_id(absl::StrCat("IT-STREAM-", sent++));
       v1::CheckDeclarationRequest request;
@@ -240,14 +242,13 @@ TEST_F(ClientIntegrationTest, StreamThenListEveryPageThenVerify) {
   // Filtered by origin: only Thai declarations.
   filter.set_origin_country("TH");
   int thai = 0;
-  ASSERT_THAT(client_->ForEachDecision(filter, list_options,
-                                       [&](const v1::Decision& decision) {
-                                         EXPECT_EQ(decision.declaration()
-                                                       .origin_country(),
-                                                   "TH");
-                                         ++thai;
-                                         return absl::OkStatus();
-                                       }),
+  ASSERT_THAT(client_->ForEachDecision(
+                  filter, list_options,
+                  [&](const v1::Decision& decision) {
+                    EXPECT_EQ(decision.declaration().origin_country(), "TH");
+                    ++thai;
+                    return absl::OkStatus();
+                  }),
               IsOk());
   EXPECT_GE(thai, 2);
 
@@ -294,27 +295,26 @@ TEST_F(ClientIntegrationTest, CliCheckExitCodes) {
   EXPECT_THAT(palm.output, HasSubstr("Outcome"));
   EXPECT_THAT(palm.output, HasSubstr("1511100000"));
 
-  CliRun concentrate = RunCli(absl::StrCat(
-      Server(), " check --json ",
-      ExamplePath("exporters/my-re-concentrate-export.json")));
+  CliRun concentrate = RunCli(
+      absl::StrCat(Server(), " check --json ",
+                   ExamplePath("exporters/my-re-concentrate-export.json")));
   EXPECT_EQ(concentrate.exit_code, 10) << concentrate.output;
   v1::CheckDeclarationResponse response;
   EXPECT_THAT(ParseJsonMessage(concentrate.output, "stdout", &response),
               IsOk());
   EXPECT_EQ(response.verdict().outcome(), v1::OUTCOME_DENY);
 
-  CliRun dry = RunCli(absl::StrCat(
-      Server(), " check --validate-only ",
-      ExamplePath("customs/th-furniture-section122.json")));
+  CliRun dry =
+      RunCli(absl::StrCat(Server(), " check --validate-only ",
+                          ExamplePath("customs/th-furniture-section122.json")));
   EXPECT_THAT(dry.exit_code, AnyOf(0, 10, 11)) << dry.output;
   EXPECT_THAT(dry.output, HasSubstr("dry run"));
 }
 
 TEST_F(ClientIntegrationTest, CliBadInputNeverReachesTheServer) {
   // An address nothing listens on: the input error must come first.
-  CliRun run = RunCli(absl::StrCat(
-      "--server=127.0.0.1:1 check ",
-      ExamplePath("invalid/unknown-field.json")));
+  CliRun run = RunCli(absl::StrCat("--server=127.0.0.1:1 check ",
+                                   ExamplePath("invalid/unknown-field.json")));
   EXPECT_EQ(run.exit_code, 2) << run.output;
   EXPECT_THAT(run.output, HasSubstr("lines[0].hscode: unknown field"));
   EXPECT_THAT(run.output, Not(HasSubstr("UNAVAILABLE")));
@@ -323,9 +323,9 @@ TEST_F(ClientIntegrationTest, CliBadInputNeverReachesTheServer) {
 TEST_F(ClientIntegrationTest, CliBatchListVerify) {
   // The batch file's ids may already be recorded by an earlier run of this
   // binary's tests against the same server: replays are fine.
-  CliRun batch = RunCli(absl::StrCat(
-      Server(), " check --batch --validate-only ",
-      ExamplePath("batch/customs-day.jsonl")));
+  CliRun batch =
+      RunCli(absl::StrCat(Server(), " check --batch --validate-only ",
+                          ExamplePath("batch/customs-day.jsonl")));
   EXPECT_THAT(batch.exit_code, AnyOf(0, 10, 11)) << batch.output;
   EXPECT_THAT(batch.output, HasSubstr("6 declarations:"));
 

@@ -116,7 +116,8 @@ class JsonScanner {
       default:
         if (Peek() == '-' || absl::ascii_isdigit(Peek())) return Number();
         return Fail(absl::StrCat("unexpected character '",
-                                 std::string(1, Peek()), "'; expected a value"));
+                                 std::string(1, Peek()),
+                                 "'; expected a value"));
     }
   }
 
@@ -215,8 +216,8 @@ class JsonScanner {
           continue;
         }
         if (std::string("\"\\/bfnrt").find(e) == std::string::npos) {
-          return Fail(absl::StrCat("invalid escape '\\", std::string(1, e),
-                                   "'"));
+          return Fail(
+              absl::StrCat("invalid escape '\\", std::string(1, e), "'"));
         }
         out->push_back(e);
         Advance();
@@ -337,8 +338,8 @@ std::string Where(absl::string_view source, int first_line,
     return first_line > 0 ? absl::StrCat(source, ":", first_line)
                           : std::string(source);
   }
-  const int line = first_line > 0 ? first_line + position->line - 1
-                                  : position->line;
+  const int line =
+      first_line > 0 ? first_line + position->line - 1 : position->line;
   return absl::StrCat(source, ":", line, ":", position->column);
 }
 
@@ -363,15 +364,16 @@ absl::Status ParseJsonMessage(absl::string_view json, absl::string_view source,
   auto [field, problem] = SplitProtobufError(
       absl::string_view(status.message().data(), status.message().size()));
   if (field.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        Where(source, first_line, std::nullopt), ": not a valid ",
-        message->GetDescriptor()->full_name(), ": ", problem));
+    return absl::InvalidArgumentError(
+        absl::StrCat(Where(source, first_line, std::nullopt), ": not a valid ",
+                     message->GetDescriptor()->full_name(), ": ", problem));
   }
   const std::string where =
       Where(source, first_line, scanner.PositionOf(NormalizePath(field)));
   if (problem == "unknown field") {
-    problem = absl::StrCat("unknown field (not in the protobuf JSON mapping of ",
-                           message->GetDescriptor()->full_name(), ")");
+    problem =
+        absl::StrCat("unknown field (not in the protobuf JSON mapping of ",
+                     message->GetDescriptor()->full_name(), ")");
   }
   return absl::InvalidArgumentError(
       absl::StrCat(where, ": ", field, ": ", problem));

@@ -53,23 +53,25 @@ TEST(DeclarationJsonTest, AcceptsLowerCamelCaseNames) {
 }
 
 TEST(DeclarationJsonTest, SyntaxErrorHasLineAndColumn) {
-  EXPECT_THAT(ParseDeclarationJson("{\n  \"declaration_id\": \"x\"\n  \"kind\": 1\n}",
-                                   "decl.json"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       "decl.json:3:3: invalid JSON: expected ',' or '}' "
-                       "after a member"));
+  EXPECT_THAT(
+      ParseDeclarationJson("{\n  \"declaration_id\": \"x\"\n  \"kind\": 1\n}",
+                           "decl.json"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "decl.json:3:3: invalid JSON: expected ',' or '}' "
+               "after a member"));
   EXPECT_THAT(ParseDeclarationJson("", "empty.json"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("empty.json:1:1: invalid JSON")));
-  EXPECT_THAT(ParseDeclarationJson("{} {}", "two.json"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("two.json:1:4: invalid JSON: unexpected text")));
-  EXPECT_THAT(ParseDeclarationJson("{\"a\": [1, 2,]}", "t.json"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("trailing ','")));
-  EXPECT_THAT(ParseDeclarationJson("{\"a\": 01}", "t.json"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("t.json:1:8")));
+  EXPECT_THAT(
+      ParseDeclarationJson("{} {}", "two.json"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("two.json:1:4: invalid JSON: unexpected text")));
+  EXPECT_THAT(
+      ParseDeclarationJson("{\"a\": [1, 2,]}", "t.json"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("trailing ','")));
+  EXPECT_THAT(
+      ParseDeclarationJson("{\"a\": 01}", "t.json"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("t.json:1:8")));
 }
 
 TEST(DeclarationJsonTest, DuplicateKeyIsAnError) {
@@ -115,27 +117,27 @@ TEST(DeclarationJsonTest, WrongTypeNamesTheField) {
 TEST(DeclarationJsonTest, ListsEveryMissingRequiredField) {
   auto declaration = ParseDeclarationJson(
       R"({"kind": "DECLARATION_KIND_IMPORT_ENTRY", "lines": [{}]})", "t.json");
-  EXPECT_THAT(declaration,
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("t.json: declaration_id: required"),
-                             HasSubstr("t.json: entry_date: required for "
-                                       "DECLARATION_KIND_IMPORT_ENTRY"),
-                             HasSubstr("t.json: lines[0].line_number: required"),
-                             HasSubstr("t.json: lines[0].hs_code: required"))));
+  EXPECT_THAT(
+      declaration,
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("t.json: declaration_id: required"),
+                     HasSubstr("t.json: entry_date: required for "
+                               "DECLARATION_KIND_IMPORT_ENTRY"),
+                     HasSubstr("t.json: lines[0].line_number: required"),
+                     HasSubstr("t.json: lines[0].hs_code: required"))));
 }
 
 TEST(DeclarationJsonTest, ExportNeedsExportDateAndARealDate) {
-  EXPECT_THAT(
-      ParseDeclarationJson(
-          R"({"declaration_id": "MY-RE-1",
+  EXPECT_THAT(ParseDeclarationJson(
+                  R"({"declaration_id": "MY-RE-1",
               "kind": "DECLARATION_KIND_EXPORT_SHIPMENT",
               "entry_date": {"year": 2026, "month": 2, "day": 30},
               "lines": [{"line_number": 1, "hs_code": "284690"}]})",
-          "t.json"),
-      StatusIs(absl::StatusCode::kInvalidArgument,
-               AllOf(HasSubstr("export_date: required for "
-                               "DECLARATION_KIND_EXPORT_SHIPMENT"),
-                     HasSubstr("t.json: entry_date: "))));
+                  "t.json"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("export_date: required for "
+                                       "DECLARATION_KIND_EXPORT_SHIPMENT"),
+                             HasSubstr("t.json: entry_date: "))));
   EXPECT_THAT(ParseDeclarationJson(R"({"declaration_id": "x"})", "t.json"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("kind: required"),

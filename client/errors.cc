@@ -4,9 +4,9 @@
 #include <string>
 
 #include "absl/strings/cord.h"
-#include "absl/types/optional.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/types/optional.h"
 
 namespace tradecheck {
 
@@ -49,8 +49,8 @@ std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const absl::Status& status) {
 
 std::string DescribeError(const absl::Status& status) {
   if (status.ok()) return "OK";
-  std::string text = absl::StrCat(absl::StatusCodeToString(status.code()),
-                                  ": ", status.message());
+  std::string text = absl::StrCat(absl::StatusCodeToString(status.code()), ": ",
+                                  status.message());
   if (std::optional<google::rpc::BadRequest> bad = BadRequestOf(status)) {
     for (const auto& violation : bad->field_violations()) {
       absl::StrAppend(&text, "\n  ", violation.field(), ": ",
@@ -59,7 +59,8 @@ std::string DescribeError(const absl::Status& status) {
   }
   if (std::optional<google::rpc::ErrorInfo> info = ErrorInfoOf(status)) {
     absl::StrAppend(&text, "\n  reason: ", info->reason());
-    if (!info->domain().empty()) absl::StrAppend(&text, " (", info->domain(), ")");
+    if (!info->domain().empty())
+      absl::StrAppend(&text, " (", info->domain(), ")");
     // Sorted so the output is stable.
     std::map<std::string, std::string> metadata(info->metadata().begin(),
                                                 info->metadata().end());

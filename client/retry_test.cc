@@ -39,9 +39,9 @@ class FakeCompliance final : public v1::ComplianceService::Service {
   std::atomic<int> calls{0};
   bool reject_with_details = false;
 
-  grpc::Status CheckDeclaration(grpc::ServerContext*,
-                                const v1::CheckDeclarationRequest* request,
-                                v1::CheckDeclarationResponse* response) override {
+  grpc::Status CheckDeclaration(
+      grpc::ServerContext*, const v1::CheckDeclarationRequest* request,
+      v1::CheckDeclarationResponse* response) override {
     ++calls;
     if (reject_with_details) {
       return testing::InvalidArgumentWithViolation("lines[0].hs_code",
@@ -169,9 +169,9 @@ TEST_F(RetryTest, OneAttemptMeansNoRetry) {
 }
 
 TEST_F(RetryTest, BackupIsNeverRetried) {
-  EXPECT_THAT(Client()->CreateBackup("/srv/backups/tc-2026-03-01"),
-              StatusIs(absl::StatusCode::kUnavailable,
-                       HasSubstr("CreateBackup")));
+  EXPECT_THAT(
+      Client()->CreateBackup("/srv/backups/tc-2026-03-01"),
+      StatusIs(absl::StatusCode::kUnavailable, HasSubstr("CreateBackup")));
   EXPECT_EQ(admin_.calls, 1);
 }
 
@@ -239,10 +239,12 @@ TEST_F(RetryTest, SinkErrorCancelsTheStream) {
         return request;
       },
       [&](const v1::CheckResult& result) {
-        if (result.index() == 10) return absl::UnavailableError("stdout closed");
+        if (result.index() == 10)
+          return absl::UnavailableError("stdout closed");
         return absl::OkStatus();
       });
-  EXPECT_THAT(status, StatusIs(absl::StatusCode::kUnavailable, "stdout closed"));
+  EXPECT_THAT(status,
+              StatusIs(absl::StatusCode::kUnavailable, "stdout closed"));
   EXPECT_LT(sent, 100000);
 }
 

@@ -44,7 +44,8 @@ std::set<std::string> RetriedNames(const google::protobuf::Struct& config) {
 TEST(ServiceConfigTest, RetriesOnlyIdempotentCalls) {
   const std::set<std::string> names =
       RetriedNames(Parse(RetryServiceConfigJson(4)));
-  EXPECT_THAT(names, Contains("tradecheck.v1.ComplianceService/CheckDeclaration"));
+  EXPECT_THAT(names,
+              Contains("tradecheck.v1.ComplianceService/CheckDeclaration"));
   EXPECT_THAT(names,
               Contains("tradecheck.v1.ComplianceService/CheckDeclarations"));
   EXPECT_THAT(names, Contains("tradecheck.v1.AuditService/"));
@@ -53,8 +54,9 @@ TEST(ServiceConfigTest, RetriesOnlyIdempotentCalls) {
   EXPECT_THAT(names, Not(Contains("tradecheck.v1.AdminService/")));
   EXPECT_THAT(names, Not(Contains("tradecheck.v1.AdminService/CreateBackup")));
   EXPECT_THAT(names, Not(Contains("tradecheck.v1.ComplianceService/")));
-  EXPECT_THAT(names, Not(Contains(
-                         "tradecheck.v1.ComplianceService/StreamCheckDeclarations")));
+  EXPECT_THAT(
+      names,
+      Not(Contains("tradecheck.v1.ComplianceService/StreamCheckDeclarations")));
 }
 
 TEST(ServiceConfigTest, RetriesUnavailableOnlyWithinGrpcsLimit) {

@@ -61,7 +61,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
   std::ostringstream contents;
   contents << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat("error reading ", path));
+  if (in.bad())
+    return absl::DataLossError(absl::StrCat("error reading ", path));
   return contents.str();
 }
 
@@ -92,8 +93,8 @@ absl::StatusOr<std::unique_ptr<TradecheckClient>> TradecheckClient::Create(
       TC_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(options.ca_cert_file));
       if (ssl.pem_root_certs.find("-----BEGIN CERTIFICATE-----") ==
           std::string::npos) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            options.ca_cert_file, " holds no PEM certificate"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(options.ca_cert_file, " holds no PEM certificate"));
       }
     }
     credentials = grpc::SslCredentials(ssl);
@@ -128,26 +129,35 @@ TradecheckClient::TradecheckClient(std::unique_ptr<Stubs> stubs,
 
 TradecheckClient::~TradecheckClient() = default;
 
-// Runs one unary call with the configured deadline and converts its status.
-#define TC_UNARY_CALL(stub, method, request, response_type)                \
-  do {                                                                     \
-    grpc::ClientContext context;                                           \
-    SetDeadline(&context, options_.timeout);                               \
-    response_type response;                                                \
-    grpc::Status status = (stub)->method(&context, (request), &response);  \
-    if (!status.ok()) {                                                    \
-      return FromGrpcStatus(status, #method, options_.server);             \
-    }                                                                      \
-    return response;                                                       \
-  } while (false)
+namespace {
+
+// Runs one unary call of `stub` with a deadline of `timeout` and converts
+// its status. `name` is the method's name for error messages.
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> CallUnary(
+    Stub* stub,
+    grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                 Response*),
+    const Request& request, absl::string_view name,
+    const ClientOptions& options) {
+  grpc::ClientContext context;
+  SetDeadline(&context, options.timeout);
+  Response response;
+  const grpc::Status status = (stub->*method)(&context, request, &response);
+  if (!status.ok()) return FromGrpcStatus(status, name, options.server);
+  return response;
+}
+
+}  // namespace
 
 absl::StatusOr<v1::CheckDeclarationResponse> TradecheckClient::CheckImpl(
     const v1::Declaration& declaration, bool validate_only) {
   v1::CheckDeclarationRequest request;
   *request.mutable_declaration() = declaration;
   request.set_validate_only(validate_only);
-  TC_UNARY_CALL(stubs_->compliance, CheckDeclaration, request,
-                v1::CheckDeclarationResponse);
+  return CallUnary(stubs_->compliance.get(),
+                   &v1::ComplianceService::StubInterface::CheckDeclaration,
+                   request, "CheckDeclaration", options_);
 }
 
 absl::StatusOr<v1::CheckDeclarationResponse> TradecheckClient::Check(
@@ -162,8 +172,9 @@ absl::StatusOr<v1::CheckDeclarationResponse> TradecheckClient::DryRun(
 
 absl::StatusOr<v1::CheckDeclarationsResponse> TradecheckClient::CheckBatch(
     const v1::CheckDeclarationsRequest& request) {
-  TC_UNARY_CALL(stubs_->compliance, CheckDeclarations, request,
-                v1::CheckDeclarationsResponse);
+  return CallUnary(stubs_->compliance.get(),
+                   &v1::ComplianceService::StubInterface::CheckDeclarations,
+                   request, "CheckDeclarations", options_);
 }
 
 absl::Status TradecheckClient::CheckStream(RequestSource next,
@@ -199,8 +210,7 @@ absl::Status TradecheckClient::CheckStream(RequestSource next,
   uint64_t sent = 0;
   bool stream_broken = false;
   while (true) {
-    absl::StatusOr<std::optional<v1::CheckDeclarationRequest>> request =
-        next();
+    absl::StatusOr<std::optional<v1::CheckDeclarationRequest>> request = next();
     if (!request.ok()) {
       source_status = request.status();
       context.TryCancel();
@@ -222,9 +232,9 @@ absl::Status TradecheckClient::CheckStream(RequestSource next,
   TC_RETURN_IF_ERROR(
       FromGrpcStatus(status, "StreamCheckDeclarations", options_.server));
   if (stream_broken || received != sent) {
-    return absl::InternalError(absl::StrCat(
-        "the server ended the stream after ", received, " results for ",
-        sent, " declarations sent"));
+    return absl::InternalError(
+        absl::StrCat("the server ended the stream after ", received,
+                     " results for ", sent, " declarations sent"));
   }
   return absl::OkStatus();
 }
@@ -233,13 +243,16 @@ absl::StatusOr<v1::Decision> TradecheckClient::GetDecision(
     const std::string& decision_id) {
   v1::GetDecisionRequest request;
   request.set_decision_id(decision_id);
-  TC_UNARY_CALL(stubs_->audit, GetDecision, request, v1::Decision);
+  return CallUnary(stubs_->audit.get(),
+                   &v1::AuditService::StubInterface::GetDecision, request,
+                   "GetDecision", options_);
 }
 
 absl::StatusOr<v1::ListDecisionsResponse> TradecheckClient::ListDecisionsPage(
     const v1::ListDecisionsRequest& request) {
-  TC_UNARY_CALL(stubs_->audit, ListDecisions, request,
-                v1::ListDecisionsResponse);
+  return CallUnary(stubs_->audit.get(),
+                   &v1::AuditService::StubInterface::ListDecisions, request,
+                   "ListDecisions", options_);
 }
 
 absl::Status TradecheckClient::ForEachDecision(
@@ -278,48 +291,57 @@ absl::StatusOr<v1::ReevaluateDecisionResponse>
 TradecheckClient::ReevaluateDecision(const std::string& decision_id) {
   v1::ReevaluateDecisionRequest request;
   request.set_decision_id(decision_id);
-  TC_UNARY_CALL(stubs_->audit, ReevaluateDecision, request,
-                v1::ReevaluateDecisionResponse);
+  return CallUnary(stubs_->audit.get(),
+                   &v1::AuditService::StubInterface::ReevaluateDecision,
+                   request, "ReevaluateDecision", options_);
 }
 
 absl::StatusOr<v1::VerifyTrailResponse> TradecheckClient::VerifyTrail(
     const v1::VerifyTrailRequest& request) {
-  TC_UNARY_CALL(stubs_->audit, VerifyTrail, request, v1::VerifyTrailResponse);
+  return CallUnary(stubs_->audit.get(),
+                   &v1::AuditService::StubInterface::VerifyTrail, request,
+                   "VerifyTrail", options_);
 }
 
 absl::StatusOr<v1::ListInstrumentsResponse> TradecheckClient::ListInstruments(
     const std::optional<v1::Date>& as_of) {
   v1::ListInstrumentsRequest request;
   if (as_of.has_value()) *request.mutable_as_of() = *as_of;
-  TC_UNARY_CALL(stubs_->agreement, ListInstruments, request,
-                v1::ListInstrumentsResponse);
+  return CallUnary(stubs_->agreement.get(),
+                   &v1::AgreementService::StubInterface::ListInstruments,
+                   request, "ListInstruments", options_);
 }
 
 absl::StatusOr<v1::Instrument> TradecheckClient::GetInstrument(
     const std::string& instrument_id) {
   v1::GetInstrumentRequest request;
   request.set_instrument_id(instrument_id);
-  TC_UNARY_CALL(stubs_->agreement, GetInstrument, request, v1::Instrument);
+  return CallUnary(stubs_->agreement.get(),
+                   &v1::AgreementService::StubInterface::GetInstrument, request,
+                   "GetInstrument", options_);
 }
 
 absl::StatusOr<v1::RuleSetInfo> TradecheckClient::GetRuleSet() {
-  TC_UNARY_CALL(stubs_->agreement, GetRuleSet, v1::GetRuleSetRequest(),
-                v1::RuleSetInfo);
+  const v1::GetRuleSetRequest request;
+  return CallUnary(stubs_->agreement.get(),
+                   &v1::AgreementService::StubInterface::GetRuleSet, request,
+                   "GetRuleSet", options_);
 }
 
 absl::StatusOr<v1::ReloadRuleSetResponse> TradecheckClient::ReloadRuleSet() {
-  TC_UNARY_CALL(stubs_->admin, ReloadRuleSet, v1::ReloadRuleSetRequest(),
-                v1::ReloadRuleSetResponse);
+  const v1::ReloadRuleSetRequest request;
+  return CallUnary(stubs_->admin.get(),
+                   &v1::AdminService::StubInterface::ReloadRuleSet, request,
+                   "ReloadRuleSet", options_);
 }
 
 absl::StatusOr<v1::CreateBackupResponse> TradecheckClient::CreateBackup(
     const std::string& directory) {
   v1::CreateBackupRequest request;
   request.set_directory(directory);
-  TC_UNARY_CALL(stubs_->admin, CreateBackup, request,
-                v1::CreateBackupResponse);
+  return CallUnary(stubs_->admin.get(),
+                   &v1::AdminService::StubInterface::CreateBackup, request,
+                   "CreateBackup", options_);
 }
-
-#undef TC_UNARY_CALL
 
 }  // namespace tradecheck

@@ -87,8 +87,7 @@ TEST(TradecheckClientTest, FieldViolationsSurviveAsPayload) {
   auto response = mocked.client->Check(PalmOilDeclaration());
   EXPECT_THAT(response, StatusIs(absl::StatusCode::kInvalidArgument,
                                  HasSubstr("malformed")));
-  std::optional<google::rpc::BadRequest> bad =
-      BadRequestOf(response.status());
+  std::optional<google::rpc::BadRequest> bad = BadRequestOf(response.status());
   ASSERT_TRUE(bad.has_value());
   ASSERT_EQ(bad->field_violations_size(), 1);
   EXPECT_EQ(bad->field_violations(0).field(), "lines[0].hs_code");
@@ -101,8 +100,8 @@ TEST(TradecheckClientTest, UnavailableNamesMethodAndServer) {
   options.server = "customs-gw.example:50051";
   auto mocked = MakeMockedClient(options);
   EXPECT_CALL(*mocked.audit, GetDecision(_, _, _))
-      .WillOnce(Return(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                    "connection refused")));
+      .WillOnce(Return(
+          grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused")));
   auto decision = mocked.client->GetDecision("dec-1");
   EXPECT_THAT(decision,
               StatusIs(absl::StatusCode::kUnavailable,
@@ -123,11 +122,11 @@ TEST(TradecheckClientTest, EveryUnaryCallHasADeadlineAndItsArguments) {
         return grpc::Status::OK;
       }));
   EXPECT_CALL(*mocked.audit, ReevaluateDecision(HasDeadlineNear7s(), _, _))
-      .WillOnce(Invoke([](auto*, const v1::ReevaluateDecisionRequest& request,
-                          auto*) {
-        EXPECT_EQ(request.decision_id(), "dec-9");
-        return grpc::Status::OK;
-      }));
+      .WillOnce(Invoke(
+          [](auto*, const v1::ReevaluateDecisionRequest& request, auto*) {
+            EXPECT_EQ(request.decision_id(), "dec-9");
+            return grpc::Status::OK;
+          }));
   EXPECT_CALL(*mocked.audit, VerifyTrail(HasDeadlineNear7s(), _, _))
       .WillOnce(Invoke([](auto*, const v1::VerifyTrailRequest& request,
                           v1::VerifyTrailResponse* response) {
@@ -137,27 +136,27 @@ TEST(TradecheckClientTest, EveryUnaryCallHasADeadlineAndItsArguments) {
         return grpc::Status::OK;
       }));
   EXPECT_CALL(*mocked.agreement, ListInstruments(HasDeadlineNear7s(), _, _))
-      .WillOnce(Invoke([](auto*, const v1::ListInstrumentsRequest& request,
-                          auto*) {
-        EXPECT_EQ(request.as_of().year(), 2026);
-        return grpc::Status::OK;
-      }));
+      .WillOnce(
+          Invoke([](auto*, const v1::ListInstrumentsRequest& request, auto*) {
+            EXPECT_EQ(request.as_of().year(), 2026);
+            return grpc::Status::OK;
+          }));
   EXPECT_CALL(*mocked.agreement, GetInstrument(HasDeadlineNear7s(), _, _))
-      .WillOnce(Invoke([](auto*, const v1::GetInstrumentRequest& request,
-                          auto*) {
-        EXPECT_EQ(request.instrument_id(), "us-eo-14326");
-        return grpc::Status::OK;
-      }));
+      .WillOnce(
+          Invoke([](auto*, const v1::GetInstrumentRequest& request, auto*) {
+            EXPECT_EQ(request.instrument_id(), "us-eo-14326");
+            return grpc::Status::OK;
+          }));
   EXPECT_CALL(*mocked.agreement, GetRuleSet(HasDeadlineNear7s(), _, _))
       .WillOnce(Return(grpc::Status::OK));
   EXPECT_CALL(*mocked.admin, ReloadRuleSet(HasDeadlineNear7s(), _, _))
       .WillOnce(Return(grpc::Status::OK));
   EXPECT_CALL(*mocked.admin, CreateBackup(HasDeadlineNear7s(), _, _))
-      .WillOnce(Invoke([](auto*, const v1::CreateBackupRequest& request,
-                          auto*) {
-        EXPECT_EQ(request.directory(), "/var/backups/tc-1");
-        return grpc::Status::OK;
-      }));
+      .WillOnce(
+          Invoke([](auto*, const v1::CreateBackupRequest& request, auto*) {
+            EXPECT_EQ(request.directory(), "/var/backups/tc-1");
+            return grpc::Status::OK;
+          }));
   EXPECT_CALL(*mocked.compliance, CheckDeclarations(HasDeadlineNear7s(), _, _))
       .WillOnce(Return(grpc::Status::OK));
 
@@ -181,7 +180,7 @@ TEST(TradecheckClientTest, EveryUnaryCallHasADeadlineAndItsArguments) {
 }
 
 TradecheckClient::ListOptions Listing(int32_t page_size,
-                                     int64_t max_decisions) {
+                                      int64_t max_decisions) {
   TradecheckClient::ListOptions options;
   options.page_size = page_size;
   options.max_decisions = max_decisions;
@@ -203,8 +202,7 @@ TEST(TradecheckClientTest, ForEachDecisionFollowsPageTokens) {
   std::vector<std::string> tokens_sent;
   EXPECT_CALL(*mocked.audit, ListDecisions(HasDeadlineNear7s(), _, _))
       .Times(3)
-      .WillRepeatedly(Invoke([&](auto*,
-                                 const v1::ListDecisionsRequest& request,
+      .WillRepeatedly(Invoke([&](auto*, const v1::ListDecisionsRequest& request,
                                  v1::ListDecisionsResponse* response) {
         EXPECT_EQ(request.filter().origin_country(), "MY");
         EXPECT_EQ(request.page_size(), 2);
@@ -222,13 +220,13 @@ TEST(TradecheckClientTest, ForEachDecisionFollowsPageTokens) {
   v1::DecisionFilter filter;
   filter.set_origin_country("MY");
   std::vector<std::string> seen;
-  EXPECT_THAT(mocked.client->ForEachDecision(
-                  filter, Listing(2, 0),
-                  [&](const v1::Decision& decision) {
-                    seen.push_back(decision.decision_id());
-                    return absl::OkStatus();
-                  }),
-              IsOk());
+  EXPECT_THAT(
+      mocked.client->ForEachDecision(filter, Listing(2, 0),
+                                     [&](const v1::Decision& decision) {
+                                       seen.push_back(decision.decision_id());
+                                       return absl::OkStatus();
+                                     }),
+      IsOk());
   EXPECT_THAT(seen, ElementsAre("d5", "d4", "d3", "d2", "d1"));
   EXPECT_THAT(tokens_sent, ElementsAre("", "t1", "t2"));
 }
@@ -239,13 +237,13 @@ TEST(TradecheckClientTest, ForEachDecisionStopsAtTheLimitWithoutMorePages) {
       .WillOnce(DoAll(SetArgPointee<2>(Page({"d5", "d4", "d3"}, "t1")),
                       Return(grpc::Status::OK)));
   std::vector<std::string> seen;
-  EXPECT_THAT(mocked.client->ForEachDecision(
-                  {}, Listing(0, 2),
-                  [&](const v1::Decision& decision) {
-                    seen.push_back(decision.decision_id());
-                    return absl::OkStatus();
-                  }),
-              IsOk());
+  EXPECT_THAT(
+      mocked.client->ForEachDecision({}, Listing(0, 2),
+                                     [&](const v1::Decision& decision) {
+                                       seen.push_back(decision.decision_id());
+                                       return absl::OkStatus();
+                                     }),
+      IsOk());
   EXPECT_THAT(seen, ElementsAre("d5", "d4"));
 }
 
@@ -255,12 +253,13 @@ TEST(TradecheckClientTest, ForEachDecisionReturnsTheCallbacksError) {
       .WillOnce(DoAll(SetArgPointee<2>(Page({"d2", "d1"}, "t1")),
                       Return(grpc::Status::OK)));
   int calls = 0;
-  EXPECT_THAT(mocked.client->ForEachDecision(
-                  {}, {}, [&](const v1::Decision&) {
-                    ++calls;
-                    return absl::CancelledError("enough");
-                  }),
-              StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_THAT(
+      mocked.client->ForEachDecision({}, {},
+                                     [&](const v1::Decision&) {
+                                       ++calls;
+                                       return absl::CancelledError("enough");
+                                     }),
+      StatusIs(absl::StatusCode::kCancelled));
   EXPECT_EQ(calls, 1);
 }
 
@@ -285,8 +284,9 @@ TEST(TradecheckClientTest, ForEachDecisionPassesOnAnRpcError) {
   EXPECT_TRUE(BadRequestOf(status).has_value());
 }
 
-using Stream = grpc::testing::MockClientReaderWriter<
-    v1::CheckDeclarationRequest, v1::CheckResult>;
+using Stream =
+    grpc::testing::MockClientReaderWriter<v1::CheckDeclarationRequest,
+                                          v1::CheckResult>;
 
 // A source that yields `n` requests with ids "D0".."D{n-1}".
 TradecheckClient::RequestSource CountingSource(int n, int* produced) {
@@ -322,11 +322,11 @@ TEST(TradecheckClientTest, CheckStreamSendsEverythingAndDeliversEachResult) {
   std::vector<std::string> written;
   EXPECT_CALL(*stream, Write(_, _))
       .Times(3)
-      .WillRepeatedly(Invoke([&](const v1::CheckDeclarationRequest& request,
-                                 grpc::WriteOptions) {
-        written.push_back(request.declaration().declaration_id());
-        return true;
-      }));
+      .WillRepeatedly(Invoke(
+          [&](const v1::CheckDeclarationRequest& request, grpc::WriteOptions) {
+            written.push_back(request.declaration().declaration_id());
+            return true;
+          }));
   EXPECT_CALL(*stream, WritesDone()).WillOnce(Return(true));
   ExpectResults(stream, {"D0", "D1", "D2"});
   EXPECT_CALL(*stream, Finish()).WillOnce(Return(grpc::Status::OK));
@@ -340,13 +340,13 @@ TEST(TradecheckClientTest, CheckStreamSendsEverythingAndDeliversEachResult) {
 
   int produced = 0;
   std::vector<std::string> received;
-  EXPECT_THAT(mocked.client->CheckStream(
-                  CountingSource(3, &produced),
-                  [&](const v1::CheckResult& result) {
-                    received.push_back(result.declaration_id());
-                    return absl::OkStatus();
-                  }),
-              IsOk());
+  EXPECT_THAT(
+      mocked.client->CheckStream(CountingSource(3, &produced),
+                                 [&](const v1::CheckResult& result) {
+                                   received.push_back(result.declaration_id());
+                                   return absl::OkStatus();
+                                 }),
+      IsOk());
   EXPECT_THAT(written, ElementsAre("D0", "D1", "D2"));
   EXPECT_THAT(received, ElementsAre("D0", "D1", "D2"));
 }
@@ -379,14 +379,15 @@ TEST(TradecheckClientTest, CheckStreamSourceErrorCancelsAndIsReturned) {
   EXPECT_CALL(*mocked.compliance, StreamCheckDeclarationsRaw(_))
       .WillOnce(Return(stream));
   int calls = 0;
-  auto source = [&]()
-      -> absl::StatusOr<std::optional<v1::CheckDeclarationRequest>> {
+  auto source =
+      [&]() -> absl::StatusOr<std::optional<v1::CheckDeclarationRequest>> {
     if (calls++ == 0) return v1::CheckDeclarationRequest();
     return absl::DataLossError("batch.jsonl:2: cannot read");
   };
-  EXPECT_THAT(mocked.client->CheckStream(
-                  source, [](const v1::CheckResult&) { return absl::OkStatus(); }),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("batch.jsonl:2")));
+  EXPECT_THAT(
+      mocked.client->CheckStream(
+          source, [](const v1::CheckResult&) { return absl::OkStatus(); }),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("batch.jsonl:2")));
 }
 
 TEST(TradecheckClientTest, CheckStreamPassesOnTheStreamsError) {
@@ -395,8 +396,8 @@ TEST(TradecheckClientTest, CheckStreamPassesOnTheStreamsError) {
   EXPECT_CALL(*stream, Write(_, _)).WillRepeatedly(Return(false));
   EXPECT_CALL(*stream, Read(_)).WillRepeatedly(Return(false));
   EXPECT_CALL(*stream, Finish())
-      .WillOnce(Return(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                    "server shutting down")));
+      .WillOnce(Return(
+          grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down")));
   EXPECT_CALL(*mocked.compliance, StreamCheckDeclarationsRaw(_))
       .WillOnce(Return(stream));
   int produced = 0;
@@ -416,9 +417,9 @@ TEST(TradecheckClientCreateTest, RejectsBadOptions) {
   ClientOptions missing;
   missing.tls = true;
   missing.ca_cert_file = "/nonexistent/ca.pem";
-  EXPECT_THAT(TradecheckClient::Create(missing),
-              StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("/nonexistent/ca.pem")));
+  EXPECT_THAT(
+      TradecheckClient::Create(missing),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/ca.pem")));
 
   const std::string not_pem = ::testing::TempDir() + "/not_a_cert.pem";
   std::ofstream(not_pem) << "hello\n";

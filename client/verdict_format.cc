@@ -4,11 +4,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/dates.h"
 #include "common/money.h"
@@ -68,8 +68,8 @@ std::string FormatCitation(const v1::Citation& citation) {
     absl::StrAppend(&text, text.empty() ? "" : ", ", citation.article());
   }
   if (!citation.source_url().empty()) {
-    absl::StrAppend(&text, text.empty() ? "" : " ", "<",
-                    citation.source_url(), ">");
+    absl::StrAppend(&text, text.empty() ? "" : " ", "<", citation.source_url(),
+                    ">");
   }
   return text;
 }
@@ -80,9 +80,10 @@ std::string FormatRate(int32_t basis_points) {
 
 void AppendFinding(const v1::Finding& finding, absl::string_view indent,
                    std::string* out) {
-  absl::StrAppend(out, indent,
-                  absl::StrFormat("%-8s %-8s %s\n", SeverityName(finding.severity()),
-                                  finding.rule_id(), finding.message()));
+  absl::StrAppend(
+      out, indent,
+      absl::StrFormat("%-8s %-8s %s\n", SeverityName(finding.severity()),
+                      finding.rule_id(), finding.message()));
   const std::string more = absl::StrCat(indent, "         ");
   if (!finding.remedy().empty()) {
     absl::StrAppend(out, more, "remedy: ", finding.remedy(), "\n");
@@ -136,8 +137,8 @@ std::string FormatVerdict(const v1::Verdict& verdict,
                   "\n");
   absl::StrAppend(&out, "Governed by   ", DateOrDash(verdict.governing_date()),
                   GoverningBasis(verdict.governing_date_basis()), "\n");
-  absl::StrAppend(&out, "Rule set      ", ShortHash(verdict.rule_set_revision()),
-                  "\n");
+  absl::StrAppend(&out, "Rule set      ",
+                  ShortHash(verdict.rule_set_revision()), "\n");
   if (!verdict.decision_id().empty()) {
     absl::StrAppend(&out, "Decision      ", verdict.decision_id(), "   (",
                     verdict.validate_only() ? "validate-only" : "binding",
@@ -154,8 +155,8 @@ std::string FormatVerdict(const v1::Verdict& verdict,
       absl::StrAppend(
           &out, absl::StrFormat(
                     "%-5d %-11s %-13s %-18s %s\n", line.line_number(),
-                    item != nullptr ? item->hs_code() : "", OutcomeName(line.outcome()),
-                    MoneyOrDash(line.total_duty()),
+                    item != nullptr ? item->hs_code() : "",
+                    OutcomeName(line.outcome()), MoneyOrDash(line.total_duty()),
                     line.filing_headings().empty()
                         ? "-"
                         : absl::StrJoin(line.filing_headings(), " ")));
@@ -215,9 +216,8 @@ std::string FormatCheckResponse(const v1::CheckDeclarationResponse& response,
 }
 
 std::string FormatBatchHeader() {
-  return absl::StrFormat("%-6s %-28s %-13s %-18s %s\n", "INDEX",
-                         "DECLARATION", "OUTCOME", "TOTAL DUTY",
-                         "DECISION / ERROR");
+  return absl::StrFormat("%-6s %-28s %-13s %-18s %s\n", "INDEX", "DECLARATION",
+                         "OUTCOME", "TOTAL DUTY", "DECISION / ERROR");
 }
 
 std::string FormatBatchRow(const v1::CheckResult& result) {
@@ -309,8 +309,8 @@ std::string FormatVerifyTrail(const v1::VerifyTrailResponse& response) {
 
 std::string FormatReevaluation(const v1::ReevaluateDecisionResponse& response) {
   std::string out;
-  absl::StrAppend(&out, "Decision            ", response.decision().decision_id(),
-                  "\n");
+  absl::StrAppend(&out, "Decision            ",
+                  response.decision().decision_id(), "\n");
   absl::StrAppend(&out, "Original revision   ",
                   ShortHash(response.decision().rule_set_revision()), ": ",
                   OutcomeName(response.original_revision_verdict().outcome()),
@@ -318,10 +318,9 @@ std::string FormatReevaluation(const v1::ReevaluateDecisionResponse& response) {
                       ? " (matches the stored verdict)"
                       : " (DOES NOT MATCH the stored verdict)",
                   "\n");
-  absl::StrAppend(&out, "Current revision    ",
-                  ShortHash(response.current_revision()), ": ",
-                  OutcomeName(response.current_revision_verdict().outcome()),
-                  "\n");
+  absl::StrAppend(
+      &out, "Current revision    ", ShortHash(response.current_revision()),
+      ": ", OutcomeName(response.current_revision_verdict().outcome()), "\n");
   if (response.changes().empty()) {
     absl::StrAppend(&out, "Changes under the current rules: none\n");
   } else {
@@ -337,17 +336,16 @@ std::string FormatInstrumentList(const v1::ListInstrumentsResponse& response) {
   std::string out = absl::StrFormat("%-28s %-14s %-16s %s\n", "INSTRUMENT",
                                     "STATUS", "ISSUER", "TITLE");
   for (const v1::Instrument& instrument : response.instruments()) {
-    absl::StrAppend(&out, absl::StrFormat("%-28s %-14s %-16s %s\n",
-                                          instrument.instrument_id(),
-                                          StatusName(instrument.status()),
-                                          instrument.issuer(),
-                                          instrument.title()));
+    absl::StrAppend(
+        &out,
+        absl::StrFormat("%-28s %-14s %-16s %s\n", instrument.instrument_id(),
+                        StatusName(instrument.status()), instrument.issuer(),
+                        instrument.title()));
   }
-  absl::StrAppend(&out, "\n", response.instruments_size(),
-                  " instruments; rule set ",
-                  ShortHash(response.rule_set_revision()),
-                  ", data current through ",
-                  DateOrDash(response.data_current_through()), "\n");
+  absl::StrAppend(
+      &out, "\n", response.instruments_size(), " instruments; rule set ",
+      ShortHash(response.rule_set_revision()), ", data current through ",
+      DateOrDash(response.data_current_through()), "\n");
   return out;
 }
 
@@ -381,7 +379,8 @@ std::string FormatInstrument(const v1::Instrument& instrument) {
       absl::StrAppend(&out, "      valid ", DateOrDash(measure.valid_from()),
                       " to ", DateOrDash(measure.valid_until()));
       if (!measure.rule_ids().empty()) {
-        absl::StrAppend(&out, "; rules ", absl::StrJoin(measure.rule_ids(), ", "));
+        absl::StrAppend(&out, "; rules ",
+                        absl::StrJoin(measure.rule_ids(), ", "));
       }
       absl::StrAppend(&out, "\n");
       if (!measure.summary().empty()) {
@@ -416,9 +415,9 @@ std::string FormatRuleSet(const v1::RuleSetInfo& info) {
 std::string FormatReload(const v1::ReloadRuleSetResponse& response) {
   std::string out;
   if (response.changed()) {
-    absl::StrAppend(&out, "Rule set reloaded: ",
-                    ShortHash(response.previous_revision()), " -> ",
-                    ShortHash(response.rule_set().revision()), "\n");
+    absl::StrAppend(
+        &out, "Rule set reloaded: ", ShortHash(response.previous_revision()),
+        " -> ", ShortHash(response.rule_set().revision()), "\n");
   } else {
     absl::StrAppend(&out, "Rule set unchanged (",
                     ShortHash(response.rule_set().revision()), ").\n");

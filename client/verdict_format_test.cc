@@ -58,9 +58,10 @@ TEST(VerdictFormatTest, BatchRowsShowOutcomeOrError) {
   rejected.set_declaration_id("BAD-1");
   rejected.mutable_error()->set_code(3);
   rejected.mutable_error()->set_message("the declaration is malformed");
-  EXPECT_THAT(FormatBatchRow(rejected),
-              AllOf(HasSubstr("ERROR"),
-                    HasSubstr("INVALID_ARGUMENT: the declaration is malformed")));
+  EXPECT_THAT(
+      FormatBatchRow(rejected),
+      AllOf(HasSubstr("ERROR"),
+            HasSubstr("INVALID_ARGUMENT: the declaration is malformed")));
 }
 
 TEST(VerdictFormatTest, VerifyTrailSaysWhereTheChainBreaks) {

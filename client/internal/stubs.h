@@ -33,8 +33,7 @@ struct Stubs {
 // transport rather than the server's logic, the message is prefixed with
 // `method` and `server` so a user knows what was unreachable.
 absl::Status FromGrpcStatus(const grpc::Status& status,
-                            absl::string_view method,
-                            absl::string_view server);
+                            absl::string_view method, absl::string_view server);
 
 }  // namespace tradecheck::client_internal
 
