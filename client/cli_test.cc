@@ -244,6 +244,21 @@ TEST_F(CliTest, BatchStreamsEveryLineAndSummarises) {
   EXPECT_THAT(err_.str(), IsEmpty());
 }
 
+TEST_F(CliTest, BatchProgressOnlyWhenAskedAndClearedAtTheEnd) {
+  options_.batch = true;
+  options_.progress = true;  // main sets this when stderr is a terminal
+  auto* stream = new Stream();
+  BatchServer server(stream, {v1::OUTCOME_ALLOW, v1::OUTCOME_ALLOW});
+  EXPECT_CALL(*mocked_.compliance, StreamCheckDeclarationsRaw(_))
+      .WillOnce(Return(stream));
+  EXPECT_EQ(Run({"check", WriteFile("progress.jsonl", JsonLines(2))}),
+            kExitAllow);
+  EXPECT_THAT(err_.str(), HasSubstr("\rchecked 0/2"));
+  // The last thing on stderr erases the progress line.
+  EXPECT_THAT(err_.str(), ::testing::EndsWith("\r\033[K"));
+  EXPECT_THAT(out_.str(), HasSubstr("2 declarations: 2 ALLOW"));
+}
+
 TEST_F(CliTest, BatchFromStdinAsJsonLines) {
   options_.batch = true;
   options_.json = true;
