@@ -90,6 +90,14 @@ TEST_F(DeclarationValidatorTest, ReportsEveryProblemWithItsFieldPath) {
                                    "lines[0].bill_of_materials[0].elements[0]"}));
 }
 
+TEST_F(DeclarationValidatorTest, StatisticalChapter99IsNotASubheading) {
+  v1::Declaration d = Valid();
+  d.mutable_lines(0)->set_hs_code("9999990000");
+  absl::Status status = ValidateDeclaration(d, rules());
+  EXPECT_THAT(Fields(status), ElementsAre("lines[0].hs_code"));
+  EXPECT_THAT(status.message(), HasSubstr("999999 is not an HS 2022 subheading"));
+}
+
 TEST_F(DeclarationValidatorTest, GoverningDateIsRequiredByKind) {
   v1::Declaration d = Valid();
   d.clear_entry_date();

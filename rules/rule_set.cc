@@ -250,6 +250,10 @@ absl::Status Loader::LoadHs() {
           absl::StrCat(kHsFile, ":", line_no, ": malformed row"));
     }
     if (cols[1] == "TOTAL") continue;
+    // Chapter 99 ("commodities not specified according to kind") is a
+    // statistical code of the UN dataset, not a subheading a declaration
+    // may use; its rows are the only ones in section "TOTAL".
+    if (cols[0] == "TOTAL") continue;
     if (!AllDigits(cols[1]) || cols[1].size() % 2 != 0 || cols[1].size() > 6) {
       return absl::InvalidArgumentError(absl::StrCat(
           kHsFile, ":", line_no, ": malformed HS code \"", cols[1], "\""));
