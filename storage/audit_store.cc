@@ -230,7 +230,18 @@ class AuditStore::Impl {
     std::map<std::string, std::pair<std::string, size_t>> declarations;
     std::map<std::string, int64_t> quota_consumed;
     std::vector<absl::StatusOr<AppendResult>> results;
-    rocksdb::WriteBatch batch;
+    // Everything the batch writes, gathered first and sorted by column
+    // family and key before it goes into the WriteBatch: the memtable's
+    // skip list then inserts each key next to the previous one instead of
+    // searching from the top (index postings of one record land all over
+    // the key space). The sort is stable, so a key written twice (a quota
+    // balance) keeps its last value.
+    struct Put {
+      rocksdb::ColumnFamilyHandle* cf;
+      std::string key;
+      std::string value;
+    };
+    std::vector<Put> puts;
     uint64_t records = 0;
     uint64_t replays = 0;
   };
@@ -513,7 +524,18 @@ void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
   }
 
   absl::Status write_status;
-  if (state.batch.Count() > 0) {
+  rocksdb::WriteBatch batch;
+  std::stable_sort(state.puts.begin(), state.puts.end(),
+                   [](const BatchState::Put& a, const BatchState::Put& b) {
+                     if (a.cf->GetID() != b.cf->GetID()) {
+                       return a.cf->GetID() < b.cf->GetID();
+                     }
+                     return a.key < b.key;
+                   });
+  for (const BatchState::Put& put : state.puts) {
+    batch.Put(put.cf, put.key, put.value);
+  }
+  if (batch.Count() > 0) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync;
     if (injected_write_faults.load() > 0 &&
@@ -522,7 +544,7 @@ void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
           absl::InternalError("writing audit records: injected fault");
     } else {
       write_status =
-          FromRocks(db_->Write(wo, &state.batch), "writing audit records");
+          FromRocks(db_->Write(wo, &batch), "writing audit records");
     }
     if (write_status.ok()) {
       streams_[0] = state.streams[0];
@@ -672,23 +694,22 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(AppendRequest& request,
   verdict.set_record_hash(d.record_hash());
 
   const std::string record_key = keys::RecordKey(stream, sequence);
-  rocksdb::WriteBatch& batch = state.batch;
-  batch.Put(records_, record_key, entry);
-  batch.Put(chain_, record_key, hash);
-  batch.Put(time_, keys::TimeKey(stream, recorded_at, sequence),
-            rocksdb::Slice());
+  std::vector<BatchState::Put>& puts = state.puts;
+  puts.push_back({records_, record_key, entry});
+  puts.push_back({chain_, record_key, hash});
+  puts.push_back({time_, keys::TimeKey(stream, recorded_at, sequence), ""});
   for (const auto& [field, value] : PostingValues(d)) {
-    batch.Put(
-        postings_,
-        keys::PostingKey(keys::PostingPrefix(field, stream, value), sequence),
-        rocksdb::Slice());
+    puts.push_back(
+        {postings_,
+         keys::PostingKey(keys::PostingPrefix(field, stream, value), sequence),
+         ""});
   }
   if (binding) {
-    batch.Put(declarations_, declaration_id,
-              keys::EncodeDeclarationEntry({sequence, digest}));
+    puts.push_back({declarations_, declaration_id,
+                    keys::EncodeDeclarationEntry({sequence, digest})});
     state.declarations[declaration_id] = {digest, index};
     for (const auto& [key, consumed] : consumed_after) {
-      batch.Put(quota_, key, keys::EncodeQuotaConsumed(consumed));
+      puts.push_back({quota_, key, keys::EncodeQuotaConsumed(consumed)});
       state.quota_consumed[key] = consumed;
     }
   }
