@@ -215,7 +215,8 @@ TradecheckCore::TradecheckCore(const CoreOptions& options,
     : clock_(options.clock),
       store_(std::move(store)),
       rules_(std::move(rules)),
-      workers_(std::make_unique<ThreadPool>(options.worker_threads)) {}
+      workers_(std::make_unique<ThreadPool>(options.worker_threads)),
+      completions_(std::make_unique<ThreadPool>(options.completion_threads)) {}
 
 TradecheckCore::~TradecheckCore() { Shutdown().IgnoreError(); }
 
@@ -225,7 +226,8 @@ absl::Status TradecheckCore::Shutdown() {
   // The store first: draining its writer runs the last check callbacks,
   // which may still schedule work (conflict details) on the workers.
   close_status_ = store_->Close();
-  workers_.reset();  // runs what is queued, then joins
+  completions_.reset();  // answers the last checks (may use the workers)
+  workers_.reset();      // runs what is queued, then joins
   return close_status_;
 }
 
@@ -272,25 +274,30 @@ void TradecheckCore::CheckDeclaration(
       std::move(append),
       [this, declaration_id, done = std::move(done)](
           absl::StatusOr<storage::AppendResult> result) mutable {
-        if (absl::IsAlreadyExists(result.status())) {
-          FinishConflict(declaration_id, result.status(), std::move(done));
-          return;
-        }
-        if (!result.ok()) {
-          done(result.status());
-          return;
-        }
-        v1::CheckDeclarationResponse response;
-        *response.mutable_verdict() = std::move(*result->decision.mutable_verdict());
-        response.set_replayed(result->replayed);
-        done(std::move(response));
+        // On the writer thread: hand over and return at once.
+        completions_->Schedule([this, declaration_id, done = std::move(done),
+                                result = std::move(result)]() mutable {
+          if (absl::IsAlreadyExists(result.status())) {
+            FinishConflict(declaration_id, result.status(), std::move(done));
+            return;
+          }
+          if (!result.ok()) {
+            done(result.status());
+            return;
+          }
+          v1::CheckDeclarationResponse response;
+          *response.mutable_verdict() =
+              std::move(*result->decision.mutable_verdict());
+          response.set_replayed(result->replayed);
+          done(std::move(response));
+        });
       });
 }
 
 void TradecheckCore::FinishConflict(
     const std::string& declaration_id, absl::Status status,
     Callback<v1::CheckDeclarationResponse> done) {
-  // Runs off the writer thread: looking the holder up is a store read.
+  // On a worker: looking the holder up is a store read.
   workers_->Schedule([this, declaration_id, status = std::move(status),
                       done = std::move(done)]() {
     std::vector<std::pair<std::string, std::string>> metadata = {

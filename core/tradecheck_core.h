@@ -5,8 +5,8 @@
 //
 // Threading: methods never block the calling thread. Checks validate and
 // evaluate on the caller's thread (microseconds) and hand the record to the
-// store's group-commit writer; the callback runs on the writer thread once
-// the record is durable. Everything that touches the disk otherwise (audit
+// store's group-commit writer; once the record is durable the callback runs
+// on one of the core's completion threads. Everything that touches the disk otherwise (audit
 // reads, verification, backups, reloads) runs on the core's own worker
 // pool. Callbacks must not block.
 //
@@ -39,6 +39,8 @@ struct CoreOptions {
   const Clock* clock = RealClock::Get();
   // Worker threads for blocking work.
   int worker_threads = 2;
+  // Threads that answer checks once their records are durable.
+  int completion_threads = 2;
   // Largest group commit.
   int max_batch = 512;
 };
@@ -107,6 +109,11 @@ class TradecheckCore {
   // Declared last: destroyed first, so queued work finishes while the store
   // and rules are still alive.
   std::unique_ptr<ThreadPool> workers_;
+  // Answers checks once their records are durable. The store's writer is
+  // the one serial stage of a check; handing the answers (response copy,
+  // serialization, socket write) to these threads lets it start the next
+  // group commit at once.
+  std::unique_ptr<ThreadPool> completions_;
 };
 
 // The verdict with the fields that belong to the audit record cleared
