@@ -103,6 +103,100 @@ TEST(AuditE2eTest, EveryAcknowledgedVerdictSurvivesSigkill) {
   EXPECT_GE(verified.records_checked(), acked.size());
 }
 
+// An export that draws 30 t from the test-only 1,000 t quota of
+// tests/testdata/zz-test-export-quota.textproto.
+v1::Declaration CobaltExport(const std::string& id) {
+  v1::Declaration d = ParseText<v1::Declaration>(R"pb(
+    kind: DECLARATION_KIND_EXPORT_SHIPMENT
+    exporter_id: "ZA-EXP-1"
+    importer_id: "US-IMP-1"
+    origin_country: "ZA"
+    export_country: "ZA"
+    destination_country: "US"
+    export_date { year: 2026 month: 1 day: 15 }
+    lines {
+      line_number: 1
+      hs_code: "260500"
+      description: "Cobalt ore"
+      customs_value { currency_code: "USD" minor_units: 3000000 }
+      quantity { amount_milli: 30000 unit: "TNE" }
+      processing_stage: PROCESSING_STAGE_ORE
+      bill_of_materials_status: BILL_OF_MATERIALS_STATUS_NOT_APPLICABLE
+    }
+  )pb");
+  d.set_declaration_id(id);
+  return d;
+}
+
+TEST(AuditE2eTest, QuotaAndTrailAgreeAfterSigkill) {
+  TC_ASSERT_OK_AND_ASSIGN(std::string agreements, MakeTempDir("quota-agreements"));
+  const std::string copy = absl::StrCat(
+      "cp -r '", TC_AGREEMENTS_DIR, "/.' '", agreements, "/' && cp '",
+      TC_TESTDATA_DIR, "/zz-test-export-quota.textproto' '", agreements, "/'");
+  ASSERT_EQ(std::system(copy.c_str()), 0);
+  ServerProcessOptions options;
+  options.agreements_dir = agreements;
+  TC_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start(options));
+
+  // Concurrent draws, then a crash mid-load.
+  std::atomic<int> acknowledged{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 6; ++t) {
+    clients.emplace_back([&, t] {
+      Stubs stubs(server->address());
+      for (int i = 0; !stop.load(); ++i) {
+        v1::CheckDeclarationResponse response;
+        if (stubs.Check(CobaltExport(absl::StrCat("QUOTA-", t, "-", i)),
+                        &response).ok()) {
+          ++acknowledged;
+        }
+      }
+    });
+  }
+  while (acknowledged.load() < 20) absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_TRUE(server->Kill().ok());
+  stop = true;
+  for (auto& c : clients) c.join();
+
+  // After the restart, drain whatever quota is left.
+  options.data_dir = server->data_dir();
+  TC_ASSERT_OK_AND_ASSIGN(auto restarted, ServerProcess::Start(options));
+  Stubs stubs(restarted->address());
+  for (int i = 0; i < 40; ++i) {
+    v1::CheckDeclarationResponse response;
+    ASSERT_TRUE(stubs.Check(CobaltExport(absl::StrCat("QUOTA-AFTER-", i)),
+                            &response).ok());
+  }
+
+  // The trail: 1,000 t allow exactly 33 draws of 30 t; every other draw is
+  // denied for lack of quota. More allowed would mean a balance lost its
+  // decrements in the crash; fewer, that it kept ones the trail does not.
+  int allowed = 0, denied = 0;
+  v1::ListDecisionsRequest list;
+  list.set_page_size(1000);
+  while (true) {
+    v1::ListDecisionsResponse page;
+    ASSERT_TRUE(stubs.audit->ListDecisions(Ctx().get(), list, &page).ok());
+    for (const v1::Decision& d : page.decisions()) {
+      if (d.verdict().outcome() == v1::OUTCOME_ALLOW) ++allowed;
+      if (d.verdict().outcome() == v1::OUTCOME_DENY) {
+        ++denied;
+        bool shortfall = false;
+        for (const auto& f : d.verdict().lines(0).findings()) {
+          shortfall |= f.rule_id() == "QTA-001";
+        }
+        EXPECT_TRUE(shortfall) << d.decision_id();
+      }
+    }
+    if (page.next_page_token().empty()) break;
+    list.set_page_token(page.next_page_token());
+  }
+  EXPECT_EQ(allowed, 33);
+  EXPECT_GE(denied, 1);
+  EXPECT_TRUE(stubs.Verify().ok());
+}
+
 TEST(AuditE2eTest, VerificationNamesARecordAlteredOnDisk) {
   TC_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start({}));
   std::vector<std::string> ids;
