@@ -361,9 +361,10 @@ absl::StatusOr<v1::ReevaluateDecisionResponse> TradecheckCore::ReevaluateNow(
   v1::ReevaluateDecisionResponse response;
   const v1::Verdict stored = EngineView(decision.verdict());
   *response.mutable_original_revision_verdict() = evaluate(*original);
-  // Quota shortfalls rewrite a verdict at commit time from the balance then;
-  // the engine alone cannot reproduce them, so such a record compares on
-  // what the engine decides. Everything else must match byte for byte.
+  // Byte for byte, audit fields aside. One known exception: a quota
+  // shortfall is written into the verdict at commit time from the balance
+  // then, which is not an input of the engine, so such a record reports
+  // matches_stored = false and lists the QTA-001 denial as a change.
   response.set_matches_stored(
       SerializeDeterministic(response.original_revision_verdict()) ==
       SerializeDeterministic(stored));
