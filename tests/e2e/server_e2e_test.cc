@@ -8,6 +8,7 @@
 #include <fstream>
 #include <set>
 
+#include "absl/time/clock.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -311,6 +312,44 @@ TEST_F(ServerE2eTest, SigtermDrainsAndExitsCleanly) {
   EXPECT_EQ(code, 0);
   EXPECT_THAT(server_->log(), HasSubstr("draining"));
   EXPECT_THAT(server_->log(), HasSubstr("stopped cleanly"));
+}
+
+TEST(ServerReloadTest, SighupSwapsValidDataAndRefusesInvalidData) {
+  TC_ASSERT_OK_AND_ASSIGN(std::string dir, MakeTempDir("reload-agreements"));
+  const std::string copy = "cp -r '" TC_AGREEMENTS_DIR "/.' '" + dir + "/'";
+  ASSERT_EQ(std::system(copy.c_str()), 0);
+  ServerProcessOptions options;
+  options.agreements_dir = dir;
+  TC_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start(options));
+  auto agreements = v1::AgreementService::NewStub(Connect(server->address()));
+  auto revision = [&]() {
+    v1::RuleSetInfo info;
+    EXPECT_TRUE(agreements->GetRuleSet(Ctx().get(), v1::GetRuleSetRequest(),
+                                       &info).ok());
+    return info.revision();
+  };
+  auto wait_for_log = [&](const std::string& text) {
+    for (int i = 0; i < 500 && server->log().find(text) == std::string::npos;
+         ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+  };
+  const std::string before = revision();
+
+  // A reviewed change to the data: a new revision, without a restart.
+  { std::ofstream(dir + "/ruleset.textproto", std::ios::app) << "\n# reviewed\n"; }
+  ASSERT_TRUE(server->Signal(SIGHUP).ok());
+  wait_for_log("rule set reloaded");
+  const std::string after = revision();
+  EXPECT_NE(after, before);
+  EXPECT_THAT(server->log(), HasSubstr(before + " -> " + after));
+
+  // Invalid data: refused, naming the file; the set in force stays.
+  { std::ofstream(dir + "/zz-broken.textproto") << "nonsense {\n"; }
+  ASSERT_TRUE(server->Signal(SIGHUP).ok());
+  wait_for_log("reload refused");
+  EXPECT_THAT(server->log(), HasSubstr("zz-broken.textproto"));
+  EXPECT_EQ(revision(), after);
 }
 
 TEST(ServerStartupTest, ATakenPortFailsLoudly) {
