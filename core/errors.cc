@@ -8,6 +8,10 @@
 namespace tradecheck {
 
 void FieldViolations::Add(std::string field, std::string description) {
+  if (request_.field_violations_size() >= kMaxListed) {
+    ++unlisted_;
+    return;
+  }
   auto* violation = request_.add_field_violations();
   violation->set_field(std::move(field));
   violation->set_description(std::move(description));
@@ -19,6 +23,10 @@ absl::Status FieldViolations::ToStatus() const {
   for (const auto& v : request_.field_violations()) {
     absl::StrAppend(&message, message.empty() ? "" : "; ", v.field(), ": ",
                     v.description());
+  }
+  if (unlisted_ > 0) {
+    absl::StrAppend(&message, "; and ", unlisted_,
+                    " more problems not listed (fix these first)");
   }
   absl::Status status = absl::InvalidArgumentError(message);
   status.SetPayload(kBadRequestTypeUrl,

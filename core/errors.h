@@ -25,12 +25,16 @@ inline constexpr absl::string_view kErrorInfoTypeUrl =
 // ErrorInfo.domain of every tradecheck error.
 inline constexpr absl::string_view kErrorDomain = "tradecheck.v1";
 
-// Collects field violations; builds the INVALID_ARGUMENT status.
+// Collects field violations; builds the INVALID_ARGUMENT status. Keeps the
+// first kMaxListed and counts the rest, so the error (sent in gRPC trailers,
+// which clients cap at a few kilobytes) always reaches the caller.
 class FieldViolations {
  public:
+  static constexpr int kMaxListed = 25;
+
   void Add(std::string field, std::string description);
   bool empty() const { return request_.field_violations().empty(); }
-  int size() const { return request_.field_violations_size(); }
+  int size() const { return request_.field_violations_size() + unlisted_; }
   // INVALID_ARGUMENT whose message lists every violation ("lines[0].hs_code:
   // ...; origin_country: ...") and whose payload is the BadRequest. OK when
   // empty.
@@ -38,6 +42,7 @@ class FieldViolations {
 
  private:
   google::rpc::BadRequest request_;
+  int unlisted_ = 0;
 };
 
 // INVALID_ARGUMENT for a single field.

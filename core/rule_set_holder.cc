@@ -60,6 +60,7 @@ absl::StatusOr<RuleSetHolder::ReloadResult> RuleSetHolder::Reload() {
     loaded_at_ = clock_->Now();
   }
   result.current = Current();
+  result.info = CurrentInfo();
   return result;
 }
 

@@ -38,6 +38,9 @@ class RuleSetHolder {
   struct ReloadResult {
     std::string previous_revision;
     std::shared_ptr<const rules::RuleSet> current;
+    // What is in force after this reload, read under the reload lock (a
+    // concurrent reload cannot mix its answer into this one).
+    v1::RuleSetInfo info;
     bool changed = false;
   };
   // Re-reads the directory. On invalid data returns the loader's error and

@@ -88,6 +88,10 @@ absl::Status WithFieldDetail(absl::Status status, absl::string_view field) {
   return InvalidField(field, status.message());
 }
 
+absl::Status ShuttingDown() {
+  return absl::UnavailableError("the server is shutting down; retry elsewhere");
+}
+
 }  // namespace
 
 v1::Verdict EngineView(const v1::Verdict& verdict) {
@@ -221,8 +225,7 @@ TradecheckCore::TradecheckCore(const CoreOptions& options,
 TradecheckCore::~TradecheckCore() { Shutdown().IgnoreError(); }
 
 absl::Status TradecheckCore::Shutdown() {
-  if (shut_down_) return close_status_;
-  shut_down_ = true;
+  if (shut_down_.exchange(true)) return close_status_;
   // The store first: draining its writer runs the last check callbacks,
   // which may still schedule work (conflict details) on the workers.
   close_status_ = store_->Close();
@@ -234,6 +237,10 @@ absl::Status TradecheckCore::Shutdown() {
 void TradecheckCore::CheckDeclaration(
     const v1::CheckDeclarationRequest& request, const std::string& caller,
     Callback<v1::CheckDeclarationResponse> done) {
+  if (shut_down_.load()) {
+    done(ShuttingDown());
+    return;
+  }
   // One snapshot of the rules for the whole check, even across a reload.
   std::shared_ptr<const rules::RuleSet> rules = rules_->Current();
   const v1::Declaration& declaration = request.declaration();
@@ -312,6 +319,10 @@ void TradecheckCore::FinishConflict(
 
 void TradecheckCore::GetDecision(const v1::GetDecisionRequest& request,
                                  Callback<v1::Decision> done) {
+  if (shut_down_.load()) {
+    done(ShuttingDown());
+    return;
+  }
   if (request.decision_id().empty()) {
     done(InvalidField("decision_id", "is required"));
     return;
@@ -339,6 +350,10 @@ absl::StatusOr<v1::ListDecisionsResponse> TradecheckCore::ListDecisionsNow(
 
 void TradecheckCore::ListDecisions(const v1::ListDecisionsRequest& request,
                                    Callback<v1::ListDecisionsResponse> done) {
+  if (shut_down_.load()) {
+    done(ShuttingDown());
+    return;
+  }
   workers_->Schedule([this, request, done = std::move(done)] {
     done(ListDecisionsNow(request));
   });
@@ -381,6 +396,10 @@ absl::StatusOr<v1::ReevaluateDecisionResponse> TradecheckCore::ReevaluateNow(
 void TradecheckCore::ReevaluateDecision(
     const v1::ReevaluateDecisionRequest& request,
     Callback<v1::ReevaluateDecisionResponse> done) {
+  if (shut_down_.load()) {
+    done(ShuttingDown());
+    return;
+  }
   if (request.decision_id().empty()) {
     done(InvalidField("decision_id", "is required"));
     return;
@@ -392,6 +411,10 @@ void TradecheckCore::ReevaluateDecision(
 
 void TradecheckCore::VerifyTrail(const v1::VerifyTrailRequest& request,
                                  Callback<v1::VerifyTrailResponse> done) {
+  if (shut_down_.load()) {
+    done(ShuttingDown());
+    return;
+  }
   if (!v1::TrailStream_IsValid(request.stream())) {
     done(InvalidField("stream", absl::StrCat("unknown value ", request.stream())));
     return;
@@ -413,7 +436,7 @@ void TradecheckCore::VerifyTrail(const v1::VerifyTrailRequest& request,
 absl::StatusOr<v1::ListInstrumentsResponse> TradecheckCore::ListInstruments(
     const v1::ListInstrumentsRequest& request) const {
   absl::CivilDay as_of = TodayUtc(*clock_);
-  if (request.has_as_of()) {
+  if (request.has_as_of() && !IsUnset(request.as_of())) {
     auto day = ToCivilDay(request.as_of());
     if (!day.ok()) return InvalidField("as_of", day.status().message());
     as_of = *day;
@@ -443,6 +466,10 @@ v1::RuleSetInfo TradecheckCore::GetRuleSet() const {
 }
 
 void TradecheckCore::ReloadRuleSet(Callback<v1::ReloadRuleSetResponse> done) {
+  if (shut_down_.load()) {
+    done(ShuttingDown());
+    return;
+  }
   workers_->Schedule([this, done = std::move(done)] {
     auto result = rules_->Reload();
     if (!result.ok()) {
@@ -450,7 +477,7 @@ void TradecheckCore::ReloadRuleSet(Callback<v1::ReloadRuleSetResponse> done) {
       return;
     }
     v1::ReloadRuleSetResponse response;
-    *response.mutable_rule_set() = rules_->CurrentInfo();
+    *response.mutable_rule_set() = std::move(result->info);
     response.set_previous_revision(result->previous_revision);
     response.set_changed(result->changed);
     done(std::move(response));
@@ -459,6 +486,10 @@ void TradecheckCore::ReloadRuleSet(Callback<v1::ReloadRuleSetResponse> done) {
 
 void TradecheckCore::CreateBackup(const v1::CreateBackupRequest& request,
                                   Callback<v1::CreateBackupResponse> done) {
+  if (shut_down_.load()) {
+    done(ShuttingDown());
+    return;
+  }
   if (request.directory().empty()) {
     done(InvalidField("directory", "is required (a path that does not exist)"));
     return;

@@ -14,6 +14,7 @@
 #ifndef TRADECHECK_CORE_TRADECHECK_CORE_H_
 #define TRADECHECK_CORE_TRADECHECK_CORE_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -102,7 +103,7 @@ class TradecheckCore {
                       Callback<v1::CheckDeclarationResponse> done);
 
   const Clock* const clock_;
-  bool shut_down_ = false;  // Shutdown() is called from one thread only
+  std::atomic<bool> shut_down_{false};
   absl::Status close_status_;
   std::unique_ptr<storage::AuditStore> store_;
   std::unique_ptr<RuleSetHolder> rules_;

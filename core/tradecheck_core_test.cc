@@ -207,6 +207,44 @@ TEST_F(TradecheckCoreTest, ShutdownRefusesLaterChecksWithoutLosingEarlierOnes) {
             first.verdict().SerializeAsString());
 }
 
+TEST_F(TradecheckCoreTest, AfterShutdownEveryCallIsUnavailable) {
+  ASSERT_THAT(core_->Shutdown(), IsOk());
+  EXPECT_THAT(Check(VietnamLaptops("CORE-LATE")),
+              StatusIs(absl::StatusCode::kUnavailable));
+  v1::GetDecisionRequest get;
+  get.set_decision_id("b-000000000001");
+  EXPECT_THAT(Wait<v1::Decision>([&](auto d) { core_->GetDecision(get, d); }),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(Wait<v1::ListDecisionsResponse>([&](auto d) {
+                core_->ListDecisions(v1::ListDecisionsRequest(), d);
+              }),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(Wait<v1::VerifyTrailResponse>([&](auto d) {
+                core_->VerifyTrail(v1::VerifyTrailRequest(), d);
+              }),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(Wait<v1::ReloadRuleSetResponse>(
+                  [&](auto d) { core_->ReloadRuleSet(d); }),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(TradecheckCoreTest, ManyProblemsAreCappedSoTheErrorFitsInTrailers) {
+  v1::CheckDeclarationRequest request = VietnamLaptops("CORE-MANY-BAD");
+  v1::LineItem line = request.declaration().lines(0);
+  request.mutable_declaration()->clear_lines();
+  for (int i = 1; i <= 40; ++i) {
+    line.set_line_number(i);
+    line.set_hs_code("12ab");
+    *request.mutable_declaration()->add_lines() = line;
+  }
+  auto result = Check(request);
+  ASSERT_THAT(result, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(GetBadRequest(result.status()).field_violations_size(),
+            FieldViolations::kMaxListed);
+  EXPECT_THAT(result.status().message(), HasSubstr("and 15 more problems"));
+  EXPECT_LT(result.status().message().size(), 4096u);
+}
+
 TEST(DescribeChangesTest, NamesOutcomeAndDutyChanges) {
   v1::Verdict before, after;
   before.set_outcome(v1::OUTCOME_ALLOW);

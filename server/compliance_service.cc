@@ -14,8 +14,9 @@ namespace tradecheck::server {
 namespace {
 
 constexpr int kMaxBatch = 1000;
-// Checks of one stream in flight at once; reading pauses beyond it, so a
-// fast producer cannot make the server buffer without bound.
+// Checks in flight plus results waiting to be written, per stream; reading
+// pauses beyond it, so neither a fast producer nor a slow reader can make
+// the server buffer without bound.
 constexpr int kMaxStreamInFlight = 256;
 
 // The caller identity recorded in the trail. Empty until authentication
@@ -46,9 +47,13 @@ class StreamCheckReactor final
 
   void OnReadDone(bool ok) override {
     if (!ok) {
-      absl::MutexLock lock(&mu_);
-      reads_done_ = true;
-      MaybeFinishLocked();
+      bool finish;
+      {
+        absl::MutexLock lock(&mu_);
+        reads_done_ = true;
+        finish = ShouldFinishLocked();
+      }
+      if (finish) Finish(grpc::Status::OK);
       return;
     }
     uint64_t index;
@@ -64,35 +69,48 @@ class StreamCheckReactor final
         request_, caller_,
         [this, index, id](absl::StatusOr<v1::CheckDeclarationResponse> r) {
           v1::CheckResult result = ToResult(index, id, std::move(r));
-          absl::MutexLock lock(&mu_);
-          --in_flight_;
-          if (!broken_) pending_.push_back(std::move(result));
-          MaybeWriteLocked();
-          if (read_paused_ && in_flight_ < kMaxStreamInFlight) {
-            read_paused_ = false;
-            StartRead(&request_);
+          bool finish;
+          {
+            absl::MutexLock lock(&mu_);
+            --in_flight_;
+            if (!broken_) pending_.push_back(std::move(result));
+            MaybeWriteLocked();
+            MaybeResumeReadLocked();
+            finish = ShouldFinishLocked();
           }
-          MaybeFinishLocked();
+          // Outside the lock and last: on this (non-gRPC) thread, Finish may
+          // run OnDone, which deletes the reactor, before it returns.
+          if (finish) Finish(grpc::Status::OK);
         });
-    absl::MutexLock lock(&mu_);
-    if (in_flight_ >= kMaxStreamInFlight) {
-      read_paused_ = true;
-    } else {
-      StartRead(&request_);
+    bool finish;
+    {
+      absl::MutexLock lock(&mu_);
+      if (Buffered() >= kMaxStreamInFlight) {
+        read_paused_ = true;
+      } else {
+        StartRead(&request_);
+      }
+      finish = ShouldFinishLocked();
     }
+    if (finish) Finish(grpc::Status::OK);
   }
 
   void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    writing_ = false;
-    if (!ok) {
-      // The client went away; finish the checks already started (their
-      // records are made) but stop writing.
-      broken_ = true;
-      pending_.clear();
+    bool finish;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok) {
+        // The client went away; finish the checks already started (their
+        // records are made) but stop writing.
+        broken_ = true;
+        pending_.clear();
+      }
+      MaybeWriteLocked();
+      MaybeResumeReadLocked();
+      finish = ShouldFinishLocked();
     }
-    MaybeWriteLocked();
-    MaybeFinishLocked();
+    if (finish) Finish(grpc::Status::OK);
   }
 
   void OnDone() override { delete this; }
@@ -106,13 +124,29 @@ class StreamCheckReactor final
     StartWrite(&current_);
   }
 
-  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // Checks started plus results not yet written: what a stream may hold.
+  int Buffered() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return in_flight_ + static_cast<int>(pending_.size());
+  }
+
+  // Reading stays paused while the stream holds kMaxStreamInFlight checks
+  // or results, whether the checks are slow or the client reads slowly.
+  void MaybeResumeReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (read_paused_ && Buffered() < kMaxStreamInFlight) {
+      read_paused_ = false;
+      StartRead(&request_);
+    }
+  }
+
+  // True exactly once, when everything is read, checked and written; the
+  // caller then calls Finish outside the lock.
+  bool ShouldFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_ || !reads_done_ || read_paused_ || in_flight_ > 0 ||
         writing_ || !pending_.empty()) {
-      return;
+      return false;
     }
     finished_ = true;
-    Finish(grpc::Status::OK);
+    return true;
   }
 
   TradecheckCore* const core_;

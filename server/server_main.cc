@@ -24,7 +24,6 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/dates.h"
@@ -77,9 +76,10 @@ bool WritePortFile(const std::string& path, int port) {
   return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
+// Starts a reload on the core's workers and returns at once, so the signal
+// loop stays free to act on SIGTERM while the reload waits or runs.
 void ReloadRules(TradecheckCore& core) {
-  absl::Notification done;
-  core.ReloadRuleSet([&done](absl::StatusOr<v1::ReloadRuleSetResponse> r) {
+  core.ReloadRuleSet([](absl::StatusOr<v1::ReloadRuleSetResponse> r) {
     if (!r.ok()) {
       Log(absl::StrCat("reload refused, rule set in force unchanged: ",
                        r.status().ToString()));
@@ -90,9 +90,7 @@ void ReloadRules(TradecheckCore& core) {
       Log(absl::StrCat("rule set unchanged: revision ",
                        r->rule_set().revision()));
     }
-    done.Notify();
   });
-  done.WaitForNotification();
 }
 
 int Run() {
