@@ -279,6 +279,9 @@ class Validator {
         Add(q + ".hs_code", "must be 4 to 10 digits (HS heading or finer)");
       } else if (hs.size() >= 6) {
         CheckHs(q + ".hs_code", hs);
+      } else if (!rules_.IsKnownHsHeading(hs.substr(0, 4))) {
+        Add(q + ".hs_code",
+            absl::StrCat(hs.substr(0, 4), " is not an HS 2022 heading"));
       }
       CheckCountry(q + ".origin_country", c.origin_country(), true);
       CheckMoney(q + ".value", c.value(), true);

@@ -90,6 +90,17 @@ TEST_F(DeclarationValidatorTest, ReportsEveryProblemWithItsFieldPath) {
                                    "lines[0].bill_of_materials[0].elements[0]"}));
 }
 
+TEST_F(DeclarationValidatorTest, ComponentHeadingsMustExist) {
+  v1::Declaration d = Valid();
+  d.mutable_lines(0)->mutable_bill_of_materials(0)->set_hs_code("8505");
+  EXPECT_THAT(ValidateDeclaration(d, rules()), IsOk());
+  d.mutable_lines(0)->mutable_bill_of_materials(0)->set_hs_code("8803");
+  absl::Status status = ValidateDeclaration(d, rules());
+  EXPECT_THAT(Fields(status),
+              ElementsAre("lines[0].bill_of_materials[0].hs_code"));
+  EXPECT_THAT(status.message(), HasSubstr("8803 is not an HS 2022 heading"));
+}
+
 TEST_F(DeclarationValidatorTest, StatisticalChapter99IsNotASubheading) {
   v1::Declaration d = Valid();
   d.mutable_lines(0)->set_hs_code("9999990000");

@@ -1054,6 +1054,11 @@ bool RuleSet::IsKnownCountry(absl::string_view alpha2) const {
   return impl_->countries.contains(alpha2);
 }
 
+bool RuleSet::IsKnownHsHeading(absl::string_view heading) const {
+  return heading.size() == 4 && AllDigits(heading) &&
+         impl_->hs_codes.contains(heading);
+}
+
 absl::Status RuleSet::CheckHsCode(absl::string_view code,
                                   absl::string_view schedule_version) const {
   if (!AllDigits(code) || code.size() < 6 || code.size() > 10) {

@@ -71,6 +71,10 @@ class RuleSet {
   absl::Status CheckHsCode(absl::string_view code,
                            absl::string_view schedule_version) const;
 
+  // True when `heading` (4 digits) is an HS 2022 heading ("8505"); for
+  // bill-of-materials components declared at heading level.
+  bool IsKnownHsHeading(absl::string_view heading) const;
+
   // Instruments with their status at `as_of`; measures included when
   // `with_measures`.
   std::vector<v1::Instrument> ListInstruments(absl::CivilDay as_of,
