@@ -317,18 +317,25 @@ void TradecheckCore::FinishConflict(
   });
 }
 
-void TradecheckCore::GetDecision(const v1::GetDecisionRequest& request,
-                                 Callback<v1::Decision> done) {
+template <typename T, typename Work>
+void TradecheckCore::OnWorker(Callback<T> done, Work work) {
   if (shut_down_.load()) {
     done(ShuttingDown());
     return;
   }
+  workers_->Schedule([done = std::move(done), work = std::move(work)]() {
+    done(work());
+  });
+}
+
+void TradecheckCore::GetDecision(const v1::GetDecisionRequest& request,
+                                 Callback<v1::Decision> done) {
   if (request.decision_id().empty()) {
     done(InvalidField("decision_id", "is required"));
     return;
   }
-  workers_->Schedule([this, id = request.decision_id(), done = std::move(done)] {
-    done(store_->GetDecision(id));
+  OnWorker(std::move(done), [this, id = request.decision_id()] {
+    return store_->GetDecision(id);
   });
 }
 
@@ -350,13 +357,8 @@ absl::StatusOr<v1::ListDecisionsResponse> TradecheckCore::ListDecisionsNow(
 
 void TradecheckCore::ListDecisions(const v1::ListDecisionsRequest& request,
                                    Callback<v1::ListDecisionsResponse> done) {
-  if (shut_down_.load()) {
-    done(ShuttingDown());
-    return;
-  }
-  workers_->Schedule([this, request, done = std::move(done)] {
-    done(ListDecisionsNow(request));
-  });
+  OnWorker(std::move(done),
+           [this, request] { return ListDecisionsNow(request); });
 }
 
 absl::StatusOr<v1::ReevaluateDecisionResponse> TradecheckCore::ReevaluateNow(
@@ -396,25 +398,15 @@ absl::StatusOr<v1::ReevaluateDecisionResponse> TradecheckCore::ReevaluateNow(
 void TradecheckCore::ReevaluateDecision(
     const v1::ReevaluateDecisionRequest& request,
     Callback<v1::ReevaluateDecisionResponse> done) {
-  if (shut_down_.load()) {
-    done(ShuttingDown());
-    return;
-  }
   if (request.decision_id().empty()) {
     done(InvalidField("decision_id", "is required"));
     return;
   }
-  workers_->Schedule([this, request, done = std::move(done)] {
-    done(ReevaluateNow(request));
-  });
+  OnWorker(std::move(done), [this, request] { return ReevaluateNow(request); });
 }
 
 void TradecheckCore::VerifyTrail(const v1::VerifyTrailRequest& request,
                                  Callback<v1::VerifyTrailResponse> done) {
-  if (shut_down_.load()) {
-    done(ShuttingDown());
-    return;
-  }
   if (!v1::TrailStream_IsValid(request.stream())) {
     done(InvalidField("stream", absl::StrCat("unknown value ", request.stream())));
     return;
@@ -424,12 +416,12 @@ void TradecheckCore::VerifyTrail(const v1::VerifyTrailRequest& request,
     done(InvalidField("to_sequence", "must be >= from_sequence (or 0)"));
     return;
   }
-  workers_->Schedule([this, request, done = std::move(done)] {
+  OnWorker(std::move(done), [this, request] {
     v1::TrailStream stream = request.stream() == v1::TRAIL_STREAM_UNSPECIFIED
                                  ? v1::TRAIL_STREAM_BINDING
                                  : request.stream();
-    done(store_->VerifyTrail(stream, request.from_sequence(),
-                             request.to_sequence()));
+    return store_->VerifyTrail(stream, request.from_sequence(),
+                               request.to_sequence());
   });
 }
 
@@ -466,45 +458,33 @@ v1::RuleSetInfo TradecheckCore::GetRuleSet() const {
 }
 
 void TradecheckCore::ReloadRuleSet(Callback<v1::ReloadRuleSetResponse> done) {
-  if (shut_down_.load()) {
-    done(ShuttingDown());
-    return;
-  }
-  workers_->Schedule([this, done = std::move(done)] {
-    auto result = rules_->Reload();
-    if (!result.ok()) {
-      done(result.status());
-      return;
-    }
-    v1::ReloadRuleSetResponse response;
-    *response.mutable_rule_set() = std::move(result->info);
-    response.set_previous_revision(result->previous_revision);
-    response.set_changed(result->changed);
-    done(std::move(response));
-  });
+  OnWorker(std::move(done),
+           [this]() -> absl::StatusOr<v1::ReloadRuleSetResponse> {
+             TC_ASSIGN_OR_RETURN(RuleSetHolder::ReloadResult result,
+                                 rules_->Reload());
+             v1::ReloadRuleSetResponse response;
+             *response.mutable_rule_set() = std::move(result.info);
+             response.set_previous_revision(result.previous_revision);
+             response.set_changed(result.changed);
+             return response;
+           });
 }
 
 void TradecheckCore::CreateBackup(const v1::CreateBackupRequest& request,
                                   Callback<v1::CreateBackupResponse> done) {
-  if (shut_down_.load()) {
-    done(ShuttingDown());
-    return;
-  }
   if (request.directory().empty()) {
     done(InvalidField("directory", "is required (a path that does not exist)"));
     return;
   }
-  workers_->Schedule([this, request, done = std::move(done)] {
-    auto sequence = store_->CreateCheckpoint(request.directory());
-    if (!sequence.ok()) {
-      done(sequence.status());
-      return;
-    }
-    v1::CreateBackupResponse response;
-    response.set_directory(request.directory());
-    response.set_binding_sequence(*sequence);
-    done(std::move(response));
-  });
+  OnWorker(std::move(done),
+           [this, request]() -> absl::StatusOr<v1::CreateBackupResponse> {
+             TC_ASSIGN_OR_RETURN(uint64_t sequence,
+                                 store_->CreateCheckpoint(request.directory()));
+             v1::CreateBackupResponse response;
+             response.set_directory(request.directory());
+             response.set_binding_sequence(sequence);
+             return response;
+           });
 }
 
 }  // namespace tradecheck

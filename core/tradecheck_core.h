@@ -95,6 +95,10 @@ class TradecheckCore {
                  std::unique_ptr<storage::AuditStore> store,
                  std::unique_ptr<RuleSetHolder> rules);
 
+  // Answers `done` with work() run on a worker; UNAVAILABLE once shut down.
+  template <typename T, typename Work>
+  void OnWorker(Callback<T> done, Work work);
+
   absl::StatusOr<v1::ListDecisionsResponse> ListDecisionsNow(
       const v1::ListDecisionsRequest& request) const;
   absl::StatusOr<v1::ReevaluateDecisionResponse> ReevaluateNow(
