@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -27,6 +28,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
@@ -42,7 +44,12 @@ std::atomic<int> injected_write_faults{0};
 
 // Bump when the key schema or the entry encoding changes; a store written
 // with another version is refused at Open (docs/storage.md).
-constexpr int kSchemaVersion = 1;
+//   1: one posting and one time key per record.
+//   2: posting blocks and one time key per group commit. Version 1 is a
+//      special case of it (an empty block value is one posting), so a
+//      version 1 store is upgraded in place at Open.
+constexpr int kSchemaVersion = 2;
+constexpr int kUpgradableSchemaVersion = 1;
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 
@@ -59,6 +66,25 @@ const std::vector<std::string>& AllColumnFamilies() {
                                    keys::kRuleSetsCf};
   return *names;
 }
+
+// Memtable insert hints (RocksDB's memtable_insert_with_hint_prefix_extractor)
+// keep, per key prefix, where the last key of that prefix went in the skip
+// list, so the next one is placed next to it instead of searched for from
+// the top. Every family the writer appends to grows at one end per prefix:
+// records, chain and time by sequence within a stream (the prefix is the
+// stream byte), and each posting list at its newest-first front (the prefix
+// is the posting key without its sequence).
+class PostingListPrefix : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "tradecheck.PostingListPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(),
+                          key.size() - keys::kPostingSequenceSize);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return key.size() > keys::kPostingSequenceSize;
+  }
+};
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -131,7 +157,8 @@ std::set<std::pair<keys::Field, std::string>> PostingValues(
   return out;
 }
 
-// One equality filter's postings, walked newest first.
+// One equality filter's postings, walked newest first, block by block
+// (keys::EncodePostingBlock).
 class PostingCursor {
  public:
   PostingCursor(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
@@ -146,31 +173,52 @@ class PostingCursor {
   // The largest sequence <= bound that has a posting, or nullopt when none.
   // REQUIRES: bound never increases between calls.
   absl::StatusOr<std::optional<uint64_t>> SeekAtMost(uint64_t bound) {
-    if (current_.has_value() && *current_ <= bound) return current_;
-    // A target a few postings away is cheaper to reach by stepping than by
-    // a seek, which searches every level of the LSM tree again.
-    for (int step = 0; current_.has_value() && step < kMaxSteps; ++step) {
-      it_->Next();
-      TC_RETURN_IF_ERROR(Load());
-      if (current_.has_value() && *current_ <= bound) return current_;
+    if (!started_) {
+      started_ = true;
+      return SeekBlock(bound);
     }
-    if (!current_.has_value() && started_) return current_;  // exhausted
-    started_ = true;
-    it_->Seek(ToSlice(keys::PostingKey(prefix_, bound)));
-    TC_RETURN_IF_ERROR(Load());
-    return current_;
+    // Newest first: within the loaded block, then the next few blocks; a
+    // target further away is cheaper to reach by a seek, which searches
+    // every level of the LSM tree again.
+    for (int step = 0; it_->Valid(); ++step) {
+      if (std::optional<uint64_t> found = FindInBlock(bound)) return found;
+      if (step == kMaxSteps) return SeekBlock(bound);
+      it_->Next();
+      TC_RETURN_IF_ERROR(LoadBlock());
+    }
+    return std::nullopt;  // exhausted
   }
 
  private:
   static constexpr int kMaxSteps = 8;
 
-  absl::Status Load() {
-    if (!it_->Valid()) {
-      current_.reset();
-      return FromRocks(it_->status(), "reading an index");
-    }
+  // Positions on the newest block whose smallest sequence is <= bound; the
+  // blocks before it hold only larger sequences.
+  absl::StatusOr<std::optional<uint64_t>> SeekBlock(uint64_t bound) {
+    it_->Seek(ToSlice(keys::PostingKey(prefix_, bound)));
+    TC_RETURN_IF_ERROR(LoadBlock());
+    if (!it_->Valid()) return std::nullopt;
+    return FindInBlock(bound);
+  }
+
+  // The first sequence <= bound from the current position in the block.
+  std::optional<uint64_t> FindInBlock(uint64_t bound) {
+    auto it = std::lower_bound(block_.begin() + position_, block_.end(),
+                               bound, std::greater<uint64_t>());
+    position_ = static_cast<size_t>(it - block_.begin());
+    if (it == block_.end()) return std::nullopt;
+    return *it;
+  }
+
+  absl::Status LoadBlock() {
+    block_.clear();
+    position_ = 0;
+    if (!it_->Valid()) return FromRocks(it_->status(), "reading an index");
     TC_ASSIGN_OR_RETURN(
-        current_, keys::ParsePostingSequence(prefix_, ToView(it_->key())));
+        const uint64_t smallest,
+        keys::ParsePostingSequence(prefix_, ToView(it_->key())));
+    TC_ASSIGN_OR_RETURN(block_, keys::DecodePostingBlock(
+                                    smallest, ToView(it_->value())));
     return absl::OkStatus();
   }
 
@@ -178,13 +226,17 @@ class PostingCursor {
   const std::string upper_;
   rocksdb::Slice upper_slice_;
   std::unique_ptr<rocksdb::Iterator> it_;
-  std::optional<uint64_t> current_;
+  std::vector<uint64_t> block_;  // newest first
+  size_t position_ = 0;
   bool started_ = false;
 };
 
 struct Pending {
   AppendRequest request;
   AppendCallback done;
+  // DeclarationDigest of a binding request, computed on the caller's thread
+  // so the single writer does not.
+  std::string digest;
 };
 
 // Chain state of one stream as of the last durable record.
@@ -225,23 +277,23 @@ class AuditStore::Impl {
   // Results of staging one batch on the writer thread.
   struct BatchState {
     StreamState streams[2];
+    // Per stream: the recorded_at all of this batch's records share (they
+    // become durable together), and the first sequence staged.
+    std::optional<absl::Time> recorded_at[2];
+    uint64_t first_sequence[2] = {0, 0};
     // declaration_id -> (digest, index of the staging request) for binding
     // records staged in this batch.
     std::map<std::string, std::pair<std::string, size_t>> declarations;
+    // Balances after this batch, written once each.
     std::map<std::string, int64_t> quota_consumed;
+    // Posting prefix -> the batch's sequences that have it (ascending):
+    // one block key per prefix instead of one key per record.
+    std::map<std::string, std::vector<uint64_t>> postings;
     std::vector<absl::StatusOr<AppendResult>> results;
-    // Everything the batch writes, gathered first and sorted by column
-    // family and key before it goes into the WriteBatch: the memtable's
-    // skip list then inserts each key next to the previous one instead of
-    // searching from the top (index postings of one record land all over
-    // the key space). The sort is stable, so a key written twice (a quota
-    // balance) keeps its last value.
-    struct Put {
-      rocksdb::ColumnFamilyHandle* cf;
-      std::string key;
-      std::string value;
-    };
-    std::vector<Put> puts;
+    // Records, chain and declaration entries, put as they are staged (each
+    // family's keys arrive in ascending order per stream, which the
+    // memtable insert hints exploit); indexes and balances at the end.
+    rocksdb::WriteBatch batch;
     uint64_t records = 0;
     uint64_t replays = 0;
   };
@@ -250,7 +302,7 @@ class AuditStore::Impl {
   absl::Status LoadStreamState(v1::TrailStream stream);
   void WriterLoop();
   void CommitBatch(std::vector<Pending>& pending);
-  absl::StatusOr<AppendResult> Stage(AppendRequest& request, size_t index,
+  absl::StatusOr<AppendResult> Stage(Pending& pending, size_t index,
                                      BatchState& state);
   absl::StatusOr<std::optional<std::string>> GetValue(
       rocksdb::ColumnFamilyHandle* cf, absl::string_view key) const;
@@ -339,6 +391,7 @@ absl::Status AuditStore::Impl::OpenDb() {
   options.create_missing_column_families = !has_db;
   options.paranoid_checks = true;
   options.max_background_jobs = 2;
+  options.recycle_log_file_num = 4;
   // Bloom filters make the idempotency lookup of a new declaration_id (one
   // per binding append, almost always absent) skip the table files.
   rocksdb::BlockBasedTableOptions table;
@@ -369,8 +422,18 @@ absl::Status AuditStore::Impl::OpenDb() {
   }
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  const std::shared_ptr<const rocksdb::SliceTransform> stream_prefix(
+      rocksdb::NewFixedPrefixTransform(1));
+  const auto posting_prefix = std::make_shared<PostingListPrefix>();
   for (const std::string& name : names) {
-    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+    rocksdb::ColumnFamilyOptions cf_options(options);
+    if (name == keys::kRecordsCf || name == keys::kChainCf ||
+        name == keys::kTimeCf) {
+      cf_options.memtable_insert_with_hint_prefix_extractor = stream_prefix;
+    } else if (name == keys::kPostingsCf) {
+      cf_options.memtable_insert_with_hint_prefix_extractor = posting_prefix;
+    }
+    descriptors.emplace_back(name, cf_options);
   }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
@@ -407,6 +470,17 @@ absl::Status AuditStore::Impl::OpenDb() {
   }
   TC_ASSIGN_OR_RETURN(std::optional<std::string> version,
                       GetValue(meta_, keys::kMetaSchemaVersion));
+  if (version.has_value() &&
+      *version == std::to_string(kUpgradableSchemaVersion)) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    TC_RETURN_IF_ERROR(FromRocks(
+        db_->Put(wo, meta_, keys::kMetaSchemaVersion,
+                 std::to_string(kSchemaVersion)),
+        absl::StrCat("upgrading the audit store to schema version ",
+                     kSchemaVersion)));
+    version = std::to_string(kSchemaVersion);
+  }
   if (!version.has_value() || *version != std::to_string(kSchemaVersion)) {
     return absl::FailedPreconditionError(
         absl::StrCat("audit store ", path, " has schema version ",
@@ -483,10 +557,15 @@ absl::Status AuditStore::Impl::LoadStreamState(v1::TrailStream stream) {
 // ---------------------------------------------------------------- writing
 
 void AuditStore::Impl::Append(AppendRequest request, AppendCallback done) {
+  std::string digest;
+  if (Normalize(request.stream) == v1::TRAIL_STREAM_BINDING) {
+    digest = DeclarationDigest(request.declaration);
+  }
   {
     absl::MutexLock lock(&queue_mu_);
     if (!stopping_) {
-      queue_.push_back(Pending{std::move(request), std::move(done)});
+      queue_.push_back(
+          Pending{std::move(request), std::move(done), std::move(digest)});
       return;
     }
   }
@@ -495,8 +574,12 @@ void AuditStore::Impl::Append(AppendRequest request, AppendCallback done) {
 
 void AuditStore::Impl::WriterLoop() {
   const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_batch));
+  // Reused across batches: allocating it afresh each time costs more than
+  // the moves (a large block makes malloc consolidate its free lists).
+  std::vector<Pending> pending;
+  pending.reserve(max_batch);
   while (true) {
-    std::vector<Pending> pending;
+    pending.clear();
     {
       absl::MutexLock lock(&queue_mu_);
       queue_mu_.Await(absl::Condition(
@@ -520,20 +603,26 @@ void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
   state.streams[1] = streams_[1];
   state.results.reserve(pending.size());
   for (size_t i = 0; i < pending.size(); ++i) {
-    state.results.push_back(Stage(pending[i].request, i, state));
+    state.results.push_back(Stage(pending[i], i, state));
   }
 
   absl::Status write_status;
-  rocksdb::WriteBatch batch;
-  std::stable_sort(state.puts.begin(), state.puts.end(),
-                   [](const BatchState::Put& a, const BatchState::Put& b) {
-                     if (a.cf->GetID() != b.cf->GetID()) {
-                       return a.cf->GetID() < b.cf->GetID();
-                     }
-                     return a.key < b.key;
-                   });
-  for (const BatchState::Put& put : state.puts) {
-    batch.Put(put.cf, put.key, put.value);
+  rocksdb::WriteBatch& batch = state.batch;
+  for (const v1::TrailStream stream :
+       {v1::TRAIL_STREAM_BINDING, v1::TRAIL_STREAM_VALIDATE_ONLY}) {
+    const int i = StreamIndex(stream);
+    if (state.first_sequence[i] == 0) continue;
+    batch.Put(time_,
+              keys::TimeKey(stream, *state.recorded_at[i],
+                            state.first_sequence[i]),
+              "");
+  }
+  for (const auto& [prefix, sequences] : state.postings) {
+    batch.Put(postings_, keys::PostingKey(prefix, sequences.front()),
+              keys::EncodePostingBlock(sequences));
+  }
+  for (const auto& [key, consumed] : state.quota_consumed) {
+    batch.Put(quota_, key, keys::EncodeQuotaConsumed(consumed));
   }
   if (batch.Count() > 0) {
     rocksdb::WriteOptions wo;
@@ -566,9 +655,10 @@ void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
   }
 }
 
-absl::StatusOr<AppendResult> AuditStore::Impl::Stage(AppendRequest& request,
+absl::StatusOr<AppendResult> AuditStore::Impl::Stage(Pending& pending,
                                                      size_t index,
                                                      BatchState& state) {
+  AppendRequest& request = pending.request;
   const v1::TrailStream stream = Normalize(request.stream);
   if (!IsKnownStream(stream)) {
     return absl::InvalidArgumentError(
@@ -576,7 +666,7 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(AppendRequest& request,
   }
   const bool binding = stream == v1::TRAIL_STREAM_BINDING;
   const std::string declaration_id = request.declaration.declaration_id();
-  std::string digest;
+  const std::string& digest = pending.digest;
 
   if (binding) {
     if (declaration_id.empty()) {
@@ -584,7 +674,6 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(AppendRequest& request,
           "declaration.declaration_id: required for a binding record (it is "
           "the idempotency key)");
     }
-    digest = DeclarationDigest(request.declaration);
     std::optional<std::pair<std::string, uint64_t>> holder;  // digest, seq
     std::optional<size_t> staged_by;
     if (auto it = state.declarations.find(declaration_id);
@@ -663,11 +752,16 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(AppendRequest& request,
     }
   }
 
-  StreamState& chain = state.streams[StreamIndex(stream)];
+  const int stream_index = StreamIndex(stream);
+  StreamState& chain = state.streams[stream_index];
   const uint64_t sequence = chain.head_sequence + 1;
   const std::string decision_id = keys::DecisionId(stream, sequence);
-  const absl::Time recorded_at =
-      std::max(options_.clock->Now(), chain.last_recorded_at);
+  if (!state.recorded_at[stream_index].has_value()) {
+    state.recorded_at[stream_index] =
+        std::max(options_.clock->Now(), chain.last_recorded_at);
+    state.first_sequence[stream_index] = sequence;
+  }
+  const absl::Time recorded_at = *state.recorded_at[stream_index];
 
   AppendResult result;
   v1::Decision& d = result.decision;
@@ -688,28 +782,23 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(AppendRequest& request,
   d.set_previous_hash(chain.head_hash.empty()
                           ? GenesisHashHex()
                           : absl::BytesToHexString(chain.head_hash));
-  const std::string entry = EntryBytes(d);
+  const std::string entry = EntryBytesClearingHashes(&d);
   const std::string hash = LeafHash(entry);
   d.set_record_hash(absl::BytesToHexString(hash));
   verdict.set_record_hash(d.record_hash());
 
   const std::string record_key = keys::RecordKey(stream, sequence);
-  std::vector<BatchState::Put>& puts = state.puts;
-  puts.push_back({records_, record_key, entry});
-  puts.push_back({chain_, record_key, hash});
-  puts.push_back({time_, keys::TimeKey(stream, recorded_at, sequence), ""});
+  state.batch.Put(records_, record_key, entry);
+  state.batch.Put(chain_, record_key, hash);
   for (const auto& [field, value] : PostingValues(d)) {
-    puts.push_back(
-        {postings_,
-         keys::PostingKey(keys::PostingPrefix(field, stream, value), sequence),
-         ""});
+    state.postings[keys::PostingPrefix(field, stream, value)].push_back(
+        sequence);
   }
   if (binding) {
-    puts.push_back({declarations_, declaration_id,
-                    keys::EncodeDeclarationEntry({sequence, digest})});
+    state.batch.Put(declarations_, declaration_id,
+                    keys::EncodeDeclarationEntry({sequence, digest}));
     state.declarations[declaration_id] = {digest, index};
     for (const auto& [key, consumed] : consumed_after) {
-      puts.push_back({quota_, key, keys::EncodeQuotaConsumed(consumed)});
       state.quota_consumed[key] = consumed;
     }
   }

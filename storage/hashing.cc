@@ -59,10 +59,14 @@ std::string LeafHash(absl::string_view entry) {
 
 std::string EntryBytes(const v1::Decision& decision) {
   v1::Decision entry = decision;
-  entry.clear_record_hash();
-  if (entry.has_verdict()) entry.mutable_verdict()->clear_record_hash();
-  entry.ByteSizeLong();  // SerializeWithCachedSizes needs the sizes.
-  return DeterministicBytes(entry);
+  return EntryBytesClearingHashes(&entry);
+}
+
+std::string EntryBytesClearingHashes(v1::Decision* decision) {
+  decision->clear_record_hash();
+  if (decision->has_verdict()) decision->mutable_verdict()->clear_record_hash();
+  decision->ByteSizeLong();  // SerializeWithCachedSizes needs the sizes.
+  return DeterministicBytes(*decision);
 }
 
 std::string DeclarationDigest(const v1::Declaration& declaration) {

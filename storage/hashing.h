@@ -26,6 +26,11 @@ std::string LeafHash(absl::string_view entry);
 // hash themselves). previous_hash is part of the entry, which chains it.
 std::string EntryBytes(const v1::Decision& decision);
 
+// EntryBytes of a record being sealed, without copying it: clears the two
+// record hashes of *decision in place (the caller sets them from the
+// result) and returns the same bytes EntryBytes would.
+std::string EntryBytesClearingHashes(v1::Decision* decision);
+
 // SHA-256 of the declaration's deterministic serialization (idempotency).
 std::string DeclarationDigest(const v1::Declaration& declaration);
 

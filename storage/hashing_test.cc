@@ -38,6 +38,19 @@ TEST(HashingTest, EntryBytesLeaveOutOnlyTheRecordHashes) {
   EXPECT_EQ(GenesisHashHex(), std::string(64, '0'));
 }
 
+TEST(HashingTest, EntryBytesClearingHashesMatchesEntryBytes) {
+  v1::Decision d;
+  d.set_decision_id("b-000000000002");
+  d.set_previous_hash(GenesisHashHex());
+  d.mutable_verdict()->set_outcome(v1::OUTCOME_DENY);
+  d.set_record_hash("ab");
+  d.mutable_verdict()->set_record_hash("cd");
+  const std::string expected = EntryBytes(d);
+  EXPECT_EQ(EntryBytesClearingHashes(&d), expected);
+  EXPECT_TRUE(d.record_hash().empty());
+  EXPECT_TRUE(d.verdict().record_hash().empty());
+}
+
 TEST(HashingTest, DeclarationDigestFollowsContent) {
   v1::Declaration a;
   a.set_declaration_id("D-1");

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
@@ -119,6 +120,56 @@ absl::StatusOr<uint64_t> ParsePostingSequence(absl::string_view prefix,
     return absl::InvalidArgumentError("posting key does not match its prefix");
   }
   return ~ReadBigEndian64(key.substr(prefix.size()));
+}
+
+std::string EncodePostingBlock(const std::vector<uint64_t>& sequences) {
+  std::string out;
+  const uint64_t smallest = sequences.front();
+  for (auto it = sequences.rbegin(); it != sequences.rend(); ++it) {
+    uint64_t delta = *it - smallest;
+    while (delta >= 0x80) {
+      out.push_back(static_cast<char>((delta & 0x7f) | 0x80));
+      delta >>= 7;
+    }
+    out.push_back(static_cast<char>(delta));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<uint64_t>> DecodePostingBlock(
+    uint64_t smallest, absl::string_view value) {
+  std::vector<uint64_t> out;
+  if (value.empty()) {
+    out.push_back(smallest);
+    return out;
+  }
+  size_t pos = 0;
+  while (pos < value.size()) {
+    uint64_t delta = 0;
+    int shift = 0;
+    while (true) {
+      if (pos >= value.size() || shift > 63) {
+        return absl::DataLossError("malformed posting block: bad varint");
+      }
+      const uint8_t byte = static_cast<uint8_t>(value[pos++]);
+      delta |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) break;
+      shift += 7;
+    }
+    if (delta > ~smallest) {
+      return absl::DataLossError("malformed posting block: sequence overflow");
+    }
+    const uint64_t sequence = smallest + delta;
+    if (!out.empty() && sequence >= out.back()) {
+      return absl::DataLossError("malformed posting block: not newest first");
+    }
+    out.push_back(sequence);
+  }
+  if (out.back() != smallest) {
+    return absl::DataLossError(
+        "malformed posting block: does not end at its key's sequence");
+  }
+  return out;
 }
 
 std::string OutcomeValue(v1::Outcome outcome) {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -63,17 +64,36 @@ enum class Field : uint8_t {
 
 // postings: <field:1><stream:1><len(value):4><value><~sequence:8>. The
 // inverted sequence makes a forward scan of one prefix newest-first.
+//
+// One key is a block: every sequence of one group commit that has the
+// posting, keyed by the block's smallest sequence (blocks of one prefix
+// never overlap, because a group commit's sequences are contiguous). The
+// value lists the block's sequences newest first (EncodePostingBlock); an
+// empty value is a block of just the key's sequence (schema version 1).
 std::string PostingPrefix(Field field, v1::TrailStream stream,
                           absl::string_view value);
 std::string PostingKey(absl::string_view prefix, uint64_t sequence);
+// Bytes a posting key adds after its prefix (the inverted sequence).
+inline constexpr size_t kPostingSequenceSize = 8;
 // The sequence of a posting key that starts with `prefix`.
 absl::StatusOr<uint64_t> ParsePostingSequence(absl::string_view prefix,
                                               absl::string_view key);
+// The value of a posting block. REQUIRES: `sequences` is strictly
+// ascending and not empty; the key is PostingKey(prefix, sequences.front()).
+// Encoded as the varint of (sequence - smallest), newest first.
+std::string EncodePostingBlock(const std::vector<uint64_t>& sequences);
+// The sequences of the block keyed by `smallest`, newest first. Errors
+// (DATA_LOSS) when the value is malformed or does not end at `smallest`.
+absl::StatusOr<std::vector<uint64_t>> DecodePostingBlock(
+    uint64_t smallest, absl::string_view value);
+
 // Value a posting for an outcome is keyed by.
 std::string OutcomeValue(v1::Outcome outcome);
 
 // time: <stream:1><recorded_at unix nanos, sign bit flipped:8><sequence:8>.
 // recorded_at never decreases along a stream, so time order is sequence order.
+// One key per group commit and stream: its records share one recorded_at,
+// and the key carries the first of their sequences.
 std::string TimeKey(v1::TrailStream stream, absl::Time recorded_at,
                     uint64_t sequence);
 struct TimeSeq {

@@ -1,6 +1,8 @@
 #include "storage/keys.h"
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "common/testing/status_matchers.h"
@@ -62,6 +64,35 @@ TEST(KeysTest, PostingKeysRoundTripNewestFirstAndNeverCollide) {
       PostingPrefix(Field::kExporter, v1::TRAIL_STREAM_VALIDATE_ONLY, "EXP-1"),
       p);
   EXPECT_NE(OutcomeValue(v1::OUTCOME_ALLOW), OutcomeValue(v1::OUTCOME_DENY));
+}
+
+TEST(KeysTest, PostingBlocksRoundTripNewestFirst) {
+  for (const std::vector<uint64_t>& ascending :
+       std::vector<std::vector<uint64_t>>{
+           {7}, {7, 8, 9}, {1, 2, 300, 70000}, {1, (uint64_t{1} << 62) + 5}}) {
+    TC_ASSERT_OK_AND_ASSIGN(
+        std::vector<uint64_t> back,
+        DecodePostingBlock(ascending.front(), EncodePostingBlock(ascending)));
+    EXPECT_EQ(back, std::vector<uint64_t>(ascending.rbegin(), ascending.rend()));
+  }
+  // A contiguous group commit costs a byte per sequence.
+  EXPECT_EQ(EncodePostingBlock({100, 101, 102, 103}).size(), 4u);
+  // An empty value is one posting: the key's own sequence (version 1).
+  TC_ASSERT_OK_AND_ASSIGN(std::vector<uint64_t> single,
+                          DecodePostingBlock(42, ""));
+  EXPECT_EQ(single, std::vector<uint64_t>{42});
+}
+
+TEST(KeysTest, MalformedPostingBlocksAreDataLoss) {
+  // Not ending at the key's sequence (the last delta is not 0).
+  EXPECT_THAT(DecodePostingBlock(5, std::string("\x02\x01", 2)),
+              StatusIs(absl::StatusCode::kDataLoss));
+  // A truncated varint.
+  EXPECT_THAT(DecodePostingBlock(5, std::string(1, '\x80')),
+              StatusIs(absl::StatusCode::kDataLoss));
+  // Not newest first.
+  EXPECT_THAT(DecodePostingBlock(5, std::string("\x00\x02", 2)),
+              StatusIs(absl::StatusCode::kDataLoss));
 }
 
 TEST(KeysTest, TimeKeyRoundTripsAndOrdersByTimeAcrossEpoch) {

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 #include "storage/keys.h"
 
 namespace tradecheck::storage::testing {
@@ -91,6 +92,52 @@ absl::Status SetSchemaVersion(const std::string& db_path,
         return FromRocks(db->Put(wo, cf, keys::kMetaSchemaVersion, version),
                          "writing the schema version");
       });
+}
+
+absl::StatusOr<std::string> GetSchemaVersion(const std::string& db_path) {
+  std::string version;
+  absl::Status status = WithColumnFamily(
+      db_path, keys::kMetaCf,
+      [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) -> absl::Status {
+        return FromRocks(db->Get(rocksdb::ReadOptions(), cf,
+                                 keys::kMetaSchemaVersion, &version),
+                         "reading the schema version");
+      });
+  if (!status.ok()) return status;
+  return version;
+}
+
+absl::StatusOr<int> SplitPostingBlocksAsVersion1(const std::string& db_path) {
+  int split = 0;
+  absl::Status status = WithColumnFamily(
+      db_path, keys::kPostingsCf,
+      [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) -> absl::Status {
+        rocksdb::WriteBatch batch;
+        std::unique_ptr<rocksdb::Iterator> it(
+            db->NewIterator(rocksdb::ReadOptions(), cf));
+        for (it->SeekToFirst(); it->Valid(); it->Next()) {
+          const std::string key = it->key().ToString();
+          const std::string prefix =
+              key.substr(0, key.size() - keys::kPostingSequenceSize);
+          absl::StatusOr<uint64_t> smallest =
+              keys::ParsePostingSequence(prefix, key);
+          if (!smallest.ok()) return smallest.status();
+          absl::StatusOr<std::vector<uint64_t>> block =
+              keys::DecodePostingBlock(*smallest, it->value().ToString());
+          if (!block.ok()) return block.status();
+          if (block->size() > 1) ++split;
+          batch.Delete(cf, key);
+          for (uint64_t sequence : *block) {
+            batch.Put(cf, keys::PostingKey(prefix, sequence), "");
+          }
+        }
+        if (!it->status().ok()) return FromRocks(it->status(), "scanning");
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        return FromRocks(db->Write(wo, &batch), "rewriting postings");
+      });
+  if (!status.ok()) return status;
+  return split;
 }
 
 }  // namespace tradecheck::storage::testing

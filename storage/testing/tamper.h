@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "tradecheck/v1/audit_service.pb.h"
 
 namespace tradecheck::storage::testing {
@@ -26,6 +27,14 @@ absl::Status FlipByteInRecord(const std::string& db_path,
 // Overwrites the schema version in the meta column family.
 absl::Status SetSchemaVersion(const std::string& db_path,
                               const std::string& version);
+
+// The schema version in the meta column family.
+absl::StatusOr<std::string> GetSchemaVersion(const std::string& db_path);
+
+// Rewrites every posting block as the single postings a schema version 1
+// build wrote (one key per record, empty value); returns how many blocks
+// held more than one record.
+absl::StatusOr<int> SplitPostingBlocksAsVersion1(const std::string& db_path);
 
 }  // namespace tradecheck::storage::testing
 
