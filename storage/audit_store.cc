@@ -391,7 +391,6 @@ absl::Status AuditStore::Impl::OpenDb() {
   options.create_missing_column_families = !has_db;
   options.paranoid_checks = true;
   options.max_background_jobs = 2;
-  options.recycle_log_file_num = 4;
   // Bloom filters make the idempotency lookup of a new declaration_id (one
   // per binding append, almost always absent) skip the table files.
   rocksdb::BlockBasedTableOptions table;
