@@ -711,6 +711,15 @@ int RunCli(const std::vector<std::string>& args, const CliOptions& options,
         [](TradecheckClient& c) { return c.GetRuleSet(); },
         [](const v1::RuleSetInfo& r) { return FormatRuleSet(r); });
   }
+  if (command == "stats") {
+    if (!want_args(1, "stats")) return kExitUsage;
+    return SimpleCommand<v1::GetStoreStatsResponse>(
+        options, io, make_client, "stats",
+        [](TradecheckClient& c) { return c.GetStoreStats(); },
+        [](const v1::GetStoreStatsResponse& r) {
+          return FormatStoreStats(r);
+        });
+  }
   if (command == "backup") {
     if (!want_args(2, "backup DIR")) return kExitUsage;
     const std::string directory = args[1];
@@ -754,6 +763,9 @@ Commands
   agreements show ID           An instrument with its measures and status.
   rules show                   The rule-set revision in force.
   rules reload                 Re-read the agreement files on the server.
+  stats                        Audit store counters since the server started
+                               (records, group commits, fsyncs, replays) and
+                               the trail's heads.
   backup DIR                   Write a consistent backup of the store to DIR on
                                the server's file system (DIR must not exist).
 

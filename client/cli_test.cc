@@ -419,6 +419,24 @@ TEST_F(CliTest, AdminCommands) {
   EXPECT_THAT(out_.str(), HasSubstr("binding trail through #1234"));
 }
 
+TEST_F(CliTest, StatsShowsRecordsPerFsyncAndHeads) {
+  EXPECT_CALL(*mocked_.admin, GetStoreStats(_, _, _))
+      .WillOnce(Invoke([](auto*, const v1::GetStoreStatsRequest&,
+                          v1::GetStoreStatsResponse* response) {
+        response->set_records_written(600);
+        response->set_group_commits(40);
+        response->set_synced_writes(40);
+        response->set_replays(3);
+        response->set_binding_head_sequence(5321);
+        response->set_validate_only_head_sequence(17);
+        return grpc::Status::OK;
+      }));
+  EXPECT_EQ(Run({"stats"}), kExitAllow);
+  EXPECT_THAT(out_.str(), HasSubstr("binding #5321, validate-only #17"));
+  EXPECT_THAT(out_.str(), HasSubstr("600 records in 40 group commits"));
+  EXPECT_THAT(out_.str(), HasSubstr("Records per fsync: 15.0"));
+}
+
 TEST_F(CliTest, RulesReload) {
   EXPECT_CALL(*mocked_.admin, ReloadRuleSet(_, _, _))
       .WillOnce(Invoke([](auto*, const v1::ReloadRuleSetRequest&,

@@ -19,7 +19,8 @@ std::string RetryServiceConfigJson(int max_attempts) {
       {"service": "tradecheck.v1.ComplianceService", "method": "CheckDeclarations"},
       {"service": "tradecheck.v1.AuditService"},
       {"service": "tradecheck.v1.AgreementService"},
-      {"service": "tradecheck.v1.AdminService", "method": "ReloadRuleSet"}
+      {"service": "tradecheck.v1.AdminService", "method": "ReloadRuleSet"},
+      {"service": "tradecheck.v1.AdminService", "method": "GetStoreStats"}
     ],
     "retryPolicy": {
       "maxAttempts": )json",

@@ -51,6 +51,7 @@ TEST(ServiceConfigTest, RetriesOnlyIdempotentCalls) {
   EXPECT_THAT(names, Contains("tradecheck.v1.AuditService/"));
   EXPECT_THAT(names, Contains("tradecheck.v1.AgreementService/"));
   EXPECT_THAT(names, Contains("tradecheck.v1.AdminService/ReloadRuleSet"));
+  EXPECT_THAT(names, Contains("tradecheck.v1.AdminService/GetStoreStats"));
   EXPECT_THAT(names, Not(Contains("tradecheck.v1.AdminService/")));
   EXPECT_THAT(names, Not(Contains("tradecheck.v1.AdminService/CreateBackup")));
   EXPECT_THAT(names, Not(Contains("tradecheck.v1.ComplianceService/")));

@@ -335,6 +335,13 @@ absl::StatusOr<v1::ReloadRuleSetResponse> TradecheckClient::ReloadRuleSet() {
                    "ReloadRuleSet", options_);
 }
 
+absl::StatusOr<v1::GetStoreStatsResponse> TradecheckClient::GetStoreStats() {
+  const v1::GetStoreStatsRequest request;
+  return CallUnary(stubs_->admin.get(),
+                   &v1::AdminService::StubInterface::GetStoreStats, request,
+                   "GetStoreStats", options_);
+}
+
 absl::StatusOr<v1::CreateBackupResponse> TradecheckClient::CreateBackup(
     const std::string& directory) {
   v1::CreateBackupRequest request;

@@ -174,6 +174,7 @@ class TradecheckClient {
 
   absl::StatusOr<v1::ReloadRuleSetResponse> ReloadRuleSet();
   // `directory` is on the server's file system and must not exist yet.
+  absl::StatusOr<v1::GetStoreStatsResponse> GetStoreStats();
   absl::StatusOr<v1::CreateBackupResponse> CreateBackup(
       const std::string& directory);
 

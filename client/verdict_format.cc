@@ -426,6 +426,23 @@ std::string FormatReload(const v1::ReloadRuleSetResponse& response) {
   return out;
 }
 
+std::string FormatStoreStats(const v1::GetStoreStatsResponse& stats) {
+  std::string out = absl::StrCat(
+      "Trail heads: binding #", stats.binding_head_sequence(),
+      ", validate-only #", stats.validate_only_head_sequence(), "\n",
+      "Since start: ", stats.records_written(), " records in ",
+      stats.group_commits(), " group commits (", stats.synced_writes(),
+      " fsyncs), ", stats.replays(), " idempotent replays\n");
+  if (stats.synced_writes() > 0) {
+    absl::StrAppend(&out, "Records per fsync: ",
+                    absl::StrFormat("%.1f", static_cast<double>(
+                                                stats.records_written()) /
+                                                stats.synced_writes()),
+                    "\n");
+  }
+  return out;
+}
+
 std::string FormatBackup(const v1::CreateBackupResponse& response) {
   return absl::StrCat("Backup written to ", response.directory(),
                       " (on the server), binding trail through #",

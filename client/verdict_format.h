@@ -47,6 +47,8 @@ std::string FormatRuleSet(const v1::RuleSetInfo& info);
 std::string FormatReload(const v1::ReloadRuleSetResponse& response);
 std::string FormatBackup(const v1::CreateBackupResponse& response);
 
+std::string FormatStoreStats(const v1::GetStoreStatsResponse& stats);
+
 }  // namespace tradecheck
 
 #endif  // TRADECHECK_CLIENT_VERDICT_FORMAT_H_

@@ -487,4 +487,16 @@ void TradecheckCore::CreateBackup(const v1::CreateBackupRequest& request,
            });
 }
 
+v1::GetStoreStatsResponse TradecheckCore::GetStoreStats() const {
+  const storage::AuditStoreStats stats = store_->Stats();
+  v1::GetStoreStatsResponse response;
+  response.set_records_written(stats.records_written);
+  response.set_group_commits(stats.batches_written);
+  response.set_synced_writes(stats.synced_writes);
+  response.set_replays(stats.replays);
+  response.set_binding_head_sequence(stats.binding_head);
+  response.set_validate_only_head_sequence(stats.validate_only_head);
+  return response;
+}
+
 }  // namespace tradecheck

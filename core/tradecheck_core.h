@@ -84,6 +84,8 @@ class TradecheckCore {
   void ReloadRuleSet(Callback<v1::ReloadRuleSetResponse> done);
   void CreateBackup(const v1::CreateBackupRequest& request,
                     Callback<v1::CreateBackupResponse> done);
+  // Counters only (no I/O); answers on the calling thread.
+  v1::GetStoreStatsResponse GetStoreStats() const;
 
   // Finishes pending work and closes the store; returns the store's close
   // status. Later checks fail UNAVAILABLE. REQUIRES: no RPC is running (the

@@ -61,6 +61,15 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
     return reactor;
   }
 
+  grpc::ServerUnaryReactor* GetStoreStats(
+      grpc::CallbackServerContext* context, const v1::GetStoreStatsRequest*,
+      v1::GetStoreStatsResponse* response) override {
+    return FinishNow(context,
+                     absl::StatusOr<v1::GetStoreStatsResponse>(
+                         core_->GetStoreStats()),
+                     response);
+  }
+
  private:
   TradecheckCore* const core_;
 };

@@ -1253,6 +1253,9 @@ AuditStoreStats AuditStore::Impl::Stats() const {
   stats.batches_written = batches_written_.load();
   stats.synced_writes = synced_writes_.load();
   stats.replays = replays_.load();
+  stats.binding_head = committed_head_[StreamIndex(v1::TRAIL_STREAM_BINDING)];
+  stats.validate_only_head =
+      committed_head_[StreamIndex(v1::TRAIL_STREAM_VALIDATE_ONLY)];
   return stats;
 }
 

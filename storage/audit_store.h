@@ -99,6 +99,9 @@ struct AuditStoreStats {
   uint64_t batches_written = 0;  // WriteBatches written (one WAL write each)
   uint64_t synced_writes = 0;    // of those, written with sync (one fsync)
   uint64_t replays = 0;          // idempotent replays answered
+  // Newest durable sequence of each stream (not reset by a restart).
+  uint64_t binding_head = 0;
+  uint64_t validate_only_head = 0;
 };
 
 struct ListResult {
