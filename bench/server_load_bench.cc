@@ -26,6 +26,7 @@
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "tradecheck/v1/admin_service.grpc.pb.h"
 #include "tests/e2e/e2e_util.h"
 #include "tests/testing/server_process.h"
 
@@ -183,6 +184,22 @@ int Main() {
   }
   std::printf("durable records written: %lld\n",
               static_cast<long long>(unique.load()));
+  {
+    // The server's own view of group commit over the whole run.
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    v1::GetStoreStatsResponse stats;
+    grpc::Status status = v1::AdminService::NewStub(channels[0])->GetStoreStats(
+        &context, v1::GetStoreStatsRequest(), &stats);
+    if (status.ok() && stats.synced_writes() > 0) {
+      std::printf("server: %llu records in %llu fsyncs, %.1f records per fsync\n",
+                  static_cast<unsigned long long>(stats.records_written()),
+                  static_cast<unsigned long long>(stats.synced_writes()),
+                  static_cast<double>(stats.records_written()) /
+                      stats.synced_writes());
+    }
+  }
   if (server == nullptr) return 0;
   auto code = server->Stop();
   return code.ok() && *code == 0 ? 0 : 1;
