@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -61,8 +62,9 @@ constexpr const char* kHsCodes[] = {"850511", "850519", "280530", "282590",
                                     "720260", "811292", "261220", "380110",
                                     "850440", "854140", "760110", "740311"};
 
-// Each call is one second after the previous one: distinct, increasing
-// recorded_at values, so time filters select known slices.
+// Each call is one second after the previous one. The store reads the clock
+// once per group commit (its records share recorded_at), so times follow
+// batches, not records; MiddleTimes() finds real ones.
 class SteppingClock final : public Clock {
  public:
   absl::Time Now() const override {
@@ -72,6 +74,30 @@ class SteppingClock final : public Clock {
  private:
   mutable std::atomic<int64_t> next_{0};
 };
+
+// Per trail size: recorded_at of 64 records spread over the middle half of
+// the trail (sequences n/4 .. 3n/4), read back after loading.
+std::map<uint64_t, std::vector<google::protobuf::Timestamp>>& MiddleTimes() {
+  static auto* times =
+      new std::map<uint64_t, std::vector<google::protobuf::Timestamp>>();
+  return *times;
+}
+constexpr int kMiddleTimes = 64;
+
+bool RecordMiddleTimes(const AuditStore& store, uint64_t n) {
+  std::vector<google::protobuf::Timestamp>& times = MiddleTimes()[n];
+  for (int j = 0; j < kMiddleTimes; ++j) {
+    const uint64_t sequence = n / 4 + j * (n / 2) / kMiddleTimes;
+    auto d = store.GetDecision(
+        keys::DecisionId(v1::TRAIL_STREAM_BINDING, sequence));
+    if (!d.ok()) {
+      std::fprintf(stderr, "%s\n", d.status().ToString().c_str());
+      return false;
+    }
+    times.push_back(d->recorded_at());
+  }
+  return true;
+}
 
 AppendRequest MakeRecord(uint64_t i, std::mt19937_64& rng) {
   AppendRequest r;
@@ -188,10 +214,10 @@ std::vector<Shape> Shapes() {
        [](int i, uint64_t n) {
          v1::DecisionFilter f;
          f.set_outcome(v1::OUTCOME_DENY);
-         // A window ending somewhere in the middle half of the trail.
-         f.mutable_recorded_to()->set_seconds(
-             1'780'000'000 +
-             static_cast<int64_t>(n / 4 + (i * 7919) % (n / 2)));
+         // A window ending at the recorded_at of a record somewhere in the
+         // middle half of the trail.
+         *f.mutable_recorded_to() =
+             MiddleTimes()[n][(i * 7919) % kMiddleTimes];
          return f;
        }},
       {"exporter, 5th page",
@@ -298,8 +324,7 @@ void PrintTable(const std::vector<Shape>& shapes,
 
 int LoadAndMeasure(const std::string& dir, const std::vector<uint64_t>& sizes,
                    int runs) {
-  // One clock per store: the time filters assume record i was stamped at
-  // base + i seconds.
+  // One clock per store.
   std::vector<std::unique_ptr<SteppingClock>> clocks;
   std::vector<std::unique_ptr<AuditStore>> stores;
   int rc = 0;
@@ -321,12 +346,16 @@ int LoadAndMeasure(const std::string& dir, const std::vector<uint64_t>& sizes,
             .ok()) {
       std::printf("reusing the %llu records in %s\n",
                   static_cast<unsigned long long>(n), options.path.c_str());
+      if (!RecordMiddleTimes(**store, n)) {
+        rc = 1;
+        break;
+      }
       stores.push_back(std::move(*store));
       continue;
     }
     std::mt19937_64 rng(42);  // every store starts with the same records
     const auto load_start = std::chrono::steady_clock::now();
-    const bool loaded = Load(**store, 0, n, rng);
+    const bool loaded = Load(**store, 0, n, rng) && RecordMiddleTimes(**store, n);
     stores.push_back(std::move(*store));
     if (!loaded) {
       rc = 1;

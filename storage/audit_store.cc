@@ -47,8 +47,9 @@ std::atomic<int> injected_write_faults{0};
 // with another version is refused at Open (docs/storage.md).
 //   1: one posting and one time key per record.
 //   2: posting blocks and one time key per group commit. Version 1 is a
-//      special case of it (an empty block value is one posting), so a
-//      version 1 store is upgraded in place at Open.
+//      special case of it (an empty block value is one posting), so this
+//      build opens a version 1 store and marks it version 2 in the first
+//      group commit it writes (a store only opened stays version 1).
 constexpr int kSchemaVersion = 2;
 constexpr int kUpgradableSchemaVersion = 1;
 constexpr int kDefaultPageSize = 100;
@@ -346,6 +347,8 @@ class AuditStore::Impl {
 
   // Writer thread only (and Open, before the writer starts).
   StreamState streams_[2];
+  // A version 1 store: the first group commit also records version 2.
+  bool upgrade_on_first_commit_ = false;
 
   // Published by the writer after each durable batch.
   std::atomic<uint64_t> committed_head_[2] = {0, 0};
@@ -476,18 +479,11 @@ absl::Status AuditStore::Impl::OpenDb() {
   }
   TC_ASSIGN_OR_RETURN(std::optional<std::string> version,
                       GetValue(meta_, keys::kMetaSchemaVersion));
-  if (version.has_value() &&
-      *version == std::to_string(kUpgradableSchemaVersion)) {
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    TC_RETURN_IF_ERROR(FromRocks(
-        db_->Put(wo, meta_, keys::kMetaSchemaVersion,
-                 std::to_string(kSchemaVersion)),
-        absl::StrCat("upgrading the audit store to schema version ",
-                     kSchemaVersion)));
-    version = std::to_string(kSchemaVersion);
-  }
-  if (!version.has_value() || *version != std::to_string(kSchemaVersion)) {
+  upgrade_on_first_commit_ =
+      version.has_value() &&
+      *version == std::to_string(kUpgradableSchemaVersion);
+  if (!upgrade_on_first_commit_ &&
+      (!version.has_value() || *version != std::to_string(kSchemaVersion))) {
     return absl::FailedPreconditionError(
         absl::StrCat("audit store ", path, " has schema version ",
                      version.has_value() ? *version : "(none)",
@@ -583,7 +579,7 @@ void AuditStore::Impl::WriterLoop() {
   // Reused across batches: allocating it afresh each time costs more than
   // the moves (a large block makes malloc consolidate its free lists).
   std::vector<Pending> pending;
-  pending.reserve(max_batch);
+  pending.reserve(std::min<size_t>(max_batch, 1024));
   // RocksDB's per-thread perf counters (on by default) cost a thread-local
   // lookup per key comparison; nothing reads them here.
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
@@ -633,6 +629,9 @@ void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
   for (const auto& [key, consumed] : state.quota_consumed) {
     batch.Put(quota_, key, keys::EncodeQuotaConsumed(consumed));
   }
+  if (upgrade_on_first_commit_ && batch.Count() > 0) {
+    batch.Put(meta_, keys::kMetaSchemaVersion, std::to_string(kSchemaVersion));
+  }
   if (batch.Count() > 0) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync;
@@ -647,6 +646,7 @@ void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
     if (write_status.ok()) {
       streams_[0] = state.streams[0];
       streams_[1] = state.streams[1];
+      upgrade_on_first_commit_ = false;
       committed_head_[0].store(streams_[0].head_sequence);
       committed_head_[1].store(streams_[1].head_sequence);
       records_written_ += state.records;

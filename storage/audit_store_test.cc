@@ -440,50 +440,85 @@ TEST_F(AuditStoreTest, OtherSchemaVersionIsRefusedClearly) {
                        HasSubstr("schema version 3")));
 }
 
-// Records that arrive together are group-committed, and their index
-// postings are written as one block per value. Every filter, joined and
-// paged, must answer exactly what a scan of the records would, before and
-// after the store is rewritten in the version 1 layout (one posting per
-// record) and upgraded in place.
+// One second later at each call: group commits that read it get distinct
+// times.
+class SteppingClock final : public Clock {
+ public:
+  absl::Time Now() const override {
+    return absl::FromUnixSeconds(1'780'000'000 + next_.fetch_add(1));
+  }
+
+ private:
+  mutable std::atomic<int64_t> next_{0};
+};
+
+// Records that arrive together are group-committed: their index postings
+// are written as one block per value and they share one recorded_at, with
+// one time key per batch. Every filter (equality, time range, joined,
+// paged) must answer exactly what a scan of the records would, before and
+// after the store's indexes are rewritten in the version 1 layout (one key
+// per record) and the store is upgraded in place.
 TEST_F(AuditStoreTest, GroupCommittedIndexesAnswerLikeAScanAcrossVersions) {
-  OpenStore();
-  constexpr int kRecords = 600;
+  SteppingClock clock;
+  AuditStoreOptions options = Options(path_);
+  options.clock = &clock;
+  options.max_batch = 16;
+  TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options));
+
   const std::vector<std::string> hs_codes = {"850511", "850520", "280530",
                                              "151110"};
   const std::vector<v1::Outcome> outcomes = {
       v1::OUTCOME_ALLOW, v1::OUTCOME_DENY, v1::OUTCOME_NEEDS_REVIEW};
-  absl::Mutex mu;
-  std::map<std::pair<v1::TrailStream, uint64_t>, RecordSpec> stored;
-  int pending = kRecords;
-  for (int i = 0; i < kRecords; ++i) {
+  struct Stored {
     RecordSpec spec;
-    spec.declaration_id = absl::StrCat("D-", i);
-    spec.exporter = absl::StrCat("EXP-", i % 7);
-    spec.hs_code = hs_codes[i % hs_codes.size()];
-    spec.outcome = outcomes[(i / 2) % outcomes.size()];
-    spec.rule_id = absl::StrCat("TAR-00", i % 5);
-    spec.revision = i < kRecords / 2 ? "rev-a" : "rev-b";
-    if (i % 10 == 3) spec.stream = v1::TRAIL_STREAM_VALIDATE_ONLY;
-    store_->Append(MakeRequest(spec),
-                   [&, spec](absl::StatusOr<AppendResult> result) {
-                     absl::MutexLock lock(&mu);
-                     EXPECT_THAT(result, IsOk());
-                     if (result.ok()) {
-                       stored[{result->decision.stream(),
-                               result->decision.sequence()}] = spec;
-                     }
-                     --pending;
-                   });
-  }
-  {
+    absl::Time recorded_at;
+  };
+  std::map<std::pair<v1::TrailStream, uint64_t>, Stored> stored;
+  int next_id = 0;
+  // Appends `count` records at once (so they group-commit) and waits.
+  auto wave = [&](int count) {
+    absl::Mutex mu;
+    int pending = count;
+    for (int k = 0; k < count; ++k) {
+      const int i = next_id++;
+      RecordSpec spec;
+      spec.declaration_id = absl::StrCat("D-", i);
+      spec.exporter = absl::StrCat("EXP-", i % 7);
+      spec.hs_code = hs_codes[i % hs_codes.size()];
+      spec.outcome = outcomes[(i / 2) % outcomes.size()];
+      spec.rule_id = absl::StrCat("TAR-00", i % 5);
+      spec.revision = i % 200 < 100 ? "rev-a" : "rev-b";
+      if (i % 10 == 3) spec.stream = v1::TRAIL_STREAM_VALIDATE_ONLY;
+      store_->Append(MakeRequest(spec),
+                     [&, spec](absl::StatusOr<AppendResult> result) {
+                       absl::MutexLock lock(&mu);
+                       EXPECT_THAT(result, IsOk());
+                       if (result.ok()) {
+                         const v1::Decision& d = result->decision;
+                         stored[{d.stream(), d.sequence()}] = {
+                             spec,
+                             absl::FromUnixSeconds(d.recorded_at().seconds()) +
+                                 absl::Nanoseconds(d.recorded_at().nanos())};
+                       }
+                       --pending;
+                     });
+    }
     absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(
-        +[](int* p) { return *p == 0; }, &pending));
-  }
-  ASSERT_THAT(stored, SizeIs(kRecords));
+    mu.Await(absl::Condition(+[](int* p) { return *p == 0; }, &pending));
+  };
+  for (int w = 0; w < 20; ++w) wave(1 + (w * 7) % 40);
+  const size_t first_records = stored.size();
+
+  // Group commits happened, and a batch's records share one recorded_at:
+  // the clock was read once per batch and stream, not once per record.
   const AuditStoreStats stats = store_->Stats();
+  ASSERT_EQ(stats.records_written, first_records);
   ASSERT_LT(stats.batches_written, stats.records_written)
       << "no group commit held more than one record";
+  std::set<absl::Time> times;
+  for (const auto& [key, s] : stored) times.insert(s.recorded_at);
+  EXPECT_LE(times.size(), 2 * stats.batches_written);
+  EXPECT_LT(times.size(), stored.size());
 
   std::vector<v1::DecisionFilter> filters(1);  // no filter
   auto add = [&](auto set) {
@@ -511,13 +546,40 @@ TEST_F(AuditStoreTest, GroupCommittedIndexesAnswerLikeAScanAcrossVersions) {
     f.set_stream(v1::TRAIL_STREAM_VALIDATE_ONLY);
     f.set_exporter_id("EXP-6");
   });
+  // Time ranges between batch times, alone and joined.
+  const std::vector<absl::Time> sorted_times(times.begin(), times.end());
+  auto timestamp = [](absl::Time t) {
+    google::protobuf::Timestamp ts;
+    ts.set_seconds(absl::ToUnixSeconds(t));
+    return ts;
+  };
+  for (size_t a : {size_t{0}, sorted_times.size() / 4, sorted_times.size() / 2}) {
+    const absl::Time from = sorted_times[a];
+    const absl::Time to = sorted_times[std::min(sorted_times.size() - 1,
+                                                a + sorted_times.size() / 3)];
+    add([&](auto& f) {
+      *f.mutable_recorded_from() = timestamp(from);
+      *f.mutable_recorded_to() = timestamp(to);
+    });
+    add([&](auto& f) {
+      *f.mutable_recorded_from() = timestamp(from);
+      f.set_exporter_id("EXP-2");
+    });
+    add([&](auto& f) {
+      *f.mutable_recorded_to() = timestamp(to);
+      f.set_outcome(v1::OUTCOME_ALLOW);
+      f.set_stream(v1::TRAIL_STREAM_VALIDATE_ONLY);
+    });
+  }
+
   auto expected = [&](const v1::DecisionFilter& f) {
     const v1::TrailStream stream = f.stream() == v1::TRAIL_STREAM_UNSPECIFIED
                                        ? v1::TRAIL_STREAM_BINDING
                                        : f.stream();
     std::vector<uint64_t> out;
     for (auto it = stored.rbegin(); it != stored.rend(); ++it) {
-      const RecordSpec& r = it->second;
+      const RecordSpec& r = it->second.spec;
+      const absl::Time t = it->second.recorded_at;
       if (it->first.first != stream) continue;
       if (!f.exporter_id().empty() && r.exporter != f.exporter_id()) continue;
       if (!f.hs_code_prefix().empty() &&
@@ -530,6 +592,14 @@ TEST_F(AuditStoreTest, GroupCommittedIndexesAnswerLikeAScanAcrossVersions) {
       if (!f.rule_id().empty() && r.rule_id != f.rule_id()) continue;
       if (!f.rule_set_revision().empty() &&
           r.revision != f.rule_set_revision()) {
+        continue;
+      }
+      if (f.has_recorded_from() &&
+          t < absl::FromUnixSeconds(f.recorded_from().seconds())) {
+        continue;
+      }
+      if (f.has_recorded_to() &&
+          t >= absl::FromUnixSeconds(f.recorded_to().seconds())) {
         continue;
       }
       out.push_back(it->first.second);
@@ -552,23 +622,25 @@ TEST_F(AuditStoreTest, GroupCommittedIndexesAnswerLikeAScanAcrossVersions) {
   check_all("group-committed blocks");
 
   CloseStore();
-  TC_ASSERT_OK_AND_ASSIGN(int blocks,
-                          testing::SplitPostingBlocksAsVersion1(path_));
+  TC_ASSERT_OK_AND_ASSIGN(int blocks, testing::RewriteIndexesAsVersion1(path_));
   EXPECT_GT(blocks, 0);
   ASSERT_THAT(testing::SetSchemaVersion(path_, "1"), IsOk());
-  OpenStore();
-  check_all("version 1 layout, upgraded");
-  // The upgraded store takes new records, indexed as blocks again.
-  RecordSpec more;
-  more.declaration_id = "D-more";
-  more.exporter = "EXP-3";
-  const v1::Decision added = Append(MakeRequest(more));
-  stored[{added.stream(), added.sequence()}] = more;
-  check_all("after the upgrade");
-  // The store says so, so a build that reads only version 1 refuses it.
+  TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options));
+  check_all("version 1 layout");
+  // Opening alone changes nothing on disk (the old build can still open it).
   CloseStore();
   TC_ASSERT_OK_AND_ASSIGN(std::string version,
                           testing::GetSchemaVersion(path_));
+  EXPECT_EQ(version, "1");
+
+  // New group commits after version 1 keys of the same values.
+  TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options));
+  for (int w = 0; w < 5; ++w) wave(10 + w * 5);
+  check_all("after the upgrade");
+  // The first group commit recorded version 2, so a build that reads only
+  // version 1 refuses the store.
+  CloseStore();
+  TC_ASSERT_OK_AND_ASSIGN(version, testing::GetSchemaVersion(path_));
   EXPECT_EQ(version, "2");
 }
 

@@ -152,6 +152,9 @@ absl::StatusOr<std::vector<uint64_t>> DecodePostingBlock(
         return absl::DataLossError("malformed posting block: bad varint");
       }
       const uint8_t byte = static_cast<uint8_t>(value[pos++]);
+      if (shift == 63 && byte > 1) {
+        return absl::DataLossError("malformed posting block: varint overflow");
+      }
       delta |= static_cast<uint64_t>(byte & 0x7f) << shift;
       if ((byte & 0x80) == 0) break;
       shift += 7;

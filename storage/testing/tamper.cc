@@ -1,10 +1,12 @@
 #include "storage/testing/tamper.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "storage/keys.h"
@@ -17,11 +19,10 @@ absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   return absl::InternalError(absl::StrCat(what, ": ", s.ToString()));
 }
 
-// Opens every column family of the store and runs `fn` on the one named
-// `cf_name`, then closes.
+// Opens every column family of the store, runs `fn` with them by name, then
+// closes.
 template <typename Fn>
-absl::Status WithColumnFamily(const std::string& db_path,
-                              const std::string& cf_name, Fn fn) {
+absl::Status WithColumnFamilies(const std::string& db_path, Fn fn) {
   rocksdb::Options options;
   std::vector<std::string> names;
   absl::Status s =
@@ -39,19 +40,33 @@ absl::Status WithColumnFamily(const std::string& db_path,
       absl::StrCat("opening ", db_path));
   if (!s.ok()) return s;
   std::unique_ptr<rocksdb::DB> db(raw);
-  rocksdb::ColumnFamilyHandle* cf = nullptr;
-  for (rocksdb::ColumnFamilyHandle* h : handles) {
-    if (h->GetName() == cf_name) cf = h;
-  }
-  s = cf == nullptr ? absl::NotFoundError(absl::StrCat(
-                          db_path, " has no column family ", cf_name))
-                    : fn(db.get(), cf);
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> by_name;
+  for (rocksdb::ColumnFamilyHandle* h : handles) by_name[h->GetName()] = h;
+  s = fn(db.get(), by_name);
   for (rocksdb::ColumnFamilyHandle* h : handles) {
     absl::Status d = FromRocks(db->DestroyColumnFamilyHandle(h), "closing");
     if (s.ok()) s = d;
   }
   absl::Status c = FromRocks(db->Close(), "closing");
   return s.ok() ? c : s;
+}
+
+// Runs `fn` on the column family named `cf_name`.
+template <typename Fn>
+absl::Status WithColumnFamily(const std::string& db_path,
+                              const std::string& cf_name, Fn fn) {
+  return WithColumnFamilies(
+      db_path,
+      [&](rocksdb::DB* db,
+          const std::map<std::string, rocksdb::ColumnFamilyHandle*>& cfs)
+          -> absl::Status {
+        auto it = cfs.find(cf_name);
+        if (it == cfs.end()) {
+          return absl::NotFoundError(
+              absl::StrCat(db_path, " has no column family ", cf_name));
+        }
+        return fn(db, it->second);
+      });
 }
 
 }  // namespace
@@ -107,14 +122,17 @@ absl::StatusOr<std::string> GetSchemaVersion(const std::string& db_path) {
   return version;
 }
 
-absl::StatusOr<int> SplitPostingBlocksAsVersion1(const std::string& db_path) {
+absl::StatusOr<int> RewriteIndexesAsVersion1(const std::string& db_path) {
   int split = 0;
-  absl::Status status = WithColumnFamily(
-      db_path, keys::kPostingsCf,
-      [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) -> absl::Status {
+  absl::Status status = WithColumnFamilies(
+      db_path,
+      [&](rocksdb::DB* db,
+          const std::map<std::string, rocksdb::ColumnFamilyHandle*>& cfs)
+          -> absl::Status {
         rocksdb::WriteBatch batch;
+        rocksdb::ColumnFamilyHandle* postings = cfs.at(keys::kPostingsCf);
         std::unique_ptr<rocksdb::Iterator> it(
-            db->NewIterator(rocksdb::ReadOptions(), cf));
+            db->NewIterator(rocksdb::ReadOptions(), postings));
         for (it->SeekToFirst(); it->Valid(); it->Next()) {
           const std::string key = it->key().ToString();
           const std::string prefix =
@@ -126,15 +144,36 @@ absl::StatusOr<int> SplitPostingBlocksAsVersion1(const std::string& db_path) {
               keys::DecodePostingBlock(*smallest, it->value().ToString());
           if (!block.ok()) return block.status();
           if (block->size() > 1) ++split;
-          batch.Delete(cf, key);
+          batch.Delete(postings, key);
           for (uint64_t sequence : *block) {
-            batch.Put(cf, keys::PostingKey(prefix, sequence), "");
+            batch.Put(postings, keys::PostingKey(prefix, sequence), "");
           }
+        }
+        if (!it->status().ok()) return FromRocks(it->status(), "scanning");
+
+        rocksdb::ColumnFamilyHandle* time = cfs.at(keys::kTimeCf);
+        it.reset(db->NewIterator(rocksdb::ReadOptions(), time));
+        for (it->SeekToFirst(); it->Valid(); it->Next()) {
+          batch.Delete(time, it->key());
+        }
+        if (!it->status().ok()) return FromRocks(it->status(), "scanning");
+        it.reset(db->NewIterator(rocksdb::ReadOptions(),
+                                 cfs.at(keys::kRecordsCf)));
+        for (it->SeekToFirst(); it->Valid(); it->Next()) {
+          v1::Decision d;
+          if (!d.ParseFromString(it->value().ToString())) {
+            return absl::DataLossError("unreadable record");
+          }
+          const absl::Time recorded_at =
+              absl::FromUnixSeconds(d.recorded_at().seconds()) +
+              absl::Nanoseconds(d.recorded_at().nanos());
+          batch.Put(time, keys::TimeKey(d.stream(), recorded_at, d.sequence()),
+                    "");
         }
         if (!it->status().ok()) return FromRocks(it->status(), "scanning");
         rocksdb::WriteOptions wo;
         wo.sync = true;
-        return FromRocks(db->Write(wo, &batch), "rewriting postings");
+        return FromRocks(db->Write(wo, &batch), "rewriting the indexes");
       });
   if (!status.ok()) return status;
   return split;

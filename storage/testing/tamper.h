@@ -31,10 +31,12 @@ absl::Status SetSchemaVersion(const std::string& db_path,
 // The schema version in the meta column family.
 absl::StatusOr<std::string> GetSchemaVersion(const std::string& db_path);
 
-// Rewrites every posting block as the single postings a schema version 1
-// build wrote (one key per record, empty value); returns how many blocks
-// held more than one record.
-absl::StatusOr<int> SplitPostingBlocksAsVersion1(const std::string& db_path);
+// Rewrites the indexes in the layout a schema version 1 build wrote: every
+// posting block as single postings (one key per record, empty value) and
+// the time family as one key per record (its recorded_at, its sequence).
+// Returns how many posting blocks held more than one record. Does not
+// change the schema version (see SetSchemaVersion).
+absl::StatusOr<int> RewriteIndexesAsVersion1(const std::string& db_path);
 
 }  // namespace tradecheck::storage::testing
 
