@@ -62,19 +62,6 @@ constexpr const char* kHsCodes[] = {"850511", "850519", "280530", "282590",
                                     "720260", "811292", "261220", "380110",
                                     "850440", "854140", "760110", "740311"};
 
-// Each call is one second after the previous one. The store reads the clock
-// once per group commit (its records share recorded_at), so times follow
-// batches, not records; MiddleTimes() finds real ones.
-class SteppingClock final : public Clock {
- public:
-  absl::Time Now() const override {
-    return absl::FromUnixSeconds(1'780'000'000 + next_.fetch_add(1));
-  }
-
- private:
-  mutable std::atomic<int64_t> next_{0};
-};
-
 // Per trail size: recorded_at of 64 records spread over the middle half of
 // the trail (sequences n/4 .. 3n/4), read back after loading.
 std::map<uint64_t, std::vector<google::protobuf::Timestamp>>& MiddleTimes() {
@@ -331,7 +318,10 @@ int LoadAndMeasure(const std::string& dir, const std::vector<uint64_t>& sizes,
   for (uint64_t n : sizes) {
     AuditStoreOptions options;
     options.path = absl::StrFormat("%s/db-%d", dir, n);
-    clocks.push_back(std::make_unique<SteppingClock>());
+    // One second later at each reading (the store reads it once per group
+    // commit; MiddleTimes() finds the times records got).
+    clocks.push_back(std::make_unique<SteppingClock>(
+        absl::FromUnixSeconds(1'780'000'000), absl::Seconds(1)));
     options.clock = clocks.back().get();
     options.sync = false;  // setup only: queries do not depend on it
     options.max_batch = 1024;

@@ -4,6 +4,9 @@
 #ifndef TRADECHECK_COMMON_CLOCK_H_
 #define TRADECHECK_COMMON_CLOCK_H_
 
+#include <atomic>
+#include <cstdint>
+
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -47,6 +50,22 @@ class SimulatedClock final : public Clock {
  private:
   mutable absl::Mutex mu_;
   absl::Time now_ ABSL_GUARDED_BY(mu_);
+};
+
+// A clock that moves `step` at every reading, from `start`: each reader gets
+// a distinct, later time. Thread-safe.
+class SteppingClock final : public Clock {
+ public:
+  SteppingClock(absl::Time start, absl::Duration step)
+      : start_(start), step_(step) {}
+  absl::Time Now() const override {
+    return start_ + step_ * readings_.fetch_add(1);
+  }
+
+ private:
+  const absl::Time start_;
+  const absl::Duration step_;
+  mutable std::atomic<int64_t> readings_{0};
 };
 
 }  // namespace tradecheck

@@ -440,18 +440,6 @@ TEST_F(AuditStoreTest, OtherSchemaVersionIsRefusedClearly) {
                        HasSubstr("schema version 3")));
 }
 
-// One second later at each call: group commits that read it get distinct
-// times.
-class SteppingClock final : public Clock {
- public:
-  absl::Time Now() const override {
-    return absl::FromUnixSeconds(1'780'000'000 + next_.fetch_add(1));
-  }
-
- private:
-  mutable std::atomic<int64_t> next_{0};
-};
-
 // Records that arrive together are group-committed: their index postings
 // are written as one block per value and they share one recorded_at, with
 // one time key per batch. Every filter (equality, time range, joined,
@@ -459,7 +447,8 @@ class SteppingClock final : public Clock {
 // after the store's indexes are rewritten in the version 1 layout (one key
 // per record) and the store is upgraded in place.
 TEST_F(AuditStoreTest, GroupCommittedIndexesAnswerLikeAScanAcrossVersions) {
-  SteppingClock clock;
+  // One second later at each reading: group commits get distinct times.
+  SteppingClock clock(absl::FromUnixSeconds(1'780'000'000), absl::Seconds(1));
   AuditStoreOptions options = Options(path_);
   options.clock = &clock;
   options.max_batch = 16;
