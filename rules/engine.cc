@@ -179,6 +179,13 @@ struct ScopeMatch {
   std::vector<v1::FactKind> facts_unknown;
 };
 
+// A candidate measure whose kind, validity window and scope all fit.
+struct InScope {
+  int index;  // into RuleSetImpl::measures
+  const MeasureEntry* entry;
+  ScopeMatch match;
+};
+
 class Evaluator {
  public:
   Evaluator(const RuleSetImpl& rs, const v1::Declaration& decl)
@@ -191,6 +198,27 @@ class Evaluator {
   // whose HS code (after any HS 2017 remap) is `code`.
   ScopeMatch Match(const v1::Scope& s, const v1::LineItem* line,
                    absl::string_view code) const;
+
+  // The candidates that are measures of one kind (`has_kind`, e.g.
+  // &v1::Measure::has_notice), valid on the governing day, and whose scope
+  // matches; each kind's loop starts from these.
+  std::vector<InScope> InScopeOf(const std::vector<int>& cands,
+                                 bool (v1::Measure::*has_kind)() const,
+                                 const v1::LineItem* line,
+                                 absl::string_view code) const {
+    std::vector<InScope> out;
+    for (int i : cands) {
+      const MeasureEntry& e = rs_.measures[i];
+      const v1::Measure& m = *e.measure;
+      if (!(m.*has_kind)() ||
+          !InWindow(day_, m.valid_from(), m.valid_until())) {
+        continue;
+      }
+      ScopeMatch sm = Match(m.scope(), line, code);
+      if (sm.match) out.push_back({i, &e, std::move(sm)});
+    }
+    return out;
+  }
 
   v1::Citation Cite(const MeasureEntry& e, absl::string_view article = "",
                     absl::string_view url = "") const;
@@ -380,15 +408,12 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
   };
   std::map<std::string, Winner> winners;
   std::vector<std::pair<int, GateInfo>> replacements;
-  for (int i : cands) {
-    const MeasureEntry& e = rs_.measures[i];
+  for (const InScope& c :
+       InScopeOf(cands, &v1::Measure::has_additional_duty, &line, code)) {
+    const int i = c.index;
+    const MeasureEntry& e = *c.entry;
     const v1::Measure& m = *e.measure;
-    if (!m.has_additional_duty() ||
-        !InWindow(day_, m.valid_from(), m.valid_until())) {
-      continue;
-    }
-    const ScopeMatch sm = Match(m.scope(), &line, code);
-    if (!sm.match) continue;
+    const ScopeMatch& sm = c.match;
     const GateInfo g = GateFor(e, day_, nullptr);
     if (!CommonChecks(e, sm, g, out)) continue;
     if (g.gate != Gate::kBinding) continue;  // duties only bind in force
@@ -682,14 +707,11 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
 void Evaluator::Notices(const v1::LineItem* line, absl::string_view code,
                         const std::vector<int>& cands,
                         google::protobuf::RepeatedPtrField<v1::Finding>* out) {
-  for (int i : cands) {
-    const MeasureEntry& e = rs_.measures[i];
+  for (const InScope& c :
+       InScopeOf(cands, &v1::Measure::has_notice, line, code)) {
+    const MeasureEntry& e = *c.entry;
     const v1::Measure& m = *e.measure;
-    if (!m.has_notice() || !InWindow(day_, m.valid_from(), m.valid_until())) {
-      continue;
-    }
-    const ScopeMatch sm = Match(m.scope(), line, code);
-    if (!sm.match) continue;
+    const ScopeMatch& sm = c.match;
     GateInfo g = GateFor(e, day_, nullptr);
     if (m.notice().status_independent() && g.gate != Gate::kGap) {
       g.gate = Gate::kBinding;
@@ -735,15 +757,12 @@ void Evaluator::ExportMeasures(const v1::LineItem& line, absl::string_view code,
     GateInfo gate;
   };
   std::vector<Pledge> pledges;
-  for (int i : cands) {
-    const MeasureEntry& e = rs_.measures[i];
+  for (const InScope& c :
+       InScopeOf(cands, &v1::Measure::has_export_commitment, &line, code)) {
+    const int i = c.index;
+    const MeasureEntry& e = *c.entry;
     const v1::Measure& m = *e.measure;
-    if (!m.has_export_commitment() ||
-        !InWindow(day_, m.valid_from(), m.valid_until())) {
-      continue;
-    }
-    const ScopeMatch sm = Match(m.scope(), &line, code);
-    if (!sm.match) continue;
+    const ScopeMatch& sm = c.match;
     const GateInfo g = GateFor(e, day_, nullptr);
     if (g.gate == Gate::kGap) {
       CommonChecks(e, sm, g, out);
@@ -759,16 +778,12 @@ void Evaluator::ExportMeasures(const v1::LineItem& line, absl::string_view code,
             g.gate == Gate::kBinding ? "" : ": the pledge only informs", ")"));
   }
 
-  for (int i : cands) {
-    const MeasureEntry& e = rs_.measures[i];
+  for (const InScope& c :
+       InScopeOf(cands, &v1::Measure::has_export_measure, &line, code)) {
+    const MeasureEntry& e = *c.entry;
     const v1::Measure& m = *e.measure;
-    if (!m.has_export_measure() ||
-        !InWindow(day_, m.valid_from(), m.valid_until())) {
-      continue;
-    }
+    const ScopeMatch& sm = c.match;
     const auto& x = m.export_measure();
-    const ScopeMatch sm = Match(m.scope(), &line, code);
-    if (!sm.match) continue;
     const GateInfo g = GateFor(e, day_, &x.suspensions());
     const std::string& rid = RuleId(e);
     if (g.gate == Gate::kNotInForce) continue;
@@ -970,16 +985,12 @@ void Evaluator::ContentRules(const v1::LineItem& line, absl::string_view code,
                              const std::vector<int>& cands,
                              v1::LineVerdict* lv) {
   auto* out = lv->mutable_findings();
-  for (int i : cands) {
-    const MeasureEntry& e = rs_.measures[i];
+  for (const InScope& c :
+       InScopeOf(cands, &v1::Measure::has_content_rule, &line, code)) {
+    const MeasureEntry& e = *c.entry;
     const v1::Measure& m = *e.measure;
-    if (!m.has_content_rule() ||
-        !InWindow(day_, m.valid_from(), m.valid_until())) {
-      continue;
-    }
+    const ScopeMatch& sm = c.match;
     const auto& r = m.content_rule();
-    const ScopeMatch sm = Match(m.scope(), &line, code);
-    if (!sm.match) continue;
     const GateInfo g = GateFor(e, day_, &r.suspensions());
     if (g.gate == Gate::kNotInForce) continue;
     if (!CommonChecks(e, sm, g, out) && g.gate == Gate::kGap) continue;
@@ -1119,15 +1130,12 @@ void Evaluator::OriginRules(const v1::LineItem& line, absl::string_view code,
                             const std::vector<int>& cands,
                             v1::LineVerdict* lv) {
   auto* out = lv->mutable_findings();
-  for (int i : cands) {
-    const MeasureEntry& e = rs_.measures[i];
+  for (const InScope& c :
+       InScopeOf(cands, &v1::Measure::has_origin_rule, &line, code)) {
+    const int i = c.index;
+    const MeasureEntry& e = *c.entry;
     const v1::Measure& m = *e.measure;
-    if (!m.has_origin_rule() ||
-        !InWindow(day_, m.valid_from(), m.valid_until())) {
-      continue;
-    }
-    const ScopeMatch sm = Match(m.scope(), &line, code);
-    if (!sm.match) continue;
+    const ScopeMatch& sm = c.match;
     const GateInfo g = GateFor(e, day_, nullptr);
     if (!CommonChecks(e, sm, g, out)) continue;
     origin_rules_seen_.insert(i);
