@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "rules/engine.h"
 #include "rules/rule_set.h"
+#include "rules/testing/shipped.h"
 
 namespace tradecheck::rules {
 namespace {
@@ -44,17 +45,7 @@ std::string Read(const std::string& path) {
   return s.str();
 }
 
-const RuleSet& Shipped() {
-  static const std::shared_ptr<const RuleSet> holder = [] {
-    auto r = RuleSet::LoadFromDirectory(TC_AGREEMENTS_DIR);
-    if (!r.ok()) {
-      ADD_FAILURE() << r.status();
-      std::abort();
-    }
-    return *r;
-  }();
-  return *holder;
-}
+using ::tradecheck::rules::testing::Shipped;
 
 bool ParseCase(const std::string& file, testing::GoldenCase* c) {
   return TextFormat::ParseFromString(

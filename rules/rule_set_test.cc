@@ -8,6 +8,7 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rules/testing/shipped.h"
 
 namespace tradecheck::rules {
 namespace {
@@ -16,18 +17,7 @@ using ::testing::HasSubstr;
 using ::tradecheck::testing::IsOk;
 using ::tradecheck::testing::StatusIs;
 
-// The shipped data, loaded once for the whole test binary.
-const RuleSet& Shipped() {
-  static const std::shared_ptr<const RuleSet> holder = [] {
-    auto r = RuleSet::LoadFromDirectory(TC_AGREEMENTS_DIR);
-    if (!r.ok()) {
-      ADD_FAILURE() << r.status();
-      std::abort();
-    }
-    return *r;
-  }();
-  return *holder;
-}
+using ::tradecheck::rules::testing::Shipped;
 
 TEST(RuleSetTest, ShippedDataLoads) {
   auto r = RuleSet::LoadFromDirectory(TC_AGREEMENTS_DIR);
