@@ -9,6 +9,7 @@
 #include "absl/time/civil_time.h"
 #include "common/dates.h"
 #include "common/money.h"
+#include "common/proto_bytes.h"
 #include "common/status_macros.h"
 #include "core/declaration_validator.h"
 #include "core/errors.h"
@@ -24,15 +25,6 @@ absl::CivilDay TodayUtc(const Clock& clock) {
   return absl::ToCivilDay(clock.Now(), absl::UTCTimeZone());
 }
 
-std::string SerializeDeterministic(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  m.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return out;
-}
 
 bool AllDigits(absl::string_view s) {
   for (char c : s) {

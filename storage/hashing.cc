@@ -9,9 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "google/protobuf/message_lite.h"
+#include "common/proto_bytes.h"
 
 namespace tradecheck::storage {
 namespace {
@@ -37,17 +35,6 @@ std::string Sha256Parts(absl::string_view a, absl::string_view b) {
   return out;
 }
 
-std::string DeterministicBytes(const google::protobuf::MessageLite& message) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    message.SerializeWithCachedSizes(&coded);
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string Sha256(absl::string_view data) { return Sha256Parts(data, {}); }
@@ -65,13 +52,11 @@ std::string EntryBytes(const v1::Decision& decision) {
 std::string EntryBytesClearingHashes(v1::Decision* decision) {
   decision->clear_record_hash();
   if (decision->has_verdict()) decision->mutable_verdict()->clear_record_hash();
-  decision->ByteSizeLong();  // SerializeWithCachedSizes needs the sizes.
-  return DeterministicBytes(*decision);
+  return SerializeDeterministic(*decision);
 }
 
 std::string DeclarationDigest(const v1::Declaration& declaration) {
-  declaration.ByteSizeLong();
-  return Sha256(DeterministicBytes(declaration));
+  return Sha256(SerializeDeterministic(declaration));
 }
 
 std::string HmacSha256(absl::string_view key, absl::string_view data) {
