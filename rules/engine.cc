@@ -33,9 +33,7 @@ std::string PctPpm(int64_t ppm) {
   return absl::StrCat(ppm / 10000, ".", frac, " %");
 }
 
-std::string Day(absl::CivilDay d) {
-  return absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day());
-}
+std::string Day(absl::CivilDay d) { return FormatDate(ToDate(d)); }
 
 std::string StatusName(v1::InstrumentStatus s) {
   switch (s) {
