@@ -280,9 +280,8 @@ class AuditStore::Impl {
   struct BatchState {
     StreamState streams[2];
     // Per stream: the recorded_at all of this batch's records share (they
-    // become durable together), and the first sequence staged.
+    // become durable together); unset while the batch has none.
     std::optional<absl::Time> recorded_at[2];
-    uint64_t first_sequence[2] = {0, 0};
     // declaration_id -> (digest, index of the staging request) for binding
     // records staged in this batch.
     std::map<std::string, std::pair<std::string, size_t>> declarations;
@@ -616,10 +615,11 @@ void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
   for (const v1::TrailStream stream :
        {v1::TRAIL_STREAM_BINDING, v1::TRAIL_STREAM_VALIDATE_ONLY}) {
     const int i = StreamIndex(stream);
-    if (state.first_sequence[i] == 0) continue;
+    if (!state.recorded_at[i].has_value()) continue;
+    // The batch's first record follows the last durable one.
     batch.Put(time_,
               keys::TimeKey(stream, *state.recorded_at[i],
-                            state.first_sequence[i]),
+                            streams_[i].head_sequence + 1),
               "");
   }
   for (const auto& [prefix, sequences] : state.postings) {
@@ -768,7 +768,6 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(Pending& pending,
   if (!state.recorded_at[stream_index].has_value()) {
     state.recorded_at[stream_index] =
         std::max(options_.clock->Now(), chain.last_recorded_at);
-    state.first_sequence[stream_index] = sequence;
   }
   const absl::Time recorded_at = *state.recorded_at[stream_index];
 
