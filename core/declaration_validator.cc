@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/dates.h"
+#include "common/exchange_rate.h"
 #include "core/errors.h"
 
 namespace tradecheck {
@@ -55,6 +56,7 @@ class Validator {
     CheckDates();
     CheckLines();
     CheckFacts();
+    CheckExchangeRate();
     return violations_.ToStatus();
   }
 
@@ -235,6 +237,16 @@ class Validator {
               "exceeds customs_value; US content is a share of the value");
         }
       }
+      if (line.has_section_232_content_value()) {
+        CheckMoney(p + ".section_232_content_value",
+                   line.section_232_content_value(), false);
+        if (line.section_232_content_value().minor_units() >
+            line.customs_value().minor_units()) {
+          Add(p + ".section_232_content_value",
+              "exceeds customs_value; the Section 232 content is a share of "
+              "the value");
+        }
+      }
       if (line.quantity().amount_milli() < 0) {
         Add(p + ".quantity.amount_milli", "must be >= 0");
       }
@@ -309,6 +321,10 @@ class Validator {
             "must be an upper-case tag such as \"ADVANCED_LOGIC\"");
       }
     }
+    if (!v1::LiquidationStatus_IsValid(f.liquidation_status())) {
+      Add("facts.liquidation_status",
+          absl::StrCat("unknown value ", f.liquidation_status()));
+    }
     for (int i = 0; i < f.licences_size(); ++i) {
       const v1::Licence& l = f.licences(i);
       const std::string p = absl::StrCat("facts.licences[", i, "]");
@@ -317,6 +333,61 @@ class Validator {
       if (!IsUnset(l.valid_until())) {
         CheckDate((p + ".valid_until").c_str(), l.valid_until(), false);
       }
+    }
+  }
+
+  // Duties on a US entry are always in US dollars: a declaration valued in
+  // another currency carries the rate it converts at (19 CFR 159.31-159.38),
+  // for the date of exportation (159.32).
+  void CheckExchangeRate() {
+    const bool us_entry = d_.kind() == v1::DECLARATION_KIND_IMPORT_ENTRY &&
+                          d_.destination_country() == "US";
+    const bool foreign = !currency_.empty() && currency_ != "USD";
+    if (!d_.has_exchange_rate()) {
+      if (us_entry && foreign) {
+        Add("exchange_rate",
+            absl::StrCat("is required: the declaration is valued in ",
+                         currency_,
+                         " and duties on a US entry are computed in USD; "
+                         "declare the rate for the date of exportation "
+                         "(19 CFR 159.32)"));
+      }
+      return;
+    }
+    const v1::ExchangeRate& r = d_.exchange_rate();
+    if (!us_entry || !foreign) {
+      Add("exchange_rate",
+          "is only for a US import entry valued in a currency other than USD");
+      return;
+    }
+    if (r.currency_code() != currency_) {
+      Add("exchange_rate.currency_code",
+          absl::StrCat("is \"", r.currency_code().substr(0, 8),
+                       "\" but the declaration is valued in ", currency_));
+    }
+    if (absl::Status s = ParseDecimalRate(r.usd_per_unit()).status(); !s.ok()) {
+      Add("exchange_rate.usd_per_unit", std::string(s.message()));
+    }
+    if (IsUnset(r.rate_date())) {
+      Add("exchange_rate.rate_date",
+          "is required: the date the rate is certified for");
+    } else if (CheckDate("exchange_rate.rate_date", r.rate_date(), true)) {
+      if (IsUnset(d_.export_date())) {
+        Add("export_date",
+            "is required to convert the currency: the rate is the one for "
+            "the date of exportation (19 CFR 159.32)");
+      } else if (FormatDate(r.rate_date()) != FormatDate(d_.export_date())) {
+        Add("exchange_rate.rate_date",
+            absl::StrCat("is ", FormatDate(r.rate_date()),
+                         " but the date of exportation is ",
+                         FormatDate(d_.export_date()),
+                         "; 19 CFR 159.32 converts at the rate for that date"));
+      }
+    }
+    if (r.source().size() > kMaxTextLength) {
+      Add("exchange_rate.source",
+          absl::StrFormat("is %d bytes; at most %d", r.source().size(),
+                          kMaxTextLength));
     }
   }
 

@@ -170,5 +170,50 @@ TEST_F(DeclarationValidatorTest, DeclarationIdRule) {
   EXPECT_FALSE(IsValidDeclarationId(std::string(129, 'a')));
 }
 
+// A US entry valued in another currency needs the rate for the date of
+// exportation; duties are never stated in a foreign currency.
+TEST_F(DeclarationValidatorTest, ForeignCurrencyUsEntryNeedsTheExportDateRate) {
+  v1::Declaration d = Valid();
+  for (auto* m : {d.mutable_lines(0)->mutable_customs_value(),
+                  d.mutable_lines(0)->mutable_us_content_value(),
+                  d.mutable_lines(0)->mutable_bill_of_materials(0)->mutable_value()}) {
+    m->set_currency_code("MYR");
+  }
+  EXPECT_THAT(Fields(ValidateDeclaration(d, rules())),
+              ElementsAre("exchange_rate"));
+
+  v1::ExchangeRate* r = d.mutable_exchange_rate();
+  r->set_currency_code("MYR");
+  r->set_usd_per_unit("0.2125");
+  *r->mutable_rate_date() = d.export_date();
+  EXPECT_THAT(ValidateDeclaration(d, rules()), IsOk());
+
+  r->set_usd_per_unit("-0.21");
+  r->mutable_rate_date()->set_day(2);
+  r->set_currency_code("EUR");
+  EXPECT_THAT(Fields(ValidateDeclaration(d, rules())),
+              ElementsAre("exchange_rate.currency_code",
+                          "exchange_rate.rate_date",
+                          "exchange_rate.usd_per_unit"));
+}
+
+TEST_F(DeclarationValidatorTest, ExchangeRateOnAUsdDeclarationIsRefused) {
+  v1::Declaration d = Valid();
+  d.mutable_exchange_rate()->set_currency_code("USD");
+  d.mutable_exchange_rate()->set_usd_per_unit("1");
+  EXPECT_THAT(Fields(ValidateDeclaration(d, rules())),
+              ElementsAre("exchange_rate"));
+}
+
+TEST_F(DeclarationValidatorTest, Section232ContentCannotExceedTheValue) {
+  v1::Declaration d = Valid();
+  d.mutable_lines(0)->mutable_section_232_content_value()->set_currency_code(
+      "USD");
+  d.mutable_lines(0)->mutable_section_232_content_value()->set_minor_units(
+      5000001);
+  EXPECT_THAT(Fields(ValidateDeclaration(d, rules())),
+              ElementsAre("lines[0].section_232_content_value"));
+}
+
 }  // namespace
 }  // namespace tradecheck
