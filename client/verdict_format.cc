@@ -67,9 +67,25 @@ std::string FormatCitation(const v1::Citation& citation) {
   if (!citation.article().empty()) {
     absl::StrAppend(&text, text.empty() ? "" : ", ", citation.article());
   }
+  if (!citation.primary_document().empty()) {
+    absl::StrAppend(&text, text.empty() ? "" : " ", "[",
+                    citation.primary_document(), "]");
+  }
   if (!citation.source_url().empty()) {
     absl::StrAppend(&text, text.empty() ? "" : " ", "<", citation.source_url(),
                     ">");
+  }
+  if (!citation.no_primary_source_reason().empty()) {
+    absl::StrAppend(&text, " (no primary source: ",
+                    citation.no_primary_source_reason(), ")");
+  }
+  if (citation.has_status_confirmed_on()) {
+    absl::StrAppend(&text, "; status confirmed ",
+                    DateOrDash(citation.status_confirmed_on()));
+    if (citation.confirmation_age_days() > 0) {
+      absl::StrAppend(&text, " (", citation.confirmation_age_days(),
+                      " days before the governing date)");
+    }
   }
   return text;
 }
@@ -135,6 +151,10 @@ std::string FormatVerdict(const v1::Verdict& verdict,
   absl::StrAppend(&out, "Outcome       ", OutcomeName(verdict.outcome()), "\n");
   absl::StrAppend(&out, "Total duty    ", MoneyOrDash(verdict.total_duty()),
                   "\n");
+  if (!verdict.total_duty_covers().empty()) {
+    absl::StrAppend(&out, "  covers      ", verdict.total_duty_covers(),
+                    "\n");
+  }
   absl::StrAppend(&out, "Governed by   ", DateOrDash(verdict.governing_date()),
                   GoverningBasis(verdict.governing_date_basis()), "\n");
   absl::StrAppend(&out, "Rule set      ",
@@ -332,20 +352,41 @@ std::string FormatReevaluation(const v1::ReevaluateDecisionResponse& response) {
   return out;
 }
 
+// "2026-10-09 (58 d)" or "2026-10-09 (58 d, review overdue)".
+std::string FormatConfirmation(const v1::Instrument& instrument) {
+  if (!instrument.has_confirmation()) {
+    return instrument.review_overdue() ? "never (review overdue)" : "-";
+  }
+  return absl::StrCat(DateOrDash(instrument.confirmation().confirmed_on()),
+                      " (", instrument.confirmation_age_days(), " d",
+                      instrument.review_overdue() ? ", review overdue" : "",
+                      ")");
+}
+
 std::string FormatInstrumentList(const v1::ListInstrumentsResponse& response) {
-  std::string out = absl::StrFormat("%-28s %-14s %-16s %s\n", "INSTRUMENT",
-                                    "STATUS", "ISSUER", "TITLE");
+  std::string out =
+      absl::StrFormat("%-28s %-14s %-28s %-16s %s\n", "INSTRUMENT", "STATUS",
+                      "CONFIRMED (AGE)", "ISSUER", "TITLE");
   for (const v1::Instrument& instrument : response.instruments()) {
     absl::StrAppend(
-        &out,
-        absl::StrFormat("%-28s %-14s %-16s %s\n", instrument.instrument_id(),
-                        StatusName(instrument.status()), instrument.issuer(),
-                        instrument.title()));
+        &out, absl::StrFormat("%-28s %-14s %-28s %-16s %s\n",
+                              instrument.instrument_id(),
+                              StatusName(instrument.status()),
+                              FormatConfirmation(instrument),
+                              instrument.issuer(), instrument.title()));
   }
-  absl::StrAppend(
-      &out, "\n", response.instruments_size(), " instruments; rule set ",
-      ShortHash(response.rule_set_revision()), ", data current through ",
-      DateOrDash(response.data_current_through()), "\n");
+  absl::StrAppend(&out, "\n", response.instruments_size(),
+                  " instruments; rule set ",
+                  ShortHash(response.rule_set_revision()));
+  if (response.has_data_current_through()) {
+    absl::StrAppend(&out, ", data current through ",
+                    DateOrDash(response.data_current_through()));
+  }
+  if (response.has_new_measures_reviewed_through()) {
+    absl::StrAppend(&out, ", sources searched for new measures through ",
+                    DateOrDash(response.new_measures_reviewed_through()));
+  }
+  absl::StrAppend(&out, "\n");
   return out;
 }
 
@@ -355,6 +396,16 @@ std::string FormatInstrument(const v1::Instrument& instrument) {
                   "\n");
   absl::StrAppend(&out, "Issuer   ", instrument.issuer(), "\n");
   absl::StrAppend(&out, "Status   ", StatusName(instrument.status()), "\n");
+  absl::StrAppend(&out, "Confirmed ", FormatConfirmation(instrument));
+  if (instrument.has_confirmation()) {
+    const v1::Confirmation& c = instrument.confirmation();
+    if (!c.confirmed_by().empty()) absl::StrAppend(&out, " by ", c.confirmed_by());
+    if (c.has_review_due()) {
+      absl::StrAppend(&out, "; review due ", DateOrDash(c.review_due()));
+    }
+    if (!c.source_url().empty()) absl::StrAppend(&out, " <", c.source_url(), ">");
+  }
+  absl::StrAppend(&out, "\n");
   const std::string citation = FormatCitation(instrument.citation());
   if (!citation.empty()) absl::StrAppend(&out, "Source   ", citation, "\n");
   if (!instrument.notes().empty()) {
@@ -398,8 +449,16 @@ std::string FormatInstrument(const v1::Instrument& instrument) {
 std::string FormatRuleSet(const v1::RuleSetInfo& info) {
   std::string out;
   absl::StrAppend(&out, "Revision              ", info.revision(), "\n");
-  absl::StrAppend(&out, "Data current through  ",
-                  DateOrDash(info.data_current_through()), "\n");
+  if (info.has_data_current_through()) {
+    absl::StrAppend(&out, "Data current through  ",
+                    DateOrDash(info.data_current_through()), "\n");
+  }
+  if (info.has_new_measures_reviewed_through()) {
+    absl::StrAppend(&out, "New measures searched ",
+                    DateOrDash(info.new_measures_reviewed_through()),
+                    " (then ", info.new_measures_grace_days(),
+                    " days of warnings, then review)\n");
+  }
   absl::StrAppend(&out, "Loaded at             ",
                   FormatTimestamp(info.loaded_at()), "\n");
   absl::StrAppend(&out, "Instruments           ", info.instrument_count(),
