@@ -460,7 +460,6 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
     const auto& d = m.additional_duty();
     const std::string& rid = RuleId(e);
     bool drop = false;
-    bool review = false;
 
     // Goods under another regime.
     for (const v1::RegimeExclusion& ex : d.exclusions()) {
@@ -506,7 +505,6 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
                          "; the loading date (export_date) is not "
                          "declared"),
             "declare export_date (date of loading at the port of export)"));
-        review = true;
         continue;
       }
       if (DayOrMin(decl_.export_date()) < DayOrMin(t.loaded_before())) {
@@ -550,7 +548,6 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
       const GateInfo g = GateFor(xe, day_, nullptr);
       if (g.gate == Gate::kGap) {
         CommonChecks(xe, sm, g, out);
-        review = true;
         continue;
       }
       const std::string& xid = RuleId(xe);
@@ -608,11 +605,9 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
                              xm.exemption().filing_heading(), " and no ", rid,
                              " duty"));
         f->add_tags("ZERO_RATE_CANDIDATE");
-        review = true;
       }
     }
     if (drop) continue;
-    (void)review;
 
     // Base: the non-US share under the US-content rule.
     int64_t base = customs;
@@ -620,11 +615,9 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
       const auto& u = d.us_content();
       const int64_t us = line.us_content_value().minor_units();
       if (us > 0 && customs > 0) {
-        const int64_t share_bp =
-            static_cast<int64_t>(static_cast<__int128>(us) * 10000 / customs);
+        const int64_t share_bp = BasisPointsOf(us, customs);
         v1::Finding* f;
-        if (static_cast<__int128>(us) * 10000 >=
-            static_cast<__int128>(u.threshold_basis_points()) * customs) {
+        if (ShareAtLeastBasisPoints(us, customs, u.threshold_basis_points())) {
           base = customs - us;
           f = Add(out, u.rule_id(), &e, v1::SEVERITY_INFO,
                   absl::StrCat("US content ", Money(us), " is ",
@@ -633,10 +626,8 @@ void Evaluator::Duties(const v1::LineItem& line, absl::string_view code,
                                " applies to the non-US share ", Money(base),
                                " only; file the entry as two lines"));
         } else {
-          const int64_t need = static_cast<int64_t>(
-              (static_cast<__int128>(u.threshold_basis_points()) * customs +
-               9999) /
-              10000);
+          const int64_t need =
+              MinPartForBasisPoints(customs, u.threshold_basis_points());
           f = Add(out, u.rule_id(), &e, v1::SEVERITY_INFO,
                   absl::StrCat("US content ", PctBp(share_bp),
                                " of value is below the threshold ",
@@ -1054,8 +1045,7 @@ void Evaluator::ContentRules(const v1::LineItem& line, absl::string_view code,
         parts.empty() ? std::string()
                       : absl::StrCat(" (", absl::StrJoin(parts, "; "), ")"));
     // Largest content that stays below the threshold.
-    const __int128 limit = static_cast<__int128>(r.threshold_ppm()) * value;
-    const int64_t max_ok = static_cast<int64_t>((limit + 999999) / 1000000) - 1;
+    const int64_t max_ok = MaxPartBelowPartsPerMillion(value, r.threshold_ppm());
     const std::string margin =
         over ? absl::StrCat("reduce controlled-origin content by ",
                             Money(content - max_ok), " (to at most ",

@@ -1,7 +1,5 @@
 #include "rules/rule_set.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -11,11 +9,14 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/dates.h"
+#include "common/digits.h"
+#include "common/sha256.h"
 #include "common/status_macros.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
@@ -100,40 +101,17 @@ Path Join(Path base, std::initializer_list<PathElem> more) {
   return base;
 }
 
-std::string Sha256Hex(const SourceFiles& files) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  auto put_len = [ctx](uint64_t n) {
-    unsigned char be[8];
-    for (int i = 0; i < 8; ++i)
-      be[i] = static_cast<unsigned char>(n >> (56 - 8 * i));
-    EVP_DigestUpdate(ctx, be, sizeof(be));
-  };
-  // Length-prefixed name and content, in name order (std::map), so no two
-  // different sets of files can produce the same byte stream.
+// Length-prefixed name and content, in name order (std::map), so no two
+// different sets of files can produce the same byte stream.
+std::string RevisionOf(const SourceFiles& files) {
+  Sha256Hasher h;
   for (const auto& [name, bytes] : files) {
-    put_len(name.size());
-    EVP_DigestUpdate(ctx, name.data(), name.size());
-    put_len(bytes.size());
-    EVP_DigestUpdate(ctx, bytes.data(), bytes.size());
+    h.UpdateU64BigEndian(name.size());
+    h.Update(name);
+    h.UpdateU64BigEndian(bytes.size());
+    h.Update(bytes);
   }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, digest, &len);
-  EVP_MD_CTX_free(ctx);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
-  }
-  return out;
-}
-
-bool AllDigits(absl::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return absl::ascii_isdigit(static_cast<unsigned char>(c));
-  });
+  return absl::BytesToHexString(std::move(h).Finish());
 }
 
 std::string Kind(const v1::Measure& m) {
@@ -766,7 +744,7 @@ absl::Status Loader::CheckOverlaps() {
 }
 
 absl::Status Loader::Run() {
-  impl_->revision = Sha256Hex(impl_->sources);
+  impl_->revision = RevisionOf(impl_->sources);
   TC_RETURN_IF_ERROR(LoadCountries());
   TC_RETURN_IF_ERROR(LoadHs());
 
