@@ -30,8 +30,7 @@ int64_t BasisPointsOf(int64_t part, int64_t whole);
 
 // True when part / whole >= threshold_bp / 10000, compared exactly (a share
 // that rounds down to the threshold but is below it is not at least it).
-bool ShareAtLeastBasisPoints(int64_t part, int64_t whole,
-                             int64_t threshold_bp);
+bool ShareAtLeastBasisPoints(int64_t part, int64_t whole, int64_t threshold_bp);
 
 // Smallest part with part / whole >= threshold_bp / 10000.
 int64_t MinPartForBasisPoints(int64_t whole, int64_t threshold_bp);
