@@ -21,6 +21,26 @@ int64_t PartsPerMillion(int64_t part, int64_t whole) {
   return static_cast<int64_t>(static_cast<__int128>(part) * 1000000 / whole);
 }
 
+int64_t BasisPointsOf(int64_t part, int64_t whole) {
+  return static_cast<int64_t>(static_cast<__int128>(part) * 10000 / whole);
+}
+
+bool ShareAtLeastBasisPoints(int64_t part, int64_t whole,
+                             int64_t threshold_bp) {
+  return static_cast<__int128>(part) * 10000 >=
+         static_cast<__int128>(threshold_bp) * whole;
+}
+
+int64_t MinPartForBasisPoints(int64_t whole, int64_t threshold_bp) {
+  return static_cast<int64_t>(
+      (static_cast<__int128>(threshold_bp) * whole + 9999) / 10000);
+}
+
+int64_t MaxPartBelowPartsPerMillion(int64_t whole, int64_t threshold_ppm) {
+  const __int128 limit = static_cast<__int128>(threshold_ppm) * whole;
+  return static_cast<int64_t>((limit + 999999) / 1000000) - 1;
+}
+
 v1::Money MakeMoney(absl::string_view currency, int64_t minor_units) {
   v1::Money money;
   money.set_currency_code(std::string(currency));

@@ -21,6 +21,24 @@ int64_t ApplyBasisPoints(int64_t base_minor, int32_t rate_basis_points);
 // REQUIRES: whole > 0.
 int64_t PartsPerMillion(int64_t part, int64_t whole);
 
+// Shares of a value, for thresholds stated as a percentage of it (US
+// content, controlled-origin content). Exact: 128-bit integers, no floating
+// point. REQUIRES for all: whole > 0, part >= 0, threshold >= 0.
+
+// part / whole in basis points, rounded down (2000 bp = 20.00 %).
+int64_t BasisPointsOf(int64_t part, int64_t whole);
+
+// True when part / whole >= threshold_bp / 10000, compared exactly (a share
+// that rounds down to the threshold but is below it is not at least it).
+bool ShareAtLeastBasisPoints(int64_t part, int64_t whole, int64_t threshold_bp);
+
+// Smallest part with part / whole >= threshold_bp / 10000.
+int64_t MinPartForBasisPoints(int64_t whole, int64_t threshold_bp);
+
+// Largest part with part / whole < threshold_ppm / 1000000 (-1 when even 0
+// is not below, i.e. threshold 0).
+int64_t MaxPartBelowPartsPerMillion(int64_t whole, int64_t threshold_ppm);
+
 v1::Money MakeMoney(absl::string_view currency, int64_t minor_units);
 
 // a + b; fails with INVALID_ARGUMENT on a currency mismatch and

@@ -30,6 +30,42 @@ TEST(MoneyTest, PartsPerMillion) {
   EXPECT_EQ(PartsPerMillion(1, 3), 333333);
 }
 
+TEST(MoneyTest, BasisPointsOfRoundsDown) {
+  EXPECT_EQ(BasisPointsOf(20000, 100000), 2000);  // 20.00 %
+  EXPECT_EQ(BasisPointsOf(19999, 100000), 1999);  // 19.999 % -> 19.99 %
+  EXPECT_EQ(BasisPointsOf(0, 100000), 0);
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(BasisPointsOf(max, max), 10000);  // no overflow
+}
+
+TEST(MoneyTest, ShareAtLeastIsExactAtTheThreshold) {
+  EXPECT_TRUE(ShareAtLeastBasisPoints(20000, 100000, 2000));   // exactly 20 %
+  EXPECT_FALSE(ShareAtLeastBasisPoints(19999, 100000, 2000));  // just under
+  // 1/3 rounds down to 3333 bp but is more than 33.33 %.
+  EXPECT_TRUE(ShareAtLeastBasisPoints(1, 3, 3333));
+  EXPECT_FALSE(ShareAtLeastBasisPoints(1, 3, 3334));
+}
+
+TEST(MoneyTest, MinPartForBasisPointsRoundsUp) {
+  EXPECT_EQ(MinPartForBasisPoints(100000, 2000), 20000);
+  EXPECT_EQ(MinPartForBasisPoints(100001, 2000), 20001);  // 20000.2 -> 20001
+  EXPECT_TRUE(ShareAtLeastBasisPoints(MinPartForBasisPoints(100001, 2000),
+                                      100001, 2000));
+  EXPECT_FALSE(ShareAtLeastBasisPoints(
+      MinPartForBasisPoints(100001, 2000) - 1, 100001, 2000));
+}
+
+TEST(MoneyTest, MaxPartBelowPartsPerMillion) {
+  // 0.1 % of 1,000.00 is 1.00: the largest content below it is 0.99.
+  EXPECT_EQ(MaxPartBelowPartsPerMillion(100000, 1000), 99);
+  // 0.1 % of 1,000.01 is 1.00001: 1.00 is still below.
+  EXPECT_EQ(MaxPartBelowPartsPerMillion(100001, 1000), 100);
+  const int64_t whole = 123457;
+  const int64_t max_ok = MaxPartBelowPartsPerMillion(whole, 1400);
+  EXPECT_LT(PartsPerMillion(max_ok, whole), 1400);
+  EXPECT_GE(PartsPerMillion(max_ok + 1, whole), 1400);
+}
+
 TEST(MoneyTest, AddRequiresOneCurrency) {
   auto sum = AddMoney(MakeMoney("USD", 150), MakeMoney("USD", 250));
   ASSERT_TRUE(sum.ok());

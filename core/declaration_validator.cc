@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/dates.h"
+#include "common/digits.h"
 #include "common/exchange_rate.h"
 #include "core/errors.h"
 
@@ -17,13 +18,6 @@ bool IsUpperAlpha(absl::string_view s, size_t length) {
   if (s.size() != length) return false;
   for (char c : s) {
     if (c < 'A' || c > 'Z') return false;
-  }
-  return true;
-}
-
-bool AllDigits(absl::string_view s) {
-  for (char c : s) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
   }
   return true;
 }

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "common/dates.h"
+#include "common/digits.h"
 #include "common/money.h"
 #include "common/proto_bytes.h"
 #include "common/status_macros.h"
@@ -23,14 +24,6 @@ constexpr int kMaxPageSize = 1000;
 
 absl::CivilDay TodayUtc(const Clock& clock) {
   return absl::ToCivilDay(clock.Now(), absl::UTCTimeZone());
-}
-
-
-bool AllDigits(absl::string_view s) {
-  for (char c : s) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
 }
 
 absl::Status ValidateListRequest(const v1::ListDecisionsRequest& request,

@@ -1,10 +1,7 @@
 // RuleSetImpl: the validated, indexed form of the agreement data behind a
 // RuleSet. Internal to rules/ (the engine reads it; nothing outside rules/
-// should include this header). Immutable once built by the loader.
-//
-// Measures are indexed by (country dimension, country, HS prefix) so a line
-// looks up a fixed number of hash keys instead of scanning every measure:
-// the cost of a line does not grow with measures that cannot apply to it.
+// should include this header). Immutable once built by the loader
+// (loader.h); its line index is described in index.h.
 #ifndef TRADECHECK_RULES_RULE_SET_IMPL_H_
 #define TRADECHECK_RULES_RULE_SET_IMPL_H_
 
@@ -16,7 +13,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
+#include "rules/index.h"
 #include "rules/rule_set.h"
+#include "tradecheck/v1/common.pb.h"
 #include "tradecheck/v1/rule_data.pb.h"
 
 namespace tradecheck::rules {
@@ -54,9 +53,7 @@ class RuleSetImpl {
   std::vector<MeasureEntry> measures;  // sorted by measure_id
   absl::flat_hash_map<std::string, int> measure_by_id;
   absl::flat_hash_map<std::string, int> instrument_by_id;
-  // "<dim>|<country>|<hs prefix>" -> measure indices (ascending).
-  // dim: O origin, X exporting country, D destination, * any.
-  absl::flat_hash_map<std::string, std::vector<int>> line_index;
+  LineIndex line_index;                // line-level measures, see index.h
   std::vector<int> declaration_level;  // declaration-level notices
   absl::flat_hash_set<std::string> countries;
   absl::flat_hash_set<std::string> hs_codes;  // 2-, 4- and 6-digit HS 2022
@@ -68,22 +65,15 @@ class RuleSetImpl {
   // match the line. The caller still checks each measure's full scope.
   void Candidates(absl::string_view origin, absl::string_view exporter,
                   absl::string_view destination, absl::string_view hs_code,
-                  std::vector<int>* out) const;
+                  std::vector<int>* out) const {
+    rules::Candidates(line_index, origin, exporter, destination, hs_code, out);
+  }
 };
 
-// Index keys of a measure's scope (see line_index).
-std::vector<std::string> IndexKeys(const v1::Scope& scope);
-
-// True when `code` matches the selector's includes (or, with
-// `unconfirmed_only`, its unconfirmed includes) with the most specific
-// entry winning against the excludes. `matched_len` gets the length of the
-// longest matching include prefix (0 when the include list is empty).
-enum class HsMatch { kNo, kYes, kUnconfirmed };
-HsMatch MatchHs(const v1::HsSelector& selector, absl::string_view code,
-                int* matched_len);
-
-bool MatchCountry(const v1::CountrySelector& selector,
-                  absl::string_view country);
+// The one citation builder: `instrument` with `measure`'s article and
+// source, or (measure null) the instrument's own source.
+v1::Citation CiteMeasure(const v1::InstrumentData& instrument,
+                         const v1::Measure* measure);
 
 }  // namespace tradecheck::rules
 

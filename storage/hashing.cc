@@ -1,13 +1,12 @@
 #include "storage/hashing.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <cstdlib>
-#include <memory>
 #include <string>
+#include <utility>
 
 #include "common/proto_bytes.h"
 
@@ -21,27 +20,14 @@ void CheckCrypto(int ok) {
   if (ok != 1) std::abort();
 }
 
-std::string Sha256Parts(absl::string_view a, absl::string_view b) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                              EVP_MD_CTX_free);
-  if (ctx == nullptr) std::abort();
-  CheckCrypto(EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr));
-  CheckCrypto(EVP_DigestUpdate(ctx.get(), a.data(), a.size()));
-  CheckCrypto(EVP_DigestUpdate(ctx.get(), b.data(), b.size()));
-  std::string out(kHashSize, '\0');
-  unsigned int len = 0;
-  CheckCrypto(EVP_DigestFinal_ex(
-      ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len));
-  return out;
-}
-
 }  // namespace
-
-std::string Sha256(absl::string_view data) { return Sha256Parts(data, {}); }
 
 std::string LeafHash(absl::string_view entry) {
   static constexpr char kLeafPrefix[1] = {'\x00'};
-  return Sha256Parts(absl::string_view(kLeafPrefix, 1), entry);
+  Sha256Hasher h;
+  h.Update(absl::string_view(kLeafPrefix, 1));
+  h.Update(entry);
+  return std::move(h).Finish();
 }
 
 std::string EntryBytes(const v1::Decision& decision) {

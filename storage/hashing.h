@@ -1,5 +1,5 @@
-// Hashing for the audit trail, on OpenSSL's libcrypto: record (leaf) hashes,
-// declaration digests and the HMAC that signs page tokens. The exact bytes
+// Hashing for the audit trail: record (leaf) hashes, declaration digests
+// (SHA-256 from common/sha256.h) and the HMAC that signs page tokens. The exact bytes
 // are defined in docs/storage.md ("Hash chain").
 #ifndef TRADECHECK_STORAGE_HASHING_H_
 #define TRADECHECK_STORAGE_HASHING_H_
@@ -7,15 +7,13 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "common/sha256.h"
 #include "tradecheck/v1/audit_service.pb.h"
 #include "tradecheck/v1/declaration.pb.h"
 
 namespace tradecheck::storage {
 
-inline constexpr size_t kHashSize = 32;
-
-// SHA-256 of `data`, 32 raw bytes.
-std::string Sha256(absl::string_view data);
+inline constexpr size_t kHashSize = kSha256Size;
 
 // RFC 9162 leaf hash: SHA-256(0x00 || entry), 32 raw bytes. The entry is a
 // record's stored value (see EntryBytes).

@@ -1,0 +1,324 @@
+#include "rules/kinds/additional_duty.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/dates.h"
+#include "common/money.h"
+#include "common/status_macros.h"
+#include "rules/index.h"
+#include "rules/kinds/exemption.h"
+
+namespace tradecheck::rules {
+namespace {
+
+struct AppliedDuty {
+  int index;
+  const MeasureEntry* e;
+  GateInfo gate;
+  std::string replaced;  // measure id it replaces ("in lieu of")
+};
+
+}  // namespace
+
+absl::Status CheckAdditionalDuty(const Checker& c, const Path& at,
+                                 const v1::Measure& m) {
+  const auto& d = m.additional_duty();
+  const Path dat = Join(at, {{"additional_duty", -1}});
+  TC_RETURN_IF_ERROR(c.CheckRate(Join(dat, {{"rate_basis_points", -1}}),
+                                 d.rate_basis_points()));
+  if (d.stacking_group().empty() == d.replaces_group().empty()) {
+    return c.Error(dat,
+                   "an additional duty needs exactly one of stacking_group "
+                   "and replaces_group");
+  }
+  for (int i = 0; i < d.in_transit_size(); ++i) {
+    const auto& t = d.in_transit(i);
+    const Path tat = Join(dat, {{"in_transit", i}});
+    TC_RETURN_IF_ERROR(c.CheckDate(Join(tat, {{"loaded_before", -1}}),
+                                   t.loaded_before(), true));
+    TC_RETURN_IF_ERROR(c.CheckDate(Join(tat, {{"entered_before", -1}}),
+                                   t.entered_before(), true));
+    TC_RETURN_IF_ERROR(
+        c.CheckWindow(tat, t.loaded_before(), t.entered_before()));
+    if (t.rule_id().empty() || t.source_url().empty() ||
+        t.effect() == v1::IN_TRANSIT_EFFECT_UNSPECIFIED) {
+      return c.Error(tat,
+                     "missing source: in-transit exception needs a "
+                     "rule_id, an effect and a source_url");
+    }
+  }
+  if (d.has_us_content()) {
+    const auto& u = d.us_content();
+    if (u.threshold_basis_points() <= 0 || u.threshold_basis_points() > 10000) {
+      return c.Error(Join(dat, {{"us_content", -1}}),
+                     "US-content threshold out of range (1..10000 bp)");
+    }
+    if (u.source_url().empty() || u.rule_id().empty()) {
+      return c.Error(Join(dat, {{"us_content", -1}}),
+                     "missing source: US-content rule");
+    }
+  }
+  for (int i = 0; i < d.exclusions_size(); ++i) {
+    const auto& e = d.exclusions(i);
+    const Path eat = Join(dat, {{"exclusions", i}});
+    if (e.source_url().empty() || e.rule_id().empty() ||
+        e.fact() == v1::FACT_KIND_UNSPECIFIED) {
+      return c.Error(eat,
+                     "missing source: regime exclusion needs a "
+                     "rule_id, a fact and a source_url");
+    }
+    TC_RETURN_IF_ERROR(
+        c.CheckCountries(Join(eat, {{"origins", -1}}), e.origins()));
+  }
+  for (int i = 0; i < d.unconfirmed_rates_size(); ++i) {
+    TC_RETURN_IF_ERROR(c.CheckRate(
+        Join(dat, {{"unconfirmed_rates", i}, {"rate_basis_points", -1}}),
+        d.unconfirmed_rates(i).rate_basis_points()));
+    TC_RETURN_IF_ERROR(
+        c.CheckDate(Join(dat, {{"unconfirmed_rates", i}, {"announced", -1}}),
+                    d.unconfirmed_rates(i).announced(), true));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckAdditionalDutyReferences(const Checker& c, const Path& at,
+                                           const v1::Measure& m) {
+  if (m.additional_duty().replaces_group().empty()) return absl::OkStatus();
+  return c.CheckStackingGroup(
+      Join(at, {{"additional_duty", -1}, {"replaces_group", -1}}),
+      m.additional_duty().replaces_group());
+}
+
+void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
+                              v1::LineVerdict* lv) {
+  auto* out = lv->mutable_findings();
+  const v1::LineItem& line = *in.line;
+  // 1. One winner per stacking group: most specific HS, then country-
+  //    specific over all-country, then lowest measure id.
+  struct Winner {
+    int index;
+    int hs_len;
+    bool country_specific;
+    GateInfo gate;
+  };
+  std::map<std::string, Winner> winners;
+  std::vector<std::pair<int, GateInfo>> replacements;
+  for (const InScope& c :
+       ctx.InScopeOf(in, &v1::Measure::has_additional_duty)) {
+    const int i = c.index;
+    const MeasureEntry& e = *c.entry;
+    const v1::Measure& m = *e.measure;
+    const ScopeMatch& sm = c.match;
+    const GateInfo g = GateFor(e, ctx.day(), nullptr);
+    if (!ctx.CommonChecks(e, sm, g, out)) continue;
+    if (g.gate != Gate::kBinding) continue;  // duties only bind in force
+    const auto& d = m.additional_duty();
+    if (!d.replaces_group().empty()) {
+      replacements.push_back({i, g});
+      continue;
+    }
+    const bool specific = !m.scope().origins().countries().empty();
+    auto it = winners.find(d.stacking_group());
+    if (it == winners.end() || sm.hs_len > it->second.hs_len ||
+        (sm.hs_len == it->second.hs_len && specific &&
+         !it->second.country_specific)) {
+      winners[d.stacking_group()] = {i, sm.hs_len, specific, g};
+    }
+  }
+  std::vector<AppliedDuty> applied;
+  std::map<std::string, size_t> by_group;
+  for (const auto& [group, w] : winners) {
+    by_group[group] = applied.size();
+    applied.push_back({w.index, &ctx.rs().measures[w.index], w.gate, ""});
+  }
+  // 2. "In lieu of": a replacement takes the place of its group's winner.
+  for (const auto& [i, g] : replacements) {
+    const MeasureEntry& e = ctx.rs().measures[i];
+    const std::string& group = e.measure->additional_duty().replaces_group();
+    auto it = by_group.find(group);
+    if (it != by_group.end()) {
+      AppliedDuty& slot = applied[it->second];
+      const std::string replaced = slot.e->measure->measure_id();
+      slot = {i, &e, g, replaced};
+    } else {
+      by_group[group] = applied.size();
+      applied.push_back({i, &e, g, ""});
+    }
+  }
+  std::sort(applied.begin(), applied.end(),
+            [](const AppliedDuty& a, const AppliedDuty& b) {
+              return a.index < b.index;
+            });
+
+  const int64_t customs = line.customs_value().minor_units();
+  for (const AppliedDuty& a : applied) {
+    const MeasureEntry& e = *a.e;
+    const v1::Measure& m = *e.measure;
+    const auto& d = m.additional_duty();
+    const std::string& rid = ctx.RuleId(e);
+    bool drop = false;
+
+    // Goods under another regime.
+    for (const v1::RegimeExclusion& ex : d.exclusions()) {
+      if (!MatchCountry(ex.origins(), ctx.decl().origin_country())) continue;
+      const v1::Answer ans = Fact(ex.fact(), ctx.decl(), &line);
+      if (ans == v1::ANSWER_YES) {
+        ctx.Add(out, ex.rule_id(), &e, v1::SEVERITY_INFO,
+                absl::StrCat(FactName(ex.fact()),
+                             " declared: the goods are "
+                             "excluded from ",
+                             rid, " (", m.title(), ")"))
+            ->mutable_citation()
+            ->set_source_url(ex.source_url());
+        drop = true;
+      } else if (ans == v1::ANSWER_UNSPECIFIED) {
+        v1::Finding* f =
+            ctx.Add(out, ex.rule_id(), &e, v1::SEVERITY_REVIEW,
+                    absl::StrCat(FactName(ex.fact()),
+                                 " is not declared; goods under "
+                                 "that regime are excluded from ",
+                                 rid, " (", m.title(),
+                                 "); duty computed as if not excluded"),
+                    absl::StrCat("declare ", FactName(ex.fact())));
+        f->mutable_citation()->set_article(ex.article());
+        f->mutable_citation()->set_source_url(ex.source_url());
+      }
+    }
+    // In-transit exceptions: export_date is the loading date.
+    for (const v1::InTransitException& t : d.in_transit()) {
+      if (drop) break;
+      if (!(ctx.day() < DayOrMax(t.entered_before()))) continue;
+      auto cite = [&](v1::Finding* f) {
+        f->mutable_citation()->set_article(t.article());
+        f->mutable_citation()->set_source_url(t.source_url());
+      };
+      if (IsUnset(ctx.decl().export_date())) {
+        cite(ctx.Add(
+            out, t.rule_id(), &e, v1::SEVERITY_REVIEW,
+            absl::StrCat("entered before ", FormatDate(t.entered_before()),
+                         ": goods loaded before ",
+                         FormatDate(t.loaded_before()),
+                         " are in transit and treated differently under ", rid,
+                         "; the loading date (export_date) is not "
+                         "declared"),
+            "declare export_date (date of loading at the port of export)"));
+        continue;
+      }
+      if (DayOrMin(ctx.decl().export_date()) < DayOrMin(t.loaded_before())) {
+        if (t.effect() == v1::IN_TRANSIT_EFFECT_EXEMPT) {
+          cite(ctx.Add(
+              out, t.rule_id(), &e, v1::SEVERITY_INFO,
+              absl::StrCat(
+                  "in transit: loaded ", FormatDate(ctx.decl().export_date()),
+                  " (before ", FormatDate(t.loaded_before()), ") and entered ",
+                  Day(ctx.day()), " (before ", FormatDate(t.entered_before()),
+                  "): exempt from ", rid, " (", m.title(), ")")));
+        } else {
+          cite(ctx.Add(out, t.rule_id(), &e, v1::SEVERITY_REVIEW,
+                       absl::StrCat("in transit: loaded ",
+                                    FormatDate(ctx.decl().export_date()),
+                                    " (before ", FormatDate(t.loaded_before()),
+                                    ") and entered ", Day(ctx.day()),
+                                    " (before ", FormatDate(t.entered_before()),
+                                    "): the earlier rate applies instead of ",
+                                    rid, " ", PctBp(d.rate_basis_points()),
+                                    "; that rate is not in the data")));
+        }
+        drop = true;
+      }
+    }
+    // Zero-rate carve-outs aimed at this duty's group.
+    if (!drop) drop = ApplyZeroRateExemptions(ctx, in, e, lv);
+    if (drop) continue;
+
+    // Base: the non-US share under the US-content rule.
+    int64_t base = customs;
+    if (d.has_us_content()) {
+      const auto& u = d.us_content();
+      const int64_t us = line.us_content_value().minor_units();
+      if (us > 0 && customs > 0) {
+        const int64_t share_bp = BasisPointsOf(us, customs);
+        v1::Finding* f;
+        if (ShareAtLeastBasisPoints(us, customs, u.threshold_basis_points())) {
+          base = customs - us;
+          f = ctx.Add(
+              out, u.rule_id(), &e, v1::SEVERITY_INFO,
+              absl::StrCat("US content ", ctx.Money(us), " is ",
+                           PctBp(share_bp), " of value, threshold ",
+                           PctBp(u.threshold_basis_points()), ": ", rid,
+                           " applies to the non-US share ", ctx.Money(base),
+                           " only; file the entry as two lines"));
+        } else {
+          const int64_t need =
+              MinPartForBasisPoints(customs, u.threshold_basis_points());
+          f = ctx.Add(
+              out, u.rule_id(), &e, v1::SEVERITY_INFO,
+              absl::StrCat("US content ", PctBp(share_bp),
+                           " of value is below the threshold ",
+                           PctBp(u.threshold_basis_points()), ": ", rid,
+                           " applies to the full value"),
+              absl::StrCat("US content of at least ", ctx.Money(need), " (",
+                           ctx.Money(need - us), " more) would limit ", rid,
+                           " to the non-US share"));
+        }
+        f->mutable_citation()->set_article(u.article());
+        f->mutable_citation()->set_source_url(u.source_url());
+      }
+    }
+    const int64_t amount = ApplyBasisPoints(base, d.rate_basis_points());
+    v1::Duty* duty = lv->add_duties();
+    duty->set_measure_id(m.measure_id());
+    duty->set_rate_basis_points(d.rate_basis_points());
+    *duty->mutable_base() = MakeMoney(ctx.currency(), base);
+    *duty->mutable_amount() = MakeMoney(ctx.currency(), amount);
+    duty->set_filing_heading(d.filing_heading());
+    *duty->mutable_citation() = ctx.Cite(e);
+    duty->set_description(d.description());
+    if (!d.filing_heading().empty())
+      lv->add_filing_headings(d.filing_heading());
+    ctx.Add(out, rid, &e, v1::SEVERITY_INFO,
+            absl::StrCat(
+                m.title(), ": ", PctBp(d.rate_basis_points()), " of ",
+                ctx.Money(base), " = ", ctx.Money(amount), " on top of MFN",
+                a.replaced.empty() ? std::string()
+                                   : absl::StrCat(", in lieu of ", a.replaced),
+                d.filing_heading().empty()
+                    ? std::string()
+                    : absl::StrCat("; report ", d.filing_heading())));
+    for (const v1::UnconfirmedRate& r : d.unconfirmed_rates()) {
+      if (DayOrMin(r.announced()) > ctx.day()) continue;
+      v1::Finding* f = ctx.Add(
+          out, ctx.ids().unconfirmed(), &e,
+          ctx.rs().config.unconfirmed_rate_severity(),
+          absl::StrCat(rid, " rate unconfirmed: ", PctBp(r.rate_basis_points()),
+                       " was announced ", FormatDate(r.announced()),
+                       " but is not confirmed as proclaimed (", r.note(),
+                       "); duty computed at the confirmed ",
+                       PctBp(d.rate_basis_points()), ", it would be ",
+                       ctx.Money(ApplyBasisPoints(base, r.rate_basis_points())),
+                       " at ", PctBp(r.rate_basis_points())));
+      f->add_tags("UNCONFIRMED");
+      if (!r.source_url().empty())
+        f->mutable_citation()->set_source_url(r.source_url());
+    }
+    if (m.unconfirmed()) {
+      ctx.Add(out, ctx.ids().unconfirmed(), &e, v1::SEVERITY_REVIEW,
+              absl::StrCat(rid, " unconfirmed: ", m.unconfirmed_note()))
+          ->add_tags("UNCONFIRMED");
+    }
+    if (a.gate.unconfirmed) {
+      ctx.Add(out, ctx.ids().data_gap(), &e, v1::SEVERITY_REVIEW,
+              absl::StrCat("status of ", e.instrument->instrument_id(), " on ",
+                           Day(ctx.day()),
+                           " is unconfirmed: ", a.gate.status_note))
+          ->add_tags("UNCONFIRMED");
+    }
+  }
+}
+
+}  // namespace tradecheck::rules

@@ -1,0 +1,171 @@
+#include "rules/kinds/content_rule.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/money.h"
+#include "common/status_macros.h"
+#include "rules/index.h"
+
+namespace tradecheck::rules {
+
+absl::Status CheckContentRule(const Checker& c, const Path& at,
+                              const v1::Measure& m) {
+  const auto& r = m.content_rule();
+  const Path rat = Join(at, {{"content_rule", -1}});
+  if (r.threshold_ppm() <= 0 || r.threshold_ppm() >= 1000000) {
+    return c.Error(Join(rat, {{"threshold_ppm", -1}}),
+                   "threshold out of range (1..999999 ppm)");
+  }
+  if (r.licence_authority().empty() || r.unknown_bom_rule_id().empty()) {
+    return c.Error(rat,
+                   "a content rule needs licence_authority and "
+                   "unknown_bom_rule_id");
+  }
+  TC_RETURN_IF_ERROR(c.CheckCountries(Join(rat, {{"content_origins", -1}}),
+                                      r.content_origins()));
+  TC_RETURN_IF_ERROR(
+      c.CheckHsSelector(Join(rat, {{"content_hs", -1}}), r.content_hs()));
+  return c.CheckSuspensions(rat, r.suspensions(), /*refuse_overlaps=*/false);
+}
+
+void EvaluateContentRules(EvalContext& ctx, const LineInput& in,
+                          v1::LineVerdict* lv) {
+  auto* out = lv->mutable_findings();
+  const v1::LineItem& line = *in.line;
+  for (const InScope& c : ctx.InScopeOf(in, &v1::Measure::has_content_rule)) {
+    const MeasureEntry& e = *c.entry;
+    const v1::Measure& m = *e.measure;
+    const ScopeMatch& sm = c.match;
+    const auto& r = m.content_rule();
+    const GateInfo g = GateFor(e, ctx.day(), &r.suspensions());
+    if (g.gate == Gate::kNotInForce) continue;
+    if (!ctx.CommonChecks(e, sm, g, out) && g.gate == Gate::kGap) continue;
+    const std::string& rid = ctx.RuleId(e);
+    const bool dormant = g.gate == Gate::kSuspended;
+    const std::string dormant_text =
+        dormant
+            ? absl::StrCat("; the rule is dormant (", g.status_text,
+                           g.resumes_known
+                               ? absl::StrCat(", re-activates ", Day(g.resumes),
+                                              " unless extended")
+                               : std::string(),
+                           ")")
+            : std::string();
+    const int64_t value = line.customs_value().minor_units();
+    const auto bom = line.bill_of_materials_status();
+    // A raw or wholly obtained good has no foreign inputs to count; only the
+    // technology clause can still catch it.
+    if (bom == v1::BILL_OF_MATERIALS_STATUS_NOT_APPLICABLE &&
+        line.made_with_chinese_re_technology() != v1::ANSWER_YES) {
+      continue;
+    }
+    if (bom == v1::BILL_OF_MATERIALS_STATUS_UNSPECIFIED || value <= 0) {
+      // Never "allow" on an unknown bill of materials, dormant rule or not:
+      // the content may also decide the shipment once the rule re-activates.
+      ctx.Add(out, r.unknown_bom_rule_id(), &e, v1::SEVERITY_REVIEW,
+              absl::StrCat("bill of materials unknown: the ",
+                           PctPpm(r.threshold_ppm()), " content test of ",
+                           m.title(), " cannot be evaluated", dormant_text),
+              "declare the complete bill of materials with component origins "
+              "and "
+              "values")
+          ->add_tags("BOM_UNKNOWN");
+      continue;
+    }
+    int64_t content = 0;
+    std::vector<std::string> parts;
+    for (const v1::Component& c : line.bill_of_materials()) {
+      if (!MatchCountry(r.content_origins(), c.origin_country())) continue;
+      bool controlled = false;
+      for (const auto& el : c.elements()) {
+        for (const auto& want : r.content_elements()) {
+          controlled = controlled || el == want;
+        }
+      }
+      int len = 0;
+      if (!controlled && !c.hs_code().empty() &&
+          (!r.content_hs().include().empty() ||
+           !r.content_hs().unconfirmed_include().empty())) {
+        controlled = MatchHs(r.content_hs(), c.hs_code(), &len) != HsMatch::kNo;
+      }
+      if (!controlled) continue;
+      content += c.value().minor_units();
+      parts.push_back(
+          absl::StrCat(c.description().empty() ? c.hs_code() : c.description(),
+                       " ", ctx.Money(c.value().minor_units())));
+    }
+    const int64_t ppm = PartsPerMillion(content, value);
+    const bool over = ppm >= r.threshold_ppm();
+    const bool tech = line.made_with_chinese_re_technology() == v1::ANSWER_YES;
+    const std::string numbers = absl::StrCat(
+        "controlled-origin content ", ctx.Money(content), " = ", PctPpm(ppm),
+        " of value ", ctx.Money(value), ", threshold ",
+        PctPpm(r.threshold_ppm()),
+        parts.empty() ? std::string()
+                      : absl::StrCat(" (", absl::StrJoin(parts, "; "), ")"));
+    // Largest content that stays below the threshold.
+    const int64_t max_ok =
+        MaxPartBelowPartsPerMillion(value, r.threshold_ppm());
+    const std::string margin =
+        over ? absl::StrCat("reduce controlled-origin content by ",
+                            ctx.Money(content - max_ok), " (to at most ",
+                            ctx.Money(max_ok), ") to fall below the threshold")
+             : absl::StrCat("margin to the threshold: ",
+                            ctx.Money(max_ok - content));
+    if (!over && !tech) {
+      if (bom == v1::BILL_OF_MATERIALS_STATUS_PARTIAL) {
+        ctx.Add(out, r.unknown_bom_rule_id(), &e, v1::SEVERITY_REVIEW,
+                absl::StrCat("bill of materials partial: ", numbers,
+                             " among the listed components, which cannot clear "
+                             "the test",
+                             dormant_text),
+                "declare the complete bill of materials")
+            ->add_tags("BOM_UNKNOWN");
+      } else {
+        ctx.Add(out, rid, &e, v1::SEVERITY_INFO,
+                absl::StrCat(m.title(), ": ", numbers, ", below the threshold",
+                             dormant_text),
+                margin);
+      }
+      continue;
+    }
+    const std::string trigger =
+        over ? numbers
+             : absl::StrCat("made with Chinese-origin rare-earth technology (",
+                            r.technology_rule_id(), ")");
+    const std::string trig_rule =
+        over ? rid
+             : (r.technology_rule_id().empty() ? rid : r.technology_rule_id());
+    if (dormant || g.gate == Gate::kInformOnly) {
+      ctx.Add(out,
+              r.suspended_rule_id().empty() ? trig_rule : r.suspended_rule_id(),
+              &e, v1::SEVERITY_WARNING,
+              absl::StrCat("dormant rule: ", m.title(), " would require a ",
+                           r.licence_authority(), " licence: ", trigger,
+                           dormant_text),
+              over ? margin : std::string())
+          ->add_tags("DORMANT_RULE");
+      continue;
+    }
+    const std::string which = ctx.ValidLicence(r.licence_authority());
+    if (!which.empty()) {
+      ctx.Add(out, trig_rule, &e, v1::SEVERITY_INFO,
+              absl::StrCat(m.title(), ": licence required (", trigger,
+                           ") and declared: ", which));
+      continue;
+    }
+    const std::vector<std::string> doubts = ctx.Doubts(e, g, sm.hs_unconfirmed);
+    ctx.Add(out, trig_rule, &e,
+            doubts.empty() ? v1::SEVERITY_DENY : v1::SEVERITY_REVIEW,
+            absl::StrCat(m.title(), ": licence from ", r.licence_authority(),
+                         " required: ", trigger, DoubtText(doubts)),
+            absl::StrCat("declare a licence from ", r.licence_authority(),
+                         over ? absl::StrCat(", or ", margin) : std::string()))
+        ->add_tags("LICENCE_REQUIRED");
+  }
+}
+
+}  // namespace tradecheck::rules

@@ -1,0 +1,109 @@
+#include "rules/kinds/exemption.h"
+
+#include <algorithm>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace tradecheck::rules {
+
+absl::Status CheckExemption(const Checker& c, const Path& at,
+                            const v1::Measure& m) {
+  if (m.exemption().zeroes_groups_size() == 0 ||
+      m.exemption().schedule() == v1::SCHEDULE_STATUS_UNSPECIFIED) {
+    return c.Error(Join(at, {{"exemption", -1}}),
+                   "an exemption needs zeroes_groups and a schedule");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckExemptionReferences(const Checker& c, const Path& at,
+                                      const v1::Measure& m) {
+  for (int i = 0; i < m.exemption().zeroes_groups_size(); ++i) {
+    TC_RETURN_IF_ERROR(c.CheckStackingGroup(
+        Join(at, {{"exemption", -1}, {"zeroes_groups", i}}),
+        m.exemption().zeroes_groups(i)));
+  }
+  return absl::OkStatus();
+}
+
+bool ApplyZeroRateExemptions(EvalContext& ctx, const LineInput& in,
+                             const MeasureEntry& duty, v1::LineVerdict* lv) {
+  auto* out = lv->mutable_findings();
+  const v1::LineItem& line = *in.line;
+  const absl::string_view code = in.code;
+  const auto& d = duty.measure->additional_duty();
+  const std::string& rid = ctx.RuleId(duty);
+  bool drop = false;
+  const std::string& group =
+      d.stacking_group().empty() ? d.replaces_group() : d.stacking_group();
+  for (int i : *in.candidates) {
+    if (drop) break;
+    const MeasureEntry& xe = ctx.rs().measures[i];
+    const v1::Measure& xm = *xe.measure;
+    if (!xm.has_exemption() ||
+        !InWindow(ctx.day(), xm.valid_from(), xm.valid_until())) {
+      continue;
+    }
+    const auto& zg = xm.exemption().zeroes_groups();
+    if (std::find(zg.begin(), zg.end(), group) == zg.end()) continue;
+    const ScopeMatch sm = ctx.Match(xm.scope(), &line, code);
+    if (!sm.match) continue;
+    const GateInfo g = GateFor(xe, ctx.day(), nullptr);
+    if (g.gate == Gate::kGap) {
+      ctx.CommonChecks(xe, sm, g, out);
+      continue;
+    }
+    const std::string& xid = ctx.RuleId(xe);
+    if (g.gate != Gate::kBinding) {
+      v1::Finding* f = ctx.Add(
+          out, xid, &xe,
+          g.unconfirmed ? v1::SEVERITY_REVIEW : v1::SEVERITY_INFO,
+          absl::StrCat(xm.title(), " would zero ", rid, " for this line, but ",
+                       xe.instrument->instrument_id(), " is ", g.status_text,
+                       " on ", Day(ctx.day()), ": it does not bind",
+                       DoubtText(ctx.Doubts(xe, g, sm.hs_unconfirmed)),
+                       "; duty computed at the full rate"));
+      if (g.unconfirmed) {
+        f->set_remedy(absl::StrCat(
+            "confirm whether ", xe.instrument->instrument_id(),
+            " is in force and whether ", code, " is on its schedule"));
+        f->add_tags("ZERO_RATE_CANDIDATE");
+      }
+      continue;
+    }
+    const bool exact =
+        xm.exemption().schedule() == v1::SCHEDULE_STATUS_TARIFF_LINES &&
+        !sm.hs_unconfirmed && !xm.unconfirmed() && !g.unconfirmed;
+    if (exact) {
+      ctx.Add(
+          out, xid, &xe, v1::SEVERITY_INFO,
+          absl::StrCat(xm.title(), ": ", code, " is on the list; ", rid, " ",
+                       PctBp(d.rate_basis_points()), " does not apply; report ",
+                       xm.exemption().filing_heading()));
+      lv->add_filing_headings(xm.exemption().filing_heading());
+      drop = true;
+    } else {
+      v1::Finding* f =
+          ctx.Add(out, xid, &xe, v1::SEVERITY_REVIEW,
+                  absl::StrCat("zero-rate candidate: ", code,
+                               " falls in a category of ", xm.title(),
+                               ", which would zero ", rid, " ",
+                               PctBp(d.rate_basis_points()),
+                               "; the tariff-line schedule is not confirmed. ",
+                               xm.exemption().schedule_note(),
+                               DoubtText(ctx.Doubts(xe, g, sm.hs_unconfirmed)),
+                               " Duty computed at the full rate."),
+                  absl::StrCat("check ", code,
+                               " against the schedule; if listed, "
+                               "report ",
+                               xm.exemption().filing_heading(), " and no ", rid,
+                               " duty"));
+      f->add_tags("ZERO_RATE_CANDIDATE");
+    }
+  }
+  return drop;
+}
+
+}  // namespace tradecheck::rules
