@@ -97,4 +97,30 @@ std::string FormatMoney(const v1::Money& money) {
   return out;
 }
 
+absl::StatusOr<int64_t> MultiplyMilli(int64_t price_minor,
+                                      int64_t amount_milli) {
+  const __int128 v =
+      (static_cast<__int128>(price_minor) * amount_milli + 500) / 1000;
+  if (v > std::numeric_limits<int64_t>::max()) {
+    return absl::OutOfRangeError("value of the quantity overflows");
+  }
+  return static_cast<int64_t>(v);
+}
+
+std::string FormatMilli(int64_t amount_milli) {
+  const std::string whole = absl::StrCat(amount_milli / 1000);
+  std::string out;
+  for (size_t i = 0; i < whole.size(); ++i) {
+    if (i > 0 && (whole.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(whole[i]);
+  }
+  int64_t frac = amount_milli % 1000;
+  if (frac != 0) {
+    std::string f = absl::StrFormat("%03d", frac);
+    while (!f.empty() && f.back() == '0') f.pop_back();
+    absl::StrAppend(&out, ".", f);
+  }
+  return out;
+}
+
 }  // namespace tradecheck

@@ -39,6 +39,16 @@ int64_t MinPartForBasisPoints(int64_t whole, int64_t threshold_bp);
 // is not below, i.e. threshold 0).
 int64_t MaxPartBelowPartsPerMillion(int64_t whole, int64_t threshold_ppm);
 
+// price_minor * amount_milli / 1000, half up: the value of a quantity in
+// thousandths of a unit at a price per unit (a minimum import price).
+// OUT_OF_RANGE when it does not fit in int64. REQUIRES: both >= 0.
+absl::StatusOr<int64_t> MultiplyMilli(int64_t price_minor,
+                                      int64_t amount_milli);
+
+// "400,000" or "2,500.125": a quantity in thousandths, grouped, with only
+// the decimals it needs.
+std::string FormatMilli(int64_t amount_milli);
+
 v1::Money MakeMoney(absl::string_view currency, int64_t minor_units);
 
 // a + b; fails with INVALID_ARGUMENT on a currency mismatch and

@@ -85,5 +85,25 @@ TEST(MoneyTest, FormatsWithGroupingAndCurrencyDigits) {
             "USD 1,000,000,000.00");
 }
 
+TEST(MultiplyMilliTest, ValueOfAQuantityAtAPricePerUnit) {
+  // 400,000 W at USD 0.38/W = USD 152,000.00.
+  EXPECT_EQ(*MultiplyMilli(38, 400000000), 15200000);
+  // 2.5 kg at USD 21/kg = USD 52.50; 0.0005 units at 1 minor rounds up.
+  EXPECT_EQ(*MultiplyMilli(2100, 2500), 5250);
+  EXPECT_EQ(*MultiplyMilli(1, 500), 1);
+  EXPECT_EQ(*MultiplyMilli(1, 499), 0);
+  EXPECT_EQ(MultiplyMilli(std::numeric_limits<int64_t>::max(), 2000)
+                .status()
+                .code(),
+            absl::StatusCode::kOutOfRange);
+}
+
+TEST(FormatMilliTest, GroupsAndTrims) {
+  EXPECT_EQ(FormatMilli(400000000), "400,000");
+  EXPECT_EQ(FormatMilli(2500125), "2,500.125");
+  EXPECT_EQ(FormatMilli(1500), "1.5");
+  EXPECT_EQ(FormatMilli(0), "0");
+}
+
 }  // namespace
 }  // namespace tradecheck

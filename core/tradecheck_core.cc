@@ -424,8 +424,14 @@ absl::StatusOr<v1::ListInstrumentsResponse> TradecheckCore::ListInstruments(
     *response.add_instruments() = std::move(instrument);
   }
   response.set_rule_set_revision(rules->revision());
-  *response.mutable_data_current_through() =
-      ToDate(rules->data_current_through());
+  const v1::RuleSetInfo info = rules->Info();
+  if (info.has_data_current_through()) {
+    *response.mutable_data_current_through() = info.data_current_through();
+  }
+  if (info.has_new_measures_reviewed_through()) {
+    *response.mutable_new_measures_reviewed_through() =
+        info.new_measures_reviewed_through();
+  }
   return response;
 }
 
@@ -440,6 +446,10 @@ absl::StatusOr<v1::Instrument> TradecheckCore::GetInstrument(
 
 v1::RuleSetInfo TradecheckCore::GetRuleSet() const {
   return rules_->CurrentInfo();
+}
+
+std::vector<std::string> TradecheckCore::InstrumentsPastReview() const {
+  return rules_->Current()->InstrumentsPastReview(TodayUtc(*clock_));
 }
 
 void TradecheckCore::ReloadRuleSet(Callback<v1::ReloadRuleSetResponse> done) {

@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
@@ -79,6 +80,9 @@ class TradecheckCore {
   absl::StatusOr<v1::Instrument> GetInstrument(
       const v1::GetInstrumentRequest& request) const;
   v1::RuleSetInfo GetRuleSet() const;
+  // Instruments of the rule set in force whose confirmation review is due
+  // today or earlier, described for an operator's log.
+  std::vector<std::string> InstrumentsPastReview() const;
 
   // AdminService.
   void ReloadRuleSet(Callback<v1::ReloadRuleSetResponse> done);

@@ -1,14 +1,17 @@
 #include "rules/engine.h"
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/types/optional.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/dates.h"
+#include "common/exchange_rate.h"
 #include "common/money.h"
 #include "rules/eval_context.h"
 #include "rules/kinds/additional_duty.h"
@@ -43,6 +46,49 @@ std::string Hs2022Code(const RuleSetImpl& rs, const v1::Declaration& decl,
   return code;
 }
 
+// The current data model: each instrument that decides something on a line
+// must have been confirmed for the governing day. For every instrument cited
+// by `findings` or `duties` whose review was due on or before the day, one
+// DATA-001 REVIEW saying so (settled history has a far review date).
+void ConfirmationReviews(
+    EvalContext& ctx, const google::protobuf::RepeatedPtrField<v1::Duty>* duties,
+    Findings* findings, std::vector<std::string> ids_done = {}) {
+  const RuleSetImpl& rs = ctx.rs();
+  if (!rs.config.has_new_measures_watch()) return;
+  std::vector<std::string> ids;
+  auto note = [&](const v1::Citation& c) {
+    if (!c.instrument_id().empty() &&
+        std::find(ids.begin(), ids.end(), c.instrument_id()) == ids.end()) {
+      ids.push_back(c.instrument_id());
+    }
+  };
+  if (duties != nullptr) {
+    for (const v1::Duty& d : *duties) note(d.citation());
+  }
+  for (const v1::Finding& f : *findings) note(f.citation());
+  for (const std::string& id : ids) {
+    if (std::find(ids_done.begin(), ids_done.end(), id) != ids_done.end()) {
+      continue;
+    }
+    const auto it = rs.instrument_by_id.find(id);
+    if (it == rs.instrument_by_id.end()) continue;
+    const v1::InstrumentData& in = *rs.instruments[it->second];
+    const v1::Confirmation& k = in.confirmation();
+    if (ctx.day() < DayOrMax(k.review_due())) continue;
+    v1::Finding* f = ctx.Add(
+        findings, ctx.ids().data_not_current(), nullptr, v1::SEVERITY_REVIEW,
+        absl::StrCat("the status of ", id, " was last confirmed on ",
+                     FormatDate(k.confirmed_on()), " and was due for review on ",
+                     FormatDate(k.review_due()), ", before the governing date ",
+                     Day(ctx.day()),
+                     ": what it decides for this line may have changed"),
+        absl::StrCat("have the rule-data owners confirm the status of ", id,
+                     " for ", Day(ctx.day())));
+    *f->mutable_citation() = CiteMeasure(in, nullptr);
+    f->add_tags("DATA_NOT_CURRENT");
+  }
+}
+
 // The line pipeline. The order is legal meaning and shows in the verdict:
 // duties (with their exemptions) first, then the exporting country's
 // pledges and export measures (a ban reads the pledges), content rules,
@@ -64,6 +110,7 @@ void EvaluateLine(EvalContext& ctx, const v1::LineItem& line,
   EvaluateContentRules(ctx, in, lv);
   EvaluateOriginRules(ctx, in, lv);
   EvaluateNotices(ctx, in, lv->mutable_findings());
+  ConfirmationReviews(ctx, &lv->duties(), lv->mutable_findings());
 
   v1::Money total = MakeMoney(ctx.currency(), 0);
   for (const v1::Duty& d : lv->duties()) {
@@ -86,6 +133,33 @@ void EvaluateLine(EvalContext& ctx, const v1::LineItem& line,
 void DeclarationFindings(EvalContext& ctx, v1::Verdict* v) {
   auto* out = v->mutable_findings();
   const RuleSetImpl& rs = ctx.rs();
+  if (rs.config.has_new_measures_watch()) {
+    // The sources were searched for new measures up to a date: after it, a
+    // warning for the grace period, then a review.
+    const v1::NewMeasuresWatch& w = rs.config.new_measures_watch();
+    const absl::CivilDay through = DayOrMin(w.reviewed_through());
+    if (ctx.day() > through) {
+      const bool within = ctx.day() - through <= w.grace_days();
+      ctx.Add(out, ctx.ids().data_not_current(), nullptr,
+              within ? v1::SEVERITY_WARNING : v1::SEVERITY_REVIEW,
+              absl::StrCat("governing date ", Day(ctx.day()),
+                           " is after the date the sources were last searched "
+                           "for new measures (",
+                           Day(through), "): ",
+                           within ? absl::StrCat("within the ", w.grace_days(),
+                                                 "-day grace period, the "
+                                                 "measures in the data apply; "
+                                                 "a newer measure would not be "
+                                                 "shown")
+                                  : absl::StrCat("more than ", w.grace_days(),
+                                                 " days later, a measure "
+                                                 "nobody has searched for may "
+                                                 "apply")),
+              "have the rule data searched for new measures through the "
+              "governing date")
+          ->add_tags("DATA_NOT_CURRENT");
+    }
+  }
   if (ctx.day() > rs.data_current_through) {
     ctx.Add(out, ctx.ids().data_not_current(), nullptr, v1::SEVERITY_REVIEW,
             absl::StrCat("governing date ", Day(ctx.day()),
@@ -110,6 +184,112 @@ void DeclarationFindings(EvalContext& ctx, v1::Verdict* v) {
   }
   EvaluateNotices(ctx, LineInput{nullptr, "", &rs.declaration_level}, out);
   OriginRuleDeclarationFindings(ctx, out);
+  // Instruments a line was already told about are not repeated here.
+  std::vector<std::string> done;
+  for (const v1::LineVerdict& lv : v->lines()) {
+    for (const v1::Finding& f : lv.findings()) {
+      if (f.rule_id() == ctx.ids().data_not_current()) {
+        done.push_back(f.citation().instrument_id());
+      }
+    }
+  }
+  ConfirmationReviews(ctx, nullptr, out, std::move(done));
+}
+
+// A US entry valued in another currency, in US dollars at the declared rate
+// (19 CFR 159.31-159.38): every value of the declaration converted, half up
+// to the cent. Empty when nothing is to convert or the rate does not parse
+// (core's validation refuses that before the engine runs).
+absl::optional<v1::Declaration> InUsDollars(const v1::Declaration& d,
+                                            const std::string& currency,
+                                            DecimalRate* rate) {
+  if (!d.has_exchange_rate() || currency.empty() || currency == "USD") {
+    return absl::nullopt;
+  }
+  absl::StatusOr<DecimalRate> r = ParseDecimalRate(d.exchange_rate().usd_per_unit());
+  if (!r.ok()) return absl::nullopt;
+  *rate = *r;
+  const int from = MinorDigits(currency);
+  v1::Declaration out = d;
+  bool ok = true;
+  auto convert = [&](v1::Money* m) {
+    if (m->currency_code().empty() && m->minor_units() == 0) return;
+    absl::StatusOr<int64_t> usd =
+        ConvertMinorUnits(m->minor_units(), from, *r, MinorDigits("USD"));
+    ok = ok && usd.ok();
+    m->set_currency_code("USD");
+    m->set_minor_units(usd.ok() ? *usd : 0);
+  };
+  for (v1::LineItem& l : *out.mutable_lines()) {
+    convert(l.mutable_customs_value());
+    if (l.has_us_content_value()) convert(l.mutable_us_content_value());
+    if (l.has_section_232_content_value()) {
+      convert(l.mutable_section_232_content_value());
+    }
+    for (v1::Component& c : *l.mutable_bill_of_materials()) {
+      convert(c.mutable_value());
+    }
+  }
+  if (!ok) return absl::nullopt;
+  return out;
+}
+
+// 19 CFR 159.3(a): ad valorem rates apply to values in whole dollars (under
+// 50 cents dropped, 50 cents or more taken as a dollar), the merchandise of
+// one invoice at one rate treated as a unit. The declaration is taken as
+// one invoice: per ad valorem duty measure and rate, the lines' bases are
+// summed and rounded to the dollar, the duty computed on that, and the
+// difference from the per-line amounts carried by the line with the largest
+// base, with a finding that shows the arithmetic. US dollars only.
+void RoundPerInvoice(EvalContext& ctx, v1::Verdict* v) {
+  // Rule sets opt in by naming the finding's rule id (older revisions kept
+  // in the store re-evaluate as they were decided).
+  if (ctx.ids().rounding().empty() || ctx.currency() != "USD" ||
+      ctx.decl().kind() != v1::DECLARATION_KIND_IMPORT_ENTRY) {
+    return;
+  }
+  struct Group {
+    int64_t base = 0;
+    int64_t amount = 0;
+    v1::Duty* largest = nullptr;
+    v1::LineVerdict* line = nullptr;
+  };
+  std::map<std::pair<std::string, int32_t>, Group> groups;
+  for (v1::LineVerdict& lv : *v->mutable_lines()) {
+    for (v1::Duty& d : *lv.mutable_duties()) {
+      if (d.rate_basis_points() <= 0) continue;  // specific duties
+      Group& g = groups[{d.measure_id(), d.rate_basis_points()}];
+      g.base += d.base().minor_units();
+      g.amount += d.amount().minor_units();
+      if (g.largest == nullptr ||
+          d.base().minor_units() > g.largest->base().minor_units()) {
+        g.largest = &d;
+        g.line = &lv;
+      }
+    }
+  }
+  for (auto& [key, g] : groups) {
+    const int64_t dollars = (g.base + 50) / 100 * 100;
+    const int64_t duty = ApplyBasisPoints(dollars, key.second);
+    const int64_t diff = duty - g.amount;
+    if (diff == 0) continue;
+    g.largest->mutable_amount()->set_minor_units(
+        g.largest->amount().minor_units() + diff);
+    g.line->mutable_total_duty()->set_minor_units(
+        g.line->total_duty().minor_units() + diff);
+    v1::Finding* f = ctx.Add(
+        v->mutable_findings(), ctx.ids().rounding(), nullptr,
+        v1::SEVERITY_INFO,
+        absl::StrCat("19 CFR 159.3(a): ", key.first, " at ",
+                     PctBp(key.second), " applies to ", ctx.Money(g.base),
+                     " taken as one unit and rounded to ", ctx.Money(dollars),
+                     ": duty ", ctx.Money(duty), "; line ",
+                     g.line->line_number(), " carries the ",
+                     diff > 0 ? "+" : "-", ctx.Money(diff > 0 ? diff : -diff),
+                     " difference from the per-line amounts"));
+    f->mutable_citation()->set_article(
+        "19 CFR 159.3(a) (rounding of fractions: values in whole dollars)");
+  }
 }
 
 v1::Outcome OutcomeOf(const google::protobuf::RepeatedPtrField<v1::Finding>& fs,
@@ -169,11 +349,32 @@ Evaluation Evaluate(const RuleSet& rules, const v1::Declaration& declaration) {
     Recompute(&v);
     return ev;
   }
-  EvalContext ctx(rs, declaration, *day, currency);
-  for (const v1::LineItem& line : declaration.lines()) {
+  DecimalRate rate;
+  const absl::optional<v1::Declaration> usd =
+      InUsDollars(declaration, currency, &rate);
+  const v1::Declaration& decl = usd.has_value() ? *usd : declaration;
+  const std::string from_currency = currency;
+  if (usd.has_value()) currency = "USD";
+  v.set_total_duty_covers(rs.config.total_duty_covers());
+  EvalContext ctx(rs, decl, *day, currency);
+  for (const v1::LineItem& line : decl.lines()) {
     EvaluateLine(ctx, line, v.add_lines());
   }
+  if (usd.has_value()) {
+    ctx.Add(v.mutable_findings(), ctx.ids().currency(), nullptr,
+            v1::SEVERITY_INFO,
+            absl::StrCat("values declared in ", from_currency,
+                         " converted to US dollars at USD ",
+                         FormatDecimalRate(rate), " per ", from_currency,
+                         ", the rate for ",
+                         FormatDate(declaration.exchange_rate().rate_date()),
+                         " (", declaration.exchange_rate().source(),
+                         "); duties are computed and stated in USD"))
+        ->mutable_citation()
+        ->set_article("19 CFR 159.31-159.38 (conversion of foreign currency)");
+  }
   DeclarationFindings(ctx, &v);
+  RoundPerInvoice(ctx, &v);
   int64_t total = 0;
   for (const v1::LineVerdict& lv : v.lines()) {
     total += lv.total_duty().minor_units();

@@ -33,21 +33,50 @@ constexpr char kRuleSet[] = R"pb(
 
 // A rule set of the shipped reference tables, kRuleSet and one instrument
 // whose measures are `measures` (text format).
+// The current data model: a new-measures watch instead of one currency
+// date, every instrument confirmed, the rounding of 19 CFR 159.3(a) on.
+constexpr char kCurrentRuleSet[] = R"pb(
+  new_measures_watch {
+    reviewed_through { year: 2026 month: 10 day: 9 }
+    grace_days: 90
+    basis: "test"
+  }
+  engine_rule_ids {
+    data_not_current: "DATA-001"
+    data_gap: "DATA-002"
+    unconfirmed: "DATA-003"
+    quota_shortfall: "QTA-001"
+    fact_missing: "DATA-004"
+    currency: "CUR-001"
+    rounding: "CUR-002"
+  }
+  unconfirmed_rate_severity: SEVERITY_REVIEW
+  max_rate_basis_points: 20000
+)pb";
+constexpr char kConfirmed[] =
+    "confirmation { confirmed_on { year: 2026 month: 10 day: 9 } source_url: "
+    "\"https://example.org/c\" confirmed_by: \"test\" review_due { year: 2027 "
+    "month: 1 day: 9 } }\n";
+
 std::shared_ptr<const RuleSet> SetWith(
     const std::string& measures, const std::string& status =
                                      "status: INSTRUMENT_STATUS_IN_FORCE "
-                                     "from { year: 2025 month: 1 day: 1 }") {
+                                     "from { year: 2025 month: 1 day: 1 }",
+    const std::string& config = kRuleSet,
+    const std::string& instrument_extra = "",
+    const SourceFiles& extra_files = {}) {
   auto shipped = RuleSet::LoadFromDirectory(TC_AGREEMENTS_DIR);
   EXPECT_TRUE(shipped.ok()) << shipped.status();
   SourceFiles files;
   for (const char* ref : {"reference/hs2022.csv", "reference/iso3166.tab"}) {
     files[ref] = (*shipped)->sources().at(ref);
   }
-  files["ruleset.textproto"] = kRuleSet;
+  files["ruleset.textproto"] = config;
+  for (const auto& [name, bytes] : extra_files) files[name] = bytes;
   files["test.textproto"] = absl::StrCat(
       "instrument_id: \"test-instrument\" title: \"Test instrument\" "
       "source_url: \"https://example.org/law\" status_history { ",
-      status, " }\n", measures);
+      status, " }\n", instrument_extra, measures);
   auto set = RuleSet::LoadFromSources(files);
   EXPECT_TRUE(set.ok()) << set.status();
   return set.ok() ? *set : nullptr;
@@ -391,6 +420,155 @@ TEST(DataCurrencyTest, AfterDataCurrentThroughIsReview) {
   EXPECT_EQ(e.verdict.findings(0).rule_id(), "DATA-001");
   // The last known data still says what it would do.
   EXPECT_EQ(Line0(e).duties_size(), 1);
+}
+
+// Sets whose config is the current model.
+std::shared_ptr<const RuleSet> CurrentSetWith(const std::string& measures,
+                                              const SourceFiles& files = {}) {
+  return SetWith(measures,
+                 "status: INSTRUMENT_STATUS_IN_FORCE from { year: 2025 month: "
+                 "1 day: 1 }",
+                 kCurrentRuleSet, kConfirmed, files);
+}
+
+std::string ImportOn(const std::string& hs, int64_t cents,
+                     const std::string& day, const std::string& extra = "") {
+  std::string text = ImportLine(hs, cents, extra);
+  text.replace(text.find("entry_date { year: 2025 month: 9 day: 1 }"), 41,
+               absl::StrCat("entry_date { ", day, " }"));
+  return text;
+}
+
+bool HasDeclFinding(const Evaluation& e, const std::string& rule,
+                    v1::Severity sev) {
+  for (const auto& f : e.verdict.findings()) {
+    if (f.rule_id() == rule && f.severity() == sev) return true;
+  }
+  return false;
+}
+
+// 19 CFR 159.3(a): one rate over the declaration's lines is taken as a unit
+// and its value rounded to whole dollars; the difference lands on the line
+// with the largest base.
+TEST(RoundingTest, ValuesPerRateAreRoundedToWholeDollarsAsOneUnit) {
+  auto set = CurrentSetWith(Duty("a", 1900, ""));
+  std::string text = absl::StrCat(
+      ImportOn("940360", 100030, "year: 2026 month: 9 day: 1"));
+  text.insert(text.rfind('}'),
+              " } lines { line_number: 2 hs_code: \"940320\" customs_value { "
+              "currency_code: \"USD\" minor_units: 200030 }");
+  const Evaluation e = Evaluate(*set, Decl(text));
+  ASSERT_EQ(e.verdict.lines_size(), 2);
+  // USD 3,000.60 rounds to 3,001.00: 19 % = 570.19, not 190.06 + 380.06.
+  EXPECT_EQ(e.verdict.total_duty().minor_units(), 57019);
+  EXPECT_EQ(e.verdict.lines(0).total_duty().minor_units(), 19006);
+  EXPECT_EQ(e.verdict.lines(1).total_duty().minor_units(), 38013);
+  EXPECT_TRUE(HasDeclFinding(e, "CUR-002", v1::SEVERITY_INFO));
+  // A rule set that does not name the rounding rule keeps per-duty cents.
+  auto old = SetWith(Duty("a", 1900, ""));
+  EXPECT_EQ(Evaluate(*old, Decl(text)).verdict.total_duty().minor_units(),
+            57012);
+}
+
+TEST(MinimumPriceTest, ShortfallBelowPriceTimesQuantityIsTheDuty) {
+  auto set = CurrentSetWith(Duty(
+      "mip", 0, "hs { include: \"854143\" }", "",
+      "stacking_group: \"m\" minimum_price { price_per_unit { currency_code: "
+      "\"USD\" minor_units: 38 } unit: \"WTT\" }"));
+  // 400,000 W at USD 0.38 = USD 152,000; declared USD 100,000.
+  const Evaluation e = Evaluate(
+      *set, Decl(ImportOn("854143", 10000000, "year: 2026 month: 9 day: 1",
+                          "quantity { amount_milli: 400000000 unit: \"WTT\" }")));
+  ASSERT_EQ(Line0(e).duties_size(), 1);
+  EXPECT_EQ(Line0(e).duties(0).amount().minor_units(), 5200000);
+  // Without the quantity in watts nothing is guessed: a review.
+  const Evaluation none = Evaluate(
+      *set, Decl(ImportOn("854143", 10000000, "year: 2026 month: 9 day: 1")));
+  EXPECT_EQ(Line0(none).duties_size(), 0);
+  EXPECT_TRUE(HasFinding(Line0(none), "DATA-004", v1::SEVERITY_REVIEW));
+}
+
+TEST(RegimeExclusionTest, AskedOnlyWithinTheRegimeScope) {
+  auto set = CurrentSetWith(Duty(
+      "d", 1000, "", "",
+      "stacking_group: \"g\" exclusions { rule_id: \"T-232\" fact: "
+      "FACT_KIND_SUBJECT_TO_SECTION_232 article: \"A\" source_url: "
+      "\"https://example.org\" asked_for { include: \"73\" } other_share: "
+      "OTHER_SHARE_DUTIABLE }"));
+  const std::string day = "year: 2026 month: 9 day: 1";
+  // Apparel is not asked: no review, duty charged.
+  const Evaluation shirt = Evaluate(*set, Decl(ImportOn("610910", 10000, day)));
+  EXPECT_EQ(shirt.verdict.outcome(), v1::OUTCOME_ALLOW);
+  EXPECT_EQ(Line0(shirt).total_duty().minor_units(), 1000);
+  // Steel is asked.
+  const Evaluation pipe = Evaluate(*set, Decl(ImportOn("730630", 10000, day)));
+  EXPECT_TRUE(HasFinding(Line0(pipe), "T-232", v1::SEVERITY_REVIEW));
+  // A derivative with declared 232 content pays on the rest only.
+  const Evaluation part = Evaluate(
+      *set, Decl(ImportOn("730630", 10000, day,
+                          "subject_to_section_232: ANSWER_YES "
+                          "section_232_content_value { currency_code: \"USD\" "
+                          "minor_units: 6000 }")));
+  EXPECT_EQ(Line0(part).total_duty().minor_units(), 400);
+  // YES outside the scope contradicts it: a review, the duty kept.
+  const Evaluation odd = Evaluate(
+      *set, Decl(ImportOn("610910", 10000, day,
+                          "subject_to_section_232: ANSWER_YES")));
+  EXPECT_TRUE(HasFinding(Line0(odd), "T-232", v1::SEVERITY_REVIEW));
+  EXPECT_EQ(Line0(odd).total_duty().minor_units(), 1000);
+}
+
+TEST(ExemptionTest, LineLessSpecificThanAListIsACandidate) {
+  SourceFiles files;
+  files["reference/hts-lists/t.csv"] =
+      "hts,heading,description,note\n15111000,9903.01.32,crude palm oil,t\n";
+  auto set = CurrentSetWith(
+      absl::StrCat(
+          "hs_lists { name: \"l\" source_url: \"https://example.org\" "
+          "csv_file: \"reference/hts-lists/t.csv\" }\n",
+          Duty("recip", 1900, ""),
+          "measures { measure_id: \"ex\" rule_ids: \"T-EX\" title: \"ex\" "
+          "article: \"A\" source_url: \"https://example.org\" valid_from { "
+          "year: 2025 month: 1 day: 1 } scope { hs { lists: \"l\" } } "
+          "exemption { zeroes_groups: \"g\" filing_heading: \"9903.01.32\" "
+          "schedule: SCHEDULE_STATUS_TARIFF_LINES } }\n"),
+      files);
+  ASSERT_NE(set, nullptr);
+  const std::string day = "year: 2026 month: 9 day: 1";
+  EXPECT_EQ(Line0(Evaluate(*set, Decl(ImportOn("1511100000", 10000, day))))
+                .duties_size(),
+            0);
+  const Evaluation coarse = Evaluate(*set, Decl(ImportOn("151110", 10000, day)));
+  EXPECT_EQ(Line0(coarse).duties_size(), 1);
+  EXPECT_TRUE(HasFinding(Line0(coarse), "T-EX", v1::SEVERITY_REVIEW));
+}
+
+TEST(ExportMeasureTest, AfterAKnownSuspensionEndTheBanIsAReview) {
+  auto set = SetWith(ExportMeasure(
+      "type: EXPORT_MEASURE_TYPE_BAN suspended_rule_id: \"T-EMs\" suspensions "
+      "{ from { year: 2025 month: 8 day: 1 } until { year: 2025 month: 8 day: "
+      "16 } } suspensions { from { year: 2025 month: 8 day: 16 } unconfirmed: "
+      "true note: \"extension reported\" }"));
+  std::string after = ExportLine("260500");
+  after.replace(after.find("day: 15"), 7, "day: 16");
+  EXPECT_EQ(Evaluate(*set, Decl(after)).verdict.outcome(),
+            v1::OUTCOME_NEEDS_REVIEW);
+}
+
+TEST(DataCurrencyTest, ConfirmationAndNewMeasuresWatch) {
+  auto set = CurrentSetWith(Duty("recip", 1900, ""));
+  // Within the watch's grace: the duty applies, a warning says why.
+  const Evaluation soon = Evaluate(
+      *set, Decl(ImportOn("940360", 10000, "year: 2026 month: 11 day: 20")));
+  EXPECT_EQ(soon.verdict.outcome(), v1::OUTCOME_ALLOW);
+  EXPECT_TRUE(HasDeclFinding(soon, "DATA-001", v1::SEVERITY_WARNING));
+  EXPECT_EQ(Line0(soon).duties(0).citation().confirmation_age_days(), 42);
+  // Past the instrument's review date and the grace: reviews, duty shown.
+  const Evaluation late = Evaluate(
+      *set, Decl(ImportOn("940360", 10000, "year: 2027 month: 1 day: 9")));
+  EXPECT_TRUE(HasFinding(Line0(late), "DATA-001", v1::SEVERITY_REVIEW));
+  EXPECT_EQ(late.verdict.outcome(), v1::OUTCOME_NEEDS_REVIEW);
+  EXPECT_EQ(Line0(late).duties_size(), 1);
 }
 
 TEST(IndexTest, MeasuresForOtherCountriesAndCodesAreNotCandidates) {

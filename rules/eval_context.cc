@@ -124,6 +124,14 @@ GateInfo GateFor(
   }
   if (g.gate == Gate::kBinding && suspensions != nullptr) {
     for (const v1::DateWindow& w : *suspensions) {
+      if (InWindow(day, w.from(), w.until()) && w.unconfirmed()) {
+        // After a suspension's known end, whether it was extended is
+        // unknown: the measure decides as if binding, softened to a review
+        // (never a hard outcome on an unconfirmed status).
+        g.unconfirmed = true;
+        g.status_note = w.note();
+        break;
+      }
       if (InWindow(day, w.from(), w.until())) {
         g.gate = Gate::kSuspended;
         g.status_text = "suspended";
@@ -161,7 +169,15 @@ std::vector<InScope> EvalContext::InScopeOf(const LineInput& in,
 }
 
 v1::Citation EvalContext::Cite(const MeasureEntry& e) const {
-  return CiteMeasure(*e.instrument, e.measure);
+  v1::Citation c = CiteMeasure(*e.instrument, e.measure);
+  // How old the confirmation behind the citation is on the governing day.
+  if (e.instrument->has_confirmation()) {
+    const v1::Date& on = e.instrument->confirmation().confirmed_on();
+    *c.mutable_status_confirmed_on() = on;
+    const int64_t age = day_ - DayOrMin(on);
+    if (age > 0) c.set_confirmation_age_days(static_cast<int32_t>(age));
+  }
+  return c;
 }
 
 v1::Finding* EvalContext::Add(Findings* out, absl::string_view rule_id,
@@ -185,7 +201,7 @@ std::string EvalContext::Money(int64_t minor) const {
 }
 
 ScopeMatch EvalContext::Match(const v1::Scope& s, const v1::LineItem* line,
-                              absl::string_view code) const {
+                              absl::string_view code, bool ignore_hs) const {
   ScopeMatch r;
   if (!s.declaration_kinds().empty() &&
       std::find(s.declaration_kinds().begin(), s.declaration_kinds().end(),
@@ -197,8 +213,15 @@ ScopeMatch EvalContext::Match(const v1::Scope& s, const v1::LineItem* line,
       !MatchCountry(s.destinations(), decl_.destination_country())) {
     return r;
   }
+  if (!s.liquidation_statuses().empty() &&
+      std::find(s.liquidation_statuses().begin(), s.liquidation_statuses().end(),
+                decl_.facts().liquidation_status()) ==
+          s.liquidation_statuses().end()) {
+    return r;
+  }
   if (line != nullptr) {
-    const HsMatch hm = MatchHs(s.hs(), code, &r.hs_len);
+    const HsMatch hm =
+        ignore_hs ? HsMatch::kYes : rs_.MatchHs(s.hs(), code, &r.hs_len);
     if (hm == HsMatch::kNo) return r;
     r.hs_unconfirmed = hm == HsMatch::kUnconfirmed;
     if (!s.elements().empty()) {

@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "rules/engine.h"
+#include "rules/index.h"
 #include "rules/rule_set_impl.h"
 #include "tradecheck/v1/declaration.pb.h"
 #include "tradecheck/v1/verdict.pb.h"
@@ -113,8 +114,14 @@ class EvalContext {
 
   // Scope of a measure against the declaration and (optionally) a line
   // whose HS code (after any HS 2017 remap) is `code`.
+  // With `ignore_hs`, the HS selector is not consulted (used for lines
+  // declared less specifically than a measure's list).
   ScopeMatch Match(const v1::Scope& s, const v1::LineItem* line,
-                   absl::string_view code) const;
+                   absl::string_view code, bool ignore_hs = false) const;
+  HsMatch MatchHs(const v1::HsSelector& s, absl::string_view code,
+                  int* matched_len) const {
+    return rs_.MatchHs(s, code, matched_len);
+  }
 
   // The candidates of `in` that are measures of one kind (`has_kind`, e.g.
   // &v1::Measure::has_notice), valid on the governing day, and whose scope

@@ -92,6 +92,36 @@ HsMatch MatchHs(const v1::HsSelector& selector, absl::string_view code,
   return inc >= unc ? HsMatch::kYes : HsMatch::kUnconfirmed;
 }
 
+CompiledHs CompileHs(const v1::HsSelector& selector) {
+  CompiledHs c;
+  for (const auto& p : selector.include()) {
+    c.include.insert(p);
+    for (size_t n = 2; n < p.size(); n += 2) c.coarser.insert(p.substr(0, n));
+  }
+  for (const auto& p : selector.exclude()) c.exclude.insert(p);
+  for (const auto& p : selector.unconfirmed_include()) c.unconfirmed.insert(p);
+  return c;
+}
+
+HsMatch MatchHs(const CompiledHs& compiled, absl::string_view code,
+                int* matched_len) {
+  *matched_len = 0;
+  int inc = -1, unc = -1, exc = -1;
+  for (int n = static_cast<int>(code.size()); n >= 1; --n) {
+    const absl::string_view p = code.substr(0, n);
+    if (inc < 0 && compiled.include.contains(p)) inc = n;
+    if (unc < 0 && compiled.unconfirmed.contains(p)) unc = n;
+    if (exc < 0 && compiled.exclude.contains(p)) exc = n;
+  }
+  if (compiled.include.empty() && compiled.unconfirmed.empty()) {
+    return exc >= 0 ? HsMatch::kNo : HsMatch::kYes;
+  }
+  const int best = std::max(inc, unc);
+  if (best < 0 || exc >= best) return HsMatch::kNo;
+  *matched_len = best;
+  return inc >= unc ? HsMatch::kYes : HsMatch::kUnconfirmed;
+}
+
 bool MatchCountry(const v1::CountrySelector& selector,
                   absl::string_view country) {
   for (const auto& e : selector.except()) {

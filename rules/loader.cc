@@ -68,6 +68,31 @@ std::string RevisionOf(const SourceFiles& files) {
   return absl::BytesToHexString(std::move(h).Finish());
 }
 
+// "www.federalregister.gov" from "https://www.federalregister.gov/d/...".
+std::string HostOf(absl::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme != absl::string_view::npos) url.remove_prefix(scheme + 3);
+  url = url.substr(0, url.find_first_of("/?#"));
+  url = url.substr(0, url.find(':'));
+  return absl::AsciiStrToLower(url);
+}
+
+// `host` is `suffix` or a subdomain of it.
+bool HostIs(absl::string_view host, absl::string_view suffix) {
+  return host == suffix ||
+         (absl::EndsWith(host, suffix) &&
+          host.size() > suffix.size() &&
+          host[host.size() - suffix.size() - 1] == '.');
+}
+
+bool HostIn(absl::string_view host,
+            const google::protobuf::RepeatedPtrField<std::string>& hosts) {
+  for (const auto& h : hosts) {
+    if (HostIs(host, h)) return true;
+  }
+  return false;
+}
+
 // Loader state shared by the validation steps.
 class Loader {
  public:
@@ -83,6 +108,18 @@ class Loader {
                      TextFormat::ParseInfoTree* tree);
   absl::Status CheckConfig(const Checker& c);
   absl::Status CheckInstrument(const Checker& c, const v1::InstrumentData& in);
+  absl::Status CheckSources(const Checker& c, const Path& at,
+                            absl::string_view what, absl::string_view url,
+                            absl::string_view no_primary_reason,
+                            bool decides_money);
+  // Named HS lists: collects every file's lists, reads their CSV files, and
+  // merges them into the selectors that name them.
+  absl::Status ResolveNamedLists();
+  absl::Status ReadCsvList(const std::string& file, v1::HsSelector* into);
+  absl::Status ExpandLists(const Checker& c, const Path& at,
+                           v1::HsSelector* s);
+  absl::Status ExpandMeasureLists(const Checker& c, const Path& at,
+                                  v1::Measure* m);
   absl::Status CheckMeasure(const Checker& c, const Path& at,
                             const v1::Measure& m);
   absl::Status CheckReferences(const Checker& c, const Path& at,
@@ -99,6 +136,8 @@ class Loader {
   std::vector<Parsed> parsed_;
   // measure id -> (parsed index, measure index) for error locations.
   absl::flat_hash_map<std::string, std::pair<int, int>> where_;
+  // Named HS lists, resolved (CSV rows merged into include).
+  absl::flat_hash_map<std::string, v1::HsSelector> lists_;
 };
 
 absl::Status Loader::LoadCountries() {
@@ -173,11 +212,35 @@ absl::Status Loader::Parse(const std::string& file, M* msg,
 
 absl::Status Loader::CheckConfig(const Checker& c) {
   const v1::RuleSetConfig& cfg = impl_->config;
-  TC_RETURN_IF_ERROR(c.CheckDate({{"data_current_through", -1}},
-                                 cfg.data_current_through(), true));
-  if (cfg.data_current_through_basis().empty()) {
-    return c.Error({{"data_current_through", -1}},
-                   "data_current_through needs a data_current_through_basis");
+  // Older revisions carry one data_current_through date; current ones a
+  // new-measures watch and a confirmation per instrument. Exactly one.
+  if (cfg.has_new_measures_watch() == cfg.has_data_current_through()) {
+    return c.Error({{"new_measures_watch", -1}},
+                   "set exactly one of new_measures_watch (current model) and "
+                   "data_current_through (older rule sets)");
+  }
+  if (cfg.has_data_current_through()) {
+    TC_RETURN_IF_ERROR(c.CheckDate({{"data_current_through", -1}},
+                                   cfg.data_current_through(), true));
+    if (cfg.data_current_through_basis().empty()) {
+      return c.Error(
+          {{"data_current_through", -1}},
+          "data_current_through needs a data_current_through_basis");
+    }
+  } else {
+    const v1::NewMeasuresWatch& w = cfg.new_measures_watch();
+    TC_RETURN_IF_ERROR(
+        c.CheckDate({{"new_measures_watch", -1}, {"reviewed_through", -1}},
+                    w.reviewed_through(), true));
+    if (w.grace_days() < 0 || w.basis().empty()) {
+      return c.Error({{"new_measures_watch", -1}},
+                     "new_measures_watch needs grace_days >= 0 and a basis");
+    }
+    if (cfg.engine_rule_ids().currency().empty() ||
+        cfg.engine_rule_ids().rounding().empty()) {
+      return c.Error({{"engine_rule_ids", -1}},
+                     "every engine rule id must be set (currency, rounding)");
+    }
   }
   const v1::EngineRuleIds& ids = cfg.engine_rule_ids();
   if (ids.data_not_current().empty() || ids.data_gap().empty() ||
@@ -243,6 +306,34 @@ absl::Status Loader::CheckInstrument(const Checker& c,
   if (in.status_history_size() == 0) {
     return c.Error({{"instrument_id", -1}}, "missing status_history");
   }
+  TC_RETURN_IF_ERROR(CheckSources(c, {{"source_url", -1}},
+                                  absl::StrCat("instrument \"",
+                                               in.instrument_id(), "\""),
+                                  in.source_url(),
+                                  in.no_primary_source_reason(), false));
+  if (impl_->config.has_new_measures_watch()) {
+    // The current model: every instrument says when its status was last
+    // confirmed and when that is due again.
+    const Path at = {{"confirmation", -1}};
+    if (!in.has_confirmation()) {
+      return c.Error({{"instrument_id", -1}},
+                     absl::StrCat("instrument \"", in.instrument_id(),
+                                  "\" needs a confirmation (confirmed_on, "
+                                  "source_url, confirmed_by, review_due)"));
+    }
+    const v1::Confirmation& k = in.confirmation();
+    TC_RETURN_IF_ERROR(
+        c.CheckDate(Join(at, {{"confirmed_on", -1}}), k.confirmed_on(), true));
+    TC_RETURN_IF_ERROR(
+        c.CheckDate(Join(at, {{"review_due", -1}}), k.review_due(), true));
+    if (DayOrMin(k.review_due()) <= DayOrMin(k.confirmed_on())) {
+      return c.Error(Join(at, {{"review_due", -1}}),
+                     "review_due must be after confirmed_on");
+    }
+    if (k.source_url().empty() || k.confirmed_by().empty()) {
+      return c.Error(at, "a confirmation needs a source_url and confirmed_by");
+    }
+  }
   for (int i = 0; i < in.status_history_size(); ++i) {
     const auto& p = in.status_history(i);
     const Path at = {{"status_history", i}};
@@ -266,6 +357,148 @@ absl::Status Loader::CheckInstrument(const Checker& c,
   return absl::OkStatus();
 }
 
+absl::Status Loader::CheckSources(const Checker& c, const Path& at,
+                                  absl::string_view what,
+                                  absl::string_view url,
+                                  absl::string_view no_primary_reason,
+                                  bool decides_money) {
+  if (!impl_->config.has_source_policy()) return absl::OkStatus();
+  const v1::SourcePolicy& p = impl_->config.source_policy();
+  const std::string host = HostOf(url);
+  if (decides_money && HostIn(host, p.no_standing_hosts())) {
+    return c.Error(at, absl::StrCat("source: ", what, " decides money but "
+                                    "cites ", host, ", a source of no "
+                                    "standing; cite the primary instrument"));
+  }
+  if (!HostIn(host, p.primary_hosts()) && no_primary_reason.empty()) {
+    return c.Error(at, absl::StrCat("source: ", what, " cites ", host,
+                                    ", not a primary source; cite the "
+                                    "primary instrument or say why none was "
+                                    "found (no_primary_source_reason)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Loader::ReadCsvList(const std::string& file,
+                                 v1::HsSelector* into) {
+  const auto it = impl_->sources.find(file);
+  if (it == impl_->sources.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file, ":0: missing HTS list file"));
+  }
+  int line_no = 0;
+  for (absl::string_view line : absl::StrSplit(it->second, '\n')) {
+    ++line_no;
+    if (line.empty()) continue;
+    const absl::string_view code = line.substr(0, line.find(','));
+    if (line_no == 1) {
+      if (code != "hts") {
+        return absl::InvalidArgumentError(absl::StrCat(
+            file, ":1: the first column must be \"hts\""));
+      }
+      continue;
+    }
+    if (!AllDigits(code) || code.size() % 2 != 0 || code.size() > 10) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ":", line_no, ": HS code \"", code,
+                       "\" must be 2, 4, 6, 8 or 10 digits"));
+    }
+    const absl::string_view head = code.substr(0, std::min<size_t>(6, code.size()));
+    if (!impl_->hs_codes.contains(head)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ":", line_no, ": unknown HS code \"", code,
+                       "\" (", head, " is not in ", kHsFile, ")"));
+    }
+    into->add_include(std::string(code));
+  }
+  if (into->include_size() == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file, ":1: the list has no codes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Loader::ExpandLists(const Checker& c, const Path& at,
+                                 v1::HsSelector* s) {
+  for (int i = 0; i < s->lists_size(); ++i) {
+    const auto it = lists_.find(s->lists(i));
+    if (it == lists_.end()) {
+      return c.Error(Join(at, {{"lists", i}}),
+                     absl::StrCat("unknown HS list \"", s->lists(i),
+                                  "\" (no hs_lists entry of that name)"));
+    }
+    const v1::HsSelector& l = it->second;
+    for (const auto& x : l.include()) s->add_include(x);
+    for (const auto& x : l.exclude()) s->add_exclude(x);
+    for (const auto& x : l.unconfirmed_include()) s->add_unconfirmed_include(x);
+    if (s->unconfirmed_note().empty()) s->set_unconfirmed_note(l.unconfirmed_note());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Loader::ExpandMeasureLists(const Checker& c, const Path& at,
+                                        v1::Measure* m) {
+  TC_RETURN_IF_ERROR(ExpandLists(c, Join(at, {{"scope", -1}, {"hs", -1}}),
+                                 m->mutable_scope()->mutable_hs()));
+  if (m->has_additional_duty()) {
+    auto* d = m->mutable_additional_duty();
+    for (int i = 0; i < d->exclusions_size(); ++i) {
+      TC_RETURN_IF_ERROR(ExpandLists(
+          c,
+          Join(at, {{"additional_duty", -1}, {"exclusions", i},
+                    {"asked_for", -1}}),
+          d->mutable_exclusions(i)->mutable_asked_for()));
+    }
+  }
+  if (m->has_content_rule()) {
+    auto* r = m->mutable_content_rule();
+    TC_RETURN_IF_ERROR(ExpandLists(
+        c, Join(at, {{"content_rule", -1}, {"content_hs", -1}}),
+        r->mutable_content_hs()));
+    TC_RETURN_IF_ERROR(ExpandLists(
+        c, Join(at, {{"content_rule", -1}, {"manufactured_hs", -1}}),
+        r->mutable_manufactured_hs()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Loader::ResolveNamedLists() {
+  for (const Parsed& p : parsed_) {
+    Checker c(p.file, p.tree.get(), v1::InstrumentData::descriptor(), *impl_);
+    for (int i = 0; i < p.data->hs_lists_size(); ++i) {
+      const v1::NamedHsList& l = p.data->hs_lists(i);
+      const Path at = {{"hs_lists", i}};
+      if (l.name().empty() || lists_.contains(l.name())) {
+        return c.Error(at, "an HS list needs a unique name");
+      }
+      if (l.source_url().empty()) {
+        return c.Error(at, absl::StrCat("missing source: HS list \"",
+                                        l.name(), "\" has no source_url"));
+      }
+      if (l.hs().lists_size() > 0) {
+        return c.Error(Join(at, {{"hs", -1}}),
+                       "an HS list cannot refer to other lists");
+      }
+      TC_RETURN_IF_ERROR(c.CheckHsSelector(Join(at, {{"hs", -1}}), l.hs()));
+      v1::HsSelector resolved = l.hs();
+      if (!l.csv_file().empty()) {
+        if (!absl::StartsWith(l.csv_file(), kHtsListDir)) {
+          return c.Error(Join(at, {{"csv_file", -1}}),
+                         absl::StrCat("csv_file must be under ", kHtsListDir));
+        }
+        TC_RETURN_IF_ERROR(ReadCsvList(l.csv_file(), &resolved));
+      }
+      if (resolved.include_size() == 0 &&
+          resolved.unconfirmed_include_size() == 0) {
+        return c.Error(at, absl::StrCat("HS list \"", l.name(),
+                                        "\" includes nothing"));
+      }
+      lists_[l.name()] = std::move(resolved);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Loader::CheckMeasure(const Checker& c, const Path& at,
                                   const v1::Measure& m) {
   if (m.measure_id().empty()) return c.Error(at, "missing measure_id");
@@ -282,6 +515,11 @@ absl::Status Loader::CheckMeasure(const Checker& c, const Path& at,
   if (m.unconfirmed() && m.unconfirmed_note().empty()) {
     return c.Error(id_at, "unconfirmed measure needs an unconfirmed_note");
   }
+  TC_RETURN_IF_ERROR(CheckSources(
+      c, Join(at, {{"source_url", -1}}),
+      absl::StrCat("measure \"", m.measure_id(), "\""), m.source_url(),
+      m.no_primary_source_reason(),
+      m.has_additional_duty() || m.has_exemption()));
   TC_RETURN_IF_ERROR(
       c.CheckDate(Join(at, {{"valid_from", -1}}), m.valid_from(), true));
   TC_RETURN_IF_ERROR(
@@ -404,7 +642,9 @@ absl::Status Loader::Run() {
     Checker c(rs, &tree, v1::RuleSetConfig::descriptor(), *impl_);
     TC_RETURN_IF_ERROR(CheckConfig(c));
     impl_->data_current_through =
-        DayOrMin(impl_->config.data_current_through());
+        impl_->config.has_data_current_through()
+            ? DayOrMin(impl_->config.data_current_through())
+            : absl::CivilDay::max();
   }
 
   for (const auto& [name, bytes] : impl_->sources) {
@@ -420,22 +660,32 @@ absl::Status Loader::Run() {
                                   data->instrument_id(), "\""));
     }
     impl_->instrument_by_id[data->instrument_id()] = 0;
-    for (int i = 0; i < data->measures_size(); ++i) {
-      const v1::Measure& m = data->measures(i);
+    impl_->instruments.push_back(std::move(data));
+    parsed_.push_back(std::move(p));
+  }
+
+  // Lists may be named from any file, so measures are checked once every
+  // file's lists are known.
+  TC_RETURN_IF_ERROR(ResolveNamedLists());
+  for (int pi = 0; pi < static_cast<int>(parsed_.size()); ++pi) {
+    const Parsed& p = parsed_[pi];
+    Checker c(p.file, p.tree.get(), v1::InstrumentData::descriptor(), *impl_);
+    for (int i = 0; i < p.data->measures_size(); ++i) {
+      TC_RETURN_IF_ERROR(
+          ExpandMeasureLists(c, {{"measures", i}}, p.data->mutable_measures(i)));
+      const v1::Measure& m = p.data->measures(i);
       TC_RETURN_IF_ERROR(CheckMeasure(c, {{"measures", i}}, m));
       if (where_.contains(m.measure_id())) {
         return c.Error(
             {{"measures", i}, {"measure_id", -1}},
             absl::StrCat("duplicate measure_id \"", m.measure_id(), "\""));
       }
-      where_[m.measure_id()] = {static_cast<int>(parsed_.size()), i};
+      where_[m.measure_id()] = {pi, i};
       if (m.has_additional_duty() &&
           !m.additional_duty().stacking_group().empty()) {
         impl_->stacking_groups.insert(m.additional_duty().stacking_group());
       }
     }
-    impl_->instruments.push_back(std::move(data));
-    parsed_.push_back(std::move(p));
   }
 
   std::sort(impl_->instruments.begin(), impl_->instruments.end(),
@@ -466,6 +716,31 @@ absl::Status Loader::Run() {
     }
   }
   TC_RETURN_IF_ERROR(CheckOverlaps());
+
+  // Long selectors (the published lists) are matched through hash sets.
+  constexpr int kCompileAbove = 16;
+  for (int i = 0; i < static_cast<int>(impl_->measures.size()); ++i) {
+    const v1::Measure& m = *impl_->measures[i].measure;
+    auto compile = [&](const v1::HsSelector& s) {
+      if (s.include_size() + s.exclude_size() + s.unconfirmed_include_size() >
+          kCompileAbove) {
+        impl_->compiled_hs.emplace(&s, CompileHs(s));
+      }
+    };
+    compile(m.scope().hs());
+    if (m.has_additional_duty()) {
+      for (const auto& ex : m.additional_duty().exclusions()) {
+        compile(ex.asked_for());
+      }
+    }
+    if (m.has_exemption()) {
+      absl::flat_hash_set<std::string> coarser;
+      for (const auto& p : m.scope().hs().include()) {
+        for (size_t n = 2; n < p.size(); n += 2) coarser.insert(p.substr(0, n));
+      }
+      for (const auto& p : coarser) impl_->coarser_exemptions[p].push_back(i);
+    }
+  }
 
   for (int i = 0; i < static_cast<int>(impl_->measures.size()); ++i) {
     const v1::Measure& m = *impl_->measures[i].measure;

@@ -21,6 +21,8 @@ namespace tradecheck::rules {
 inline constexpr absl::string_view kRuleSetFile = "ruleset.textproto";
 inline constexpr absl::string_view kHsFile = "reference/hs2022.csv";
 inline constexpr absl::string_view kCountryFile = "reference/iso3166.tab";
+// Published HTS product lists (NamedHsList.csv_file), one CSV each.
+inline constexpr absl::string_view kHtsListDir = "reference/hts-lists/";
 
 // Validates `impl->sources` and fills every other member of *impl.
 // INVALID_ARGUMENT "<file>:<line>: <problem>" on the first problem found.

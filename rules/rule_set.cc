@@ -92,9 +92,17 @@ v1::Citation CiteMeasure(const v1::InstrumentData& instrument,
   c.set_instrument_title(instrument.title());
   if (measure == nullptr) {
     c.set_source_url(instrument.source_url());
+    c.set_primary_document(instrument.primary_document());
+    *c.mutable_further_references() = instrument.further_references();
+    c.set_no_primary_source_reason(instrument.no_primary_source_reason());
   } else {
     c.set_article(measure->article());
     c.set_source_url(measure->source_url());
+    c.set_primary_document(measure->primary_document().empty()
+                               ? instrument.primary_document()
+                               : measure->primary_document());
+    *c.mutable_further_references() = measure->further_references();
+    c.set_no_primary_source_reason(measure->no_primary_source_reason());
   }
   return c;
 }
@@ -123,8 +131,10 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::LoadFromDirectory(
     if (!it->is_regular_file(ec)) continue;
     const fs::path rel = fs::relative(it->path(), dir, ec);
     std::string name = rel.generic_string();
+    const bool hts_list = absl::StartsWith(name, kHtsListDir) &&
+                          absl::EndsWith(name, ".csv");
     if (!absl::EndsWith(name, ".textproto") && name != kHsFile &&
-        name != kCountryFile) {
+        name != kCountryFile && !hts_list) {
       continue;  // READMEs and editor files are not data
     }
     std::ifstream in(it->path(), std::ios::binary);
@@ -211,6 +221,12 @@ v1::Instrument ToInstrument(const v1::InstrumentData& in, absl::CivilDay as_of,
   *out.mutable_status_history() = in.status_history();
   out.set_status(InstrumentStatusAt(in, as_of).status);
   out.set_notes(in.notes());
+  if (in.has_confirmation()) {
+    *out.mutable_confirmation() = in.confirmation();
+    const int64_t age = as_of - DayOrMin(in.confirmation().confirmed_on());
+    out.set_confirmation_age_days(static_cast<int32_t>(std::max<int64_t>(age, 0)));
+    out.set_review_overdue(as_of >= DayOrMax(in.confirmation().review_due()));
+  }
   if (with_measures) {
     for (const v1::Measure& m : in.measures()) {
       v1::MeasureSummary* s = out.add_measures();
@@ -228,6 +244,22 @@ v1::Instrument ToInstrument(const v1::InstrumentData& in, absl::CivilDay as_of,
 }
 
 }  // namespace
+
+std::vector<std::string> RuleSet::InstrumentsPastReview(
+    absl::CivilDay today) const {
+  std::vector<std::string> out;
+  for (const auto& in : impl_->instruments) {
+    if (in->has_confirmation() &&
+        today >= DayOrMax(in->confirmation().review_due())) {
+      out.push_back(absl::StrCat(in->instrument_id(), " (confirmed ",
+                                 FormatDate(in->confirmation().confirmed_on()),
+                                 ", review due ",
+                                 FormatDate(in->confirmation().review_due()),
+                                 ")"));
+    }
+  }
+  return out;
+}
 
 std::vector<v1::Instrument> RuleSet::ListInstruments(absl::CivilDay as_of,
                                                      bool with_measures) const {
@@ -251,7 +283,15 @@ absl::StatusOr<v1::Instrument> RuleSet::GetInstrument(
 v1::RuleSetInfo RuleSet::Info() const {
   v1::RuleSetInfo info;
   info.set_revision(impl_->revision);
-  *info.mutable_data_current_through() = impl_->config.data_current_through();
+  if (impl_->config.has_data_current_through()) {
+    *info.mutable_data_current_through() = impl_->config.data_current_through();
+  }
+  if (impl_->config.has_new_measures_watch()) {
+    *info.mutable_new_measures_reviewed_through() =
+        impl_->config.new_measures_watch().reviewed_through();
+    info.set_new_measures_grace_days(
+        impl_->config.new_measures_watch().grace_days());
+  }
   info.set_instrument_count(static_cast<int>(impl_->instruments.size()));
   info.set_measure_count(static_cast<int>(impl_->measures.size()));
   for (const auto& [name, bytes] : impl_->sources) info.add_files(name);

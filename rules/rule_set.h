@@ -56,8 +56,13 @@ class RuleSet {
   // Every file loaded, by name. Feeding this to LoadFromSources yields a
   // set with the same revision.
   const SourceFiles& sources() const;
-  // Last day the data is known to be current.
+  // Older rule sets: last day the data is known to be current
+  // (CivilDay::max() for rule sets that confirm each instrument instead).
   absl::CivilDay data_current_through() const;
+  // "us-s301-forced-labor-2026 (confirmed 2026-10-09, review due
+  // 2027-01-09)" for every instrument whose review is due on or before
+  // `today`: what the operator is told at start and at each reload.
+  std::vector<std::string> InstrumentsPastReview(absl::CivilDay today) const;
 
   // True for an ISO 3166-1 alpha-2 code that exists ("MY"), false for
   // anything else ("my", "XX", "MYS").

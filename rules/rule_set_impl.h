@@ -58,6 +58,22 @@ class RuleSetImpl {
   absl::flat_hash_set<std::string> countries;
   absl::flat_hash_set<std::string> hs_codes;  // 2-, 4- and 6-digit HS 2022
   absl::flat_hash_set<std::string> stacking_groups;
+  // Selectors with many entries (the published lists), compiled; keyed by
+  // the selector inside its measure (the protos never move once loaded).
+  absl::flat_hash_map<const v1::HsSelector*, CompiledHs> compiled_hs;
+  // HS code -> exemption measures listing lines MORE specific than it
+  // ("151110" -> the list holding "15111000"): a line declared at that code
+  // may be on the list, which only the full HTS code can tell.
+  absl::flat_hash_map<std::string, std::vector<int>> coarser_exemptions;
+
+  // MatchHs through the compiled table when the selector has one.
+  HsMatch MatchHs(const v1::HsSelector& selector, absl::string_view code,
+                  int* matched_len) const {
+    const auto it = compiled_hs.find(&selector);
+    return it == compiled_hs.end()
+               ? rules::MatchHs(selector, code, matched_len)
+               : rules::MatchHs(it->second, code, matched_len);
+  }
 
   const v1::StagePolicy* FindStagePolicy(absl::string_view name) const;
 

@@ -13,6 +13,7 @@
 namespace tradecheck::rules {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::tradecheck::testing::IsOk;
 using ::tradecheck::testing::StatusIs;
@@ -25,7 +26,8 @@ TEST(RuleSetTest, ShippedDataLoads) {
   const v1::RuleSetInfo info = (*r)->Info();
   EXPECT_EQ(info.revision().size(), 64u);
   EXPECT_GE(info.instrument_count(), 18);
-  EXPECT_EQ(info.data_current_through().year(), 2026);
+  EXPECT_FALSE(info.has_data_current_through());
+  EXPECT_EQ(info.new_measures_reviewed_through().year(), 2026);
 }
 
 TEST(RuleSetTest, RevisionIsContentHashAndRoundTrips) {
@@ -274,6 +276,67 @@ TEST_F(LoaderErrorTest, BadDate) {
                "from { year: 2025 month: 8 day: 29 }",
                "from { year: 2025 month: 2 day: 30 }"),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad date")));
+}
+
+// The source policy: a duty never rests on a source of no standing, and a
+// secondary source needs a reason.
+TEST_F(LoaderErrorTest, SourcesWithoutStandingOrReasonAreRefused) {
+  const std::string url =
+      "source_url: \"https://www.federalregister.gov/documents/2026/07/28/"
+      "2026-15181/notice-of-actions-in-section-301-investigations-of-acts-"
+      "policies-and-practices-of-various-economies\"\n  primary_document: "
+      "\"FR Doc 2026-15181, 91 FR 47318; Presidential Memorandum of 23 Jul "
+      "2026 Sec. 1(b)(i)\"\n  valid_from { year: 2026 month: 7 day: 24 }\n  "
+      "scope {\n    declaration_kinds: DECLARATION_KIND_IMPORT_ENTRY\n    "
+      "origins { countries: \"MY\" }";
+  const int line = LineOf("us-s301-forced-labor-2026.textproto", url);
+  EXPECT_THAT(
+      LoadWith("us-s301-forced-labor-2026.textproto", url,
+               absl::StrReplaceAll(
+                   url, {{"https://www.federalregister.gov",
+                          "https://www.breitbart.com"}})),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("us-s301-forced-labor-2026.textproto:" +
+                               std::to_string(line) + ":"),
+                     HasSubstr("no standing"))));
+  EXPECT_THAT(
+      LoadWith("us-s301-forced-labor-2026.textproto", url,
+               absl::StrReplaceAll(url, {{"https://www.federalregister.gov",
+                                          "https://www.lawfirm.example"}})),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("not a primary source")));
+}
+
+TEST_F(LoaderErrorTest, EveryInstrumentNeedsAConfirmation) {
+  EXPECT_THAT(LoadWith("us-s201-quartz-2026.textproto", "confirmation {",
+                       "notes: \"\"\nxconfirmation {"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      LoadWith("us-s201-quartz-2026.textproto",
+               "  review_due { year: 2027 month: 1 day: 9 }",
+               "  review_due { year: 2026 month: 1 day: 9 }"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("review_due must be after confirmed_on")));
+  SourceFiles files = Shipped().sources();
+  std::string& text = files["us-s201-quartz-2026.textproto"];
+  const size_t from = text.find("confirmation {");
+  text.erase(from, text.find("}\n}\n", from) + 4 - from);
+  EXPECT_THAT(RuleSet::LoadFromSources(files).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("needs a confirmation")));
+}
+
+TEST_F(LoaderErrorTest, NamedListsAndTheirCsvRowsAreChecked) {
+  EXPECT_THAT(LoadWith("us-s201-quartz-2026.textproto",
+                       "hs { lists: \"us-s201-quartz\" }",
+                       "hs { lists: \"no-such-list\" }"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("unknown HS list \"no-such-list\"")));
+  EXPECT_THAT(LoadWith("reference/hts-lists/us-s201-quartz-note41.csv",
+                       "6810990040", "9999990040"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("reference/hts-lists/us-s201-quartz-note41."
+                                 "csv:3: unknown HS code")));
 }
 
 }  // namespace

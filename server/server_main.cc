@@ -78,14 +78,23 @@ bool WritePortFile(const std::string& path, int port) {
 
 // Starts a reload on the core's workers and returns at once, so the signal
 // loop stays free to act on SIGTERM while the reload waits or runs.
+// Instruments nobody has confirmed since their review date: verdicts they
+// decide are NEEDS_REVIEW (DATA-001) until the data owners look again.
+void WarnPastReview(const TradecheckCore& core) {
+  for (const std::string& what : core.InstrumentsPastReview()) {
+    Log(absl::StrCat("warning: agreement data past its review date: ", what));
+  }
+}
+
 void ReloadRules(TradecheckCore& core) {
-  core.ReloadRuleSet([](absl::StatusOr<v1::ReloadRuleSetResponse> r) {
+  core.ReloadRuleSet([&core](absl::StatusOr<v1::ReloadRuleSetResponse> r) {
     if (!r.ok()) {
       Log(absl::StrCat("reload refused, rule set in force unchanged: ",
                        r.status().ToString()));
     } else if (r->changed()) {
       Log(absl::StrCat("rule set reloaded: revision ", r->previous_revision(),
                        " -> ", r->rule_set().revision()));
+      WarnPastReview(core);
     } else {
       Log(absl::StrCat("rule set unchanged: revision ",
                        r->rule_set().revision()));
@@ -144,8 +153,14 @@ int Run() {
   v1::RuleSetInfo info = (*core)->GetRuleSet();
   Log(absl::StrCat("serving on port ", port, " (", listen, "); data_dir=",
                    options.data_dir, "; agreements_dir=", options.agreements_dir,
-                   "; rule-set revision ", info.revision(), ", data current through ",
-                   FormatDate(info.data_current_through())));
+                   "; rule-set revision ", info.revision(),
+                   info.has_data_current_through()
+                       ? absl::StrCat(", data current through ",
+                                      FormatDate(info.data_current_through()))
+                       : absl::StrCat(
+                             ", sources searched for new measures through ",
+                             FormatDate(info.new_measures_reviewed_through()))));
+  WarnPastReview(**core);
 
   while (true) {
     int signal = 0;

@@ -51,6 +51,34 @@ absl::Status CheckAdditionalDuty(const Checker& c, const Path& at,
                      "missing source: in-transit exception needs a "
                      "rule_id, an effect and a source_url");
     }
+    if (t.effect() == v1::IN_TRANSIT_EFFECT_PRIOR_RATE) {
+      TC_RETURN_IF_ERROR(
+          c.CheckRate(Join(tat, {{"prior_rate_basis_points", -1}}),
+                      t.prior_rate_basis_points()));
+      if (t.prior_rate_basis_points() <= 0 || t.prior_filing_heading().empty()) {
+        return c.Error(tat,
+                       "a PRIOR_RATE in-transit exception needs "
+                       "prior_rate_basis_points and prior_filing_heading");
+      }
+    }
+  }
+  if (d.has_minimum_price()) {
+    const auto& p = d.minimum_price();
+    const Path pat = Join(dat, {{"minimum_price", -1}});
+    if (d.rate_basis_points() != 0 || d.has_us_content() ||
+        d.unconfirmed_rates_size() > 0) {
+      return c.Error(pat,
+                     "a minimum-price duty is specific: rate_basis_points, "
+                     "us_content and unconfirmed_rates must be unset");
+    }
+    if (p.price_per_unit().currency_code().size() != 3 ||
+        p.price_per_unit().minor_units() <= 0 || p.unit().empty() ||
+        p.unit().size() > 3) {
+      return c.Error(pat,
+                     "a minimum import price needs a positive price_per_unit "
+                     "with a currency and a UN/ECE Rec. 20 unit (\"KGM\", "
+                     "\"WTT\")");
+    }
   }
   if (d.has_us_content()) {
     const auto& u = d.us_content();
@@ -74,6 +102,11 @@ absl::Status CheckAdditionalDuty(const Checker& c, const Path& at,
     }
     TC_RETURN_IF_ERROR(
         c.CheckCountries(Join(eat, {{"origins", -1}}), e.origins()));
+    TC_RETURN_IF_ERROR(
+        c.CheckHsSelector(Join(eat, {{"asked_for", -1}}), e.asked_for()));
+    if (!v1::OtherShare_IsValid(e.other_share())) {
+      return c.Error(Join(eat, {{"other_share", -1}}), "unknown other_share");
+    }
   }
   for (int i = 0; i < d.unconfirmed_rates_size(); ++i) {
     TC_RETURN_IF_ERROR(c.CheckRate(
@@ -162,32 +195,93 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
     const auto& d = m.additional_duty();
     const std::string& rid = ctx.RuleId(e);
     bool drop = false;
+    int32_t rate = d.rate_basis_points();
+    std::string heading = d.filing_heading();
+    // Part of the value under another regime (a Section 232 derivative's
+    // 232 content): the duty falls on the rest.
+    int64_t other_regime_part = 0;
 
-    // Goods under another regime.
+    // Goods under another regime, asked only where the regime can apply.
     for (const v1::RegimeExclusion& ex : d.exclusions()) {
+      if (drop) break;
       if (!MatchCountry(ex.origins(), ctx.decl().origin_country())) continue;
       const v1::Answer ans = Fact(ex.fact(), ctx.decl(), &line);
-      if (ans == v1::ANSWER_YES) {
-        ctx.Add(out, ex.rule_id(), &e, v1::SEVERITY_INFO,
-                absl::StrCat(FactName(ex.fact()),
-                             " declared: the goods are "
-                             "excluded from ",
-                             rid, " (", m.title(), ")"))
-            ->mutable_citation()
-            ->set_source_url(ex.source_url());
-        drop = true;
-      } else if (ans == v1::ANSWER_UNSPECIFIED) {
-        v1::Finding* f =
-            ctx.Add(out, ex.rule_id(), &e, v1::SEVERITY_REVIEW,
-                    absl::StrCat(FactName(ex.fact()),
-                                 " is not declared; goods under "
-                                 "that regime are excluded from ",
-                                 rid, " (", m.title(),
-                                 "); duty computed as if not excluded"),
-                    absl::StrCat("declare ", FactName(ex.fact())));
+      auto cite = [&](v1::Finding* f) {
         f->mutable_citation()->set_article(ex.article());
         f->mutable_citation()->set_source_url(ex.source_url());
+        return f;
+      };
+      int len = 0;
+      const bool in_scope =
+          (ex.asked_for().include().empty() &&
+           ex.asked_for().unconfirmed_include().empty()) ||
+          ctx.MatchHs(ex.asked_for(), in.code, &len) != HsMatch::kNo;
+      if (!in_scope) {
+        if (ans == v1::ANSWER_YES) {
+          cite(ctx.Add(
+              out, ex.rule_id(), &e, v1::SEVERITY_REVIEW,
+              absl::StrCat(FactName(ex.fact()), " declared, but ", in.code,
+                           " is outside every product scope of that regime "
+                           "the data holds; ",
+                           rid, " (", m.title(), ") computed as not excluded"),
+              absl::StrCat("check whether ", in.code, " is under the regime")));
+        }
+        continue;
       }
+      if (ans == v1::ANSWER_UNSPECIFIED) {
+        cite(ctx.Add(out, ex.rule_id(), &e, v1::SEVERITY_REVIEW,
+                     absl::StrCat(FactName(ex.fact()),
+                                  " is not declared; goods under "
+                                  "that regime are excluded from ",
+                                  rid, " (", m.title(),
+                                  "); duty computed as if not excluded"),
+                     absl::StrCat("declare ", FactName(ex.fact()))));
+        continue;
+      }
+      if (ans != v1::ANSWER_YES) continue;
+      const bool partial_known =
+          ex.fact() == v1::FACT_KIND_SUBJECT_TO_SECTION_232 &&
+          line.has_section_232_content_value() &&
+          line.section_232_content_value().minor_units() < customs;
+      const int64_t inside =
+          partial_known ? line.section_232_content_value().minor_units() : 0;
+      if (ex.other_share() == v1::OTHER_SHARE_DUTIABLE && partial_known) {
+        other_regime_part = inside;
+        cite(ctx.Add(
+            out, ex.rule_id(), &e, v1::SEVERITY_INFO,
+            absl::StrCat(FactName(ex.fact()), " declared with ",
+                         ctx.Money(inside), " of content under that regime: ",
+                         rid, " (", m.title(), ") applies to the other ",
+                         ctx.Money(customs - inside), " only")));
+        continue;
+      }
+      if (ex.other_share() == v1::OTHER_SHARE_UNCONFIRMED && partial_known) {
+        cite(ctx.Add(
+            out, ex.rule_id(), &e, v1::SEVERITY_REVIEW,
+            absl::StrCat(
+                FactName(ex.fact()), " declared with ", ctx.Money(inside),
+                " of content under that regime: whether ", rid, " (",
+                m.title(), ") applies to the other ",
+                ctx.Money(customs - inside),
+                " is not in the sources; it would be ",
+                ctx.Money(ApplyBasisPoints(customs - inside, rate)), " at ",
+                PctBp(rate), "; not charged"),
+            absl::StrCat("confirm whether the non-", FactName(ex.fact()),
+                         " content pays ", rid)));
+        drop = true;
+        continue;
+      }
+      cite(ctx.Add(out, ex.rule_id(), &e, v1::SEVERITY_INFO,
+                   absl::StrCat(FactName(ex.fact()),
+                                " declared: the goods are excluded from ", rid,
+                                " (", m.title(), ")",
+                                ex.other_share() == v1::OTHER_SHARE_DUTIABLE
+                                    ? "; a derivative with content outside "
+                                      "the regime declares "
+                                      "section_232_content_value and pays on "
+                                      "the rest"
+                                    : "")));
+      drop = true;
     }
     // In-transit exceptions: export_date is the loading date.
     for (const v1::InTransitException& t : d.in_transit()) {
@@ -209,26 +303,34 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
             "declare export_date (date of loading at the port of export)"));
         continue;
       }
-      if (DayOrMin(ctx.decl().export_date()) < DayOrMin(t.loaded_before())) {
-        if (t.effect() == v1::IN_TRANSIT_EFFECT_EXEMPT) {
-          cite(ctx.Add(
-              out, t.rule_id(), &e, v1::SEVERITY_INFO,
-              absl::StrCat(
-                  "in transit: loaded ", FormatDate(ctx.decl().export_date()),
-                  " (before ", FormatDate(t.loaded_before()), ") and entered ",
-                  Day(ctx.day()), " (before ", FormatDate(t.entered_before()),
-                  "): exempt from ", rid, " (", m.title(), ")")));
-        } else {
-          cite(ctx.Add(out, t.rule_id(), &e, v1::SEVERITY_REVIEW,
-                       absl::StrCat("in transit: loaded ",
-                                    FormatDate(ctx.decl().export_date()),
-                                    " (before ", FormatDate(t.loaded_before()),
-                                    ") and entered ", Day(ctx.day()),
-                                    " (before ", FormatDate(t.entered_before()),
-                                    "): the earlier rate applies instead of ",
-                                    rid, " ", PctBp(d.rate_basis_points()),
-                                    "; that rate is not in the data")));
-        }
+      if (!(DayOrMin(ctx.decl().export_date()) < DayOrMin(t.loaded_before()))) {
+        continue;
+      }
+      const std::string transit = absl::StrCat(
+          "in transit: loaded ", FormatDate(ctx.decl().export_date()),
+          " (before ", FormatDate(t.loaded_before()), ") and entered ",
+          Day(ctx.day()), " (before ", FormatDate(t.entered_before()), ")");
+      if (t.effect() == v1::IN_TRANSIT_EFFECT_EXEMPT) {
+        cite(ctx.Add(out, t.rule_id(), &e, v1::SEVERITY_INFO,
+                     absl::StrCat(transit, ": exempt from ", rid, " (",
+                                  m.title(), ")")));
+        drop = true;
+      } else if (t.effect() == v1::IN_TRANSIT_EFFECT_PRIOR_RATE) {
+        cite(ctx.Add(out, t.rule_id(), &e, v1::SEVERITY_INFO,
+                     absl::StrCat(transit, ": the rate in force before, ",
+                                  PctBp(t.prior_rate_basis_points()),
+                                  " (report ", t.prior_filing_heading(),
+                                  "), applies instead of ", rid, " ",
+                                  PctBp(d.rate_basis_points()))));
+        rate = t.prior_rate_basis_points();
+        heading = t.prior_filing_heading();
+        break;
+      } else {
+        cite(ctx.Add(out, t.rule_id(), &e, v1::SEVERITY_REVIEW,
+                     absl::StrCat(transit,
+                                  ": the earlier rate applies instead of ",
+                                  rid, " ", PctBp(d.rate_basis_points()),
+                                  "; that rate is not in the data")));
         drop = true;
       }
     }
@@ -236,16 +338,61 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
     if (!drop) drop = ApplyZeroRateExemptions(ctx, in, e, lv);
     if (drop) continue;
 
+    int64_t base = customs - other_regime_part;
+    int64_t amount = 0;
+    std::string how;
+    if (d.has_minimum_price()) {
+      // A specific duty: the shortfall below the minimum import price.
+      const auto& mp = d.minimum_price();
+      const v1::Quantity& q = line.quantity();
+      if (q.unit() != mp.unit() || q.amount_milli() <= 0) {
+        ctx.Add(out, ctx.ids().fact_missing(), &e, v1::SEVERITY_REVIEW,
+                absl::StrCat(rid, " (", m.title(),
+                             ") sets a minimum import price per ", mp.unit(),
+                             "; the line declares no quantity in ", mp.unit()),
+                absl::StrCat("declare quantity in ", mp.unit()));
+        continue;
+      }
+      if (mp.price_per_unit().currency_code() != ctx.currency()) {
+        ctx.Add(out, ctx.ids().fact_missing(), &e, v1::SEVERITY_REVIEW,
+                absl::StrCat(rid, " (", m.title(), ") is priced in ",
+                             mp.price_per_unit().currency_code(),
+                             "; the declaration is valued in ", ctx.currency()),
+                "declare the values in the measure's currency");
+        continue;
+      }
+      const absl::StatusOr<int64_t> floor = MultiplyMilli(
+          mp.price_per_unit().minor_units(), q.amount_milli());
+      if (!floor.ok()) {
+        ctx.Add(out, ctx.ids().fact_missing(), &e, v1::SEVERITY_REVIEW,
+                absl::StrCat(rid, ": the minimum value of the declared "
+                                  "quantity does not fit in the money range"));
+        continue;
+      }
+      amount = *floor > base ? *floor - base : 0;
+      how = absl::StrCat(
+          "minimum import price ", ctx.Money(mp.price_per_unit().minor_units()),
+          "/", mp.unit(), " x ", FormatMilli(q.amount_milli()), " ", mp.unit(),
+          " = ", ctx.Money(*floor), "; declared value ", ctx.Money(base),
+          amount > 0 ? absl::StrCat("; shortfall ", ctx.Money(amount),
+                                    " collected as a specific duty")
+                     : std::string("; at or above the minimum: no duty"));
+      if (amount == 0) {
+        ctx.Add(out, rid, &e, v1::SEVERITY_INFO,
+                absl::StrCat(m.title(), ": ", how));
+        continue;
+      }
+    }
+
     // Base: the non-US share under the US-content rule.
-    int64_t base = customs;
-    if (d.has_us_content()) {
+    if (!d.has_minimum_price() && d.has_us_content()) {
       const auto& u = d.us_content();
       const int64_t us = line.us_content_value().minor_units();
       if (us > 0 && customs > 0) {
         const int64_t share_bp = BasisPointsOf(us, customs);
         v1::Finding* f;
         if (ShareAtLeastBasisPoints(us, customs, u.threshold_basis_points())) {
-          base = customs - us;
+          base = base > us ? base - us : 0;
           f = ctx.Add(
               out, u.rule_id(), &e, v1::SEVERITY_INFO,
               absl::StrCat("US content ", ctx.Money(us), " is ",
@@ -270,26 +417,28 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
         f->mutable_citation()->set_source_url(u.source_url());
       }
     }
-    const int64_t amount = ApplyBasisPoints(base, d.rate_basis_points());
+    if (!d.has_minimum_price()) {
+      amount = ApplyBasisPoints(base, rate);
+      how = absl::StrCat(PctBp(rate), " of ", ctx.Money(base), " = ",
+                         ctx.Money(amount), " on top of MFN");
+    }
     v1::Duty* duty = lv->add_duties();
     duty->set_measure_id(m.measure_id());
-    duty->set_rate_basis_points(d.rate_basis_points());
+    duty->set_rate_basis_points(rate);
     *duty->mutable_base() = MakeMoney(ctx.currency(), base);
     *duty->mutable_amount() = MakeMoney(ctx.currency(), amount);
-    duty->set_filing_heading(d.filing_heading());
+    duty->set_filing_heading(heading);
     *duty->mutable_citation() = ctx.Cite(e);
     duty->set_description(d.description());
-    if (!d.filing_heading().empty())
-      lv->add_filing_headings(d.filing_heading());
+    if (!heading.empty()) lv->add_filing_headings(heading);
     ctx.Add(out, rid, &e, v1::SEVERITY_INFO,
             absl::StrCat(
-                m.title(), ": ", PctBp(d.rate_basis_points()), " of ",
-                ctx.Money(base), " = ", ctx.Money(amount), " on top of MFN",
+                m.title(), ": ", how,
                 a.replaced.empty() ? std::string()
                                    : absl::StrCat(", in lieu of ", a.replaced),
-                d.filing_heading().empty()
-                    ? std::string()
-                    : absl::StrCat("; report ", d.filing_heading())));
+                heading.empty()
+                    ? std::string("; Chapter 99 heading not in the data")
+                    : absl::StrCat("; report ", heading)));
     for (const v1::UnconfirmedRate& r : d.unconfirmed_rates()) {
       if (DayOrMin(r.announced()) > ctx.day()) continue;
       v1::Finding* f = ctx.Add(
@@ -298,8 +447,8 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
           absl::StrCat(rid, " rate unconfirmed: ", PctBp(r.rate_basis_points()),
                        " was announced ", FormatDate(r.announced()),
                        " but is not confirmed as proclaimed (", r.note(),
-                       "); duty computed at the confirmed ",
-                       PctBp(d.rate_basis_points()), ", it would be ",
+                       "); duty computed at the confirmed ", PctBp(rate),
+                       ", it would be ",
                        ctx.Money(ApplyBasisPoints(base, r.rate_basis_points())),
                        " at ", PctBp(r.rate_basis_points())));
       f->add_tags("UNCONFIRMED");
@@ -315,7 +464,8 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
       ctx.Add(out, ctx.ids().data_gap(), &e, v1::SEVERITY_REVIEW,
               absl::StrCat("status of ", e.instrument->instrument_id(), " on ",
                            Day(ctx.day()),
-                           " is unconfirmed: ", a.gate.status_note))
+                           " is unconfirmed: ", a.gate.status_note,
+                           "; duty computed as if in force"))
           ->add_tags("UNCONFIRMED");
     }
   }

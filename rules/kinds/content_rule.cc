@@ -28,6 +28,8 @@ absl::Status CheckContentRule(const Checker& c, const Path& at,
                                       r.content_origins()));
   TC_RETURN_IF_ERROR(
       c.CheckHsSelector(Join(rat, {{"content_hs", -1}}), r.content_hs()));
+  TC_RETURN_IF_ERROR(c.CheckHsSelector(Join(rat, {{"manufactured_hs", -1}}),
+                                       r.manufactured_hs()));
   return c.CheckSuspensions(rat, r.suspensions(), /*refuse_overlaps=*/false);
 }
 
@@ -56,6 +58,30 @@ void EvaluateContentRules(EvalContext& ctx, const LineInput& in,
             : std::string();
     const int64_t value = line.customs_value().minor_units();
     const auto bom = line.bill_of_materials_status();
+    // While the rule is suspended it cannot make a shipment need review: an
+    // unknown bill of materials is a warning that says so (after the
+    // suspension it is a review).
+    const v1::Severity unknown_bom_severity =
+        dormant ? v1::SEVERITY_WARNING : v1::SEVERITY_REVIEW;
+    // A manufactured product (a magnet, a motor) is made from inputs: "not
+    // applicable" contradicts it and never clears the content test.
+    int len = 0;
+    const bool manufactured =
+        (!r.manufactured_hs().include().empty() &&
+         ctx.MatchHs(r.manufactured_hs(), in.code, &len) != HsMatch::kNo) ||
+        line.processing_stage() == v1::PROCESSING_STAGE_MAGNET ||
+        line.processing_stage() == v1::PROCESSING_STAGE_FINISHED_GOOD;
+    if (bom == v1::BILL_OF_MATERIALS_STATUS_NOT_APPLICABLE && manufactured) {
+      ctx.Add(out, r.unknown_bom_rule_id(), &e, unknown_bom_severity,
+              absl::StrCat("bill of materials declared not applicable, but ",
+                           in.code, " is a manufactured product: the ",
+                           PctPpm(r.threshold_ppm()), " content test of ",
+                           m.title(), " cannot be cleared", dormant_text),
+              "declare the complete bill of materials with component origins "
+              "and values")
+          ->add_tags("BOM_UNKNOWN");
+      continue;
+    }
     // A raw or wholly obtained good has no foreign inputs to count; only the
     // technology clause can still catch it.
     if (bom == v1::BILL_OF_MATERIALS_STATUS_NOT_APPLICABLE &&
@@ -63,9 +89,9 @@ void EvaluateContentRules(EvalContext& ctx, const LineInput& in,
       continue;
     }
     if (bom == v1::BILL_OF_MATERIALS_STATUS_UNSPECIFIED || value <= 0) {
-      // Never "allow" on an unknown bill of materials, dormant rule or not:
-      // the content may also decide the shipment once the rule re-activates.
-      ctx.Add(out, r.unknown_bom_rule_id(), &e, v1::SEVERITY_REVIEW,
+      // Never "allow" on an unknown bill of materials: the content may decide
+      // the shipment once a dormant rule re-activates.
+      ctx.Add(out, r.unknown_bom_rule_id(), &e, unknown_bom_severity,
               absl::StrCat("bill of materials unknown: the ",
                            PctPpm(r.threshold_ppm()), " content test of ",
                            m.title(), " cannot be evaluated", dormant_text),
@@ -117,7 +143,7 @@ void EvaluateContentRules(EvalContext& ctx, const LineInput& in,
                             ctx.Money(max_ok - content));
     if (!over && !tech) {
       if (bom == v1::BILL_OF_MATERIALS_STATUS_PARTIAL) {
-        ctx.Add(out, r.unknown_bom_rule_id(), &e, v1::SEVERITY_REVIEW,
+        ctx.Add(out, r.unknown_bom_rule_id(), &e, unknown_bom_severity,
                 absl::StrCat("bill of materials partial: ", numbers,
                              " among the listed components, which cannot clear "
                              "the test",

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
@@ -102,6 +103,43 @@ bool ApplyZeroRateExemptions(EvalContext& ctx, const LineInput& in,
                                " duty"));
       f->add_tags("ZERO_RATE_CANDIDATE");
     }
+  }
+  // A line declared less specifically than a list (6 digits where the list
+  // names 8-digit HTS lines) may be on it; only its full code can tell.
+  if (drop || code.size() >= 10) return drop;
+  const auto coarser = ctx.rs().coarser_exemptions.find(code);
+  if (coarser == ctx.rs().coarser_exemptions.end()) return drop;
+  for (int i : coarser->second) {
+    const MeasureEntry& xe = ctx.rs().measures[i];
+    const v1::Measure& xm = *xe.measure;
+    if (!InWindow(ctx.day(), xm.valid_from(), xm.valid_until())) continue;
+    const auto& zg = xm.exemption().zeroes_groups();
+    if (std::find(zg.begin(), zg.end(), group) == zg.end()) continue;
+    int len = 0;
+    if (ctx.MatchHs(xm.scope().hs(), code, &len) != HsMatch::kNo) continue;
+    const ScopeMatch sm = ctx.Match(xm.scope(), &line, code, true);
+    if (!sm.match) continue;
+    const GateInfo g = GateFor(xe, ctx.day(), nullptr);
+    if (g.gate != Gate::kBinding) continue;
+    std::string example;
+    for (const auto& p : xm.scope().hs().include()) {
+      if (absl::StartsWith(p, code)) {
+        example = p;
+        break;
+      }
+    }
+    ctx.Add(out, ctx.RuleId(xe), &xe, v1::SEVERITY_REVIEW,
+            absl::StrCat("zero-rate candidate: ", xm.title(),
+                         " lists HTS lines under ", code, " (e.g. ", example,
+                         "); whether this line is one of them depends on its "
+                         "full HTS code. ",
+                         rid, " ", PctBp(d.rate_basis_points()),
+                         " computed at the full rate."),
+            absl::StrCat("declare the 10-digit HTS code; if it is listed, "
+                         "report ",
+                         xm.exemption().filing_heading(), " and no ", rid,
+                         " duty"))
+        ->add_tags("ZERO_RATE_CANDIDATE");
   }
   return drop;
 }
