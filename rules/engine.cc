@@ -1040,7 +1040,7 @@ void Evaluator::ContentRules(const v1::LineItem& line, absl::string_view code,
         controlled = MatchHs(r.content_hs(), c.hs_code(), &len) != HsMatch::kNo;
       }
       if (!controlled) continue;
-      content += c.value().minor_units();
+      content = SumOrMax(content, c.value().minor_units());
       parts.push_back(
           absl::StrCat(c.description().empty() ? c.hs_code() : c.description(),
                        " ", Money(c.value().minor_units())));
@@ -1160,8 +1160,9 @@ void Evaluator::OriginRules(const v1::LineItem& line, absl::string_view code,
         main = &c;
       }
       if (c.origin_country() != decl_.origin_country()) {
-        non_orig[c.origin_country()] += c.value().minor_units();
-        non_orig_total += c.value().minor_units();
+        int64_t& by_country = non_orig[c.origin_country()];
+        by_country = SumOrMax(by_country, c.value().minor_units());
+        non_orig_total = SumOrMax(non_orig_total, c.value().minor_units());
       }
       if (!o.risk_input_origins().countries().empty() &&
           MatchCountry(o.risk_input_origins(), c.origin_country())) {
@@ -1265,7 +1266,8 @@ void Evaluator::EvaluateLine(const v1::LineItem& line, v1::LineVerdict* lv) {
 
   v1::Money total = MakeMoney(currency_, 0);
   for (const v1::Duty& d : lv->duties()) {
-    total.set_minor_units(total.minor_units() + d.amount().minor_units());
+    total.set_minor_units(
+        SumOrMax(total.minor_units(), d.amount().minor_units()));
   }
   *lv->mutable_total_duty() = total;
   // Filing headings in order, without repeats.
@@ -1384,7 +1386,7 @@ Evaluation Evaluator::Run() {
   DeclarationFindings(&v);
   int64_t total = 0;
   for (const v1::LineVerdict& lv : v.lines())
-    total += lv.total_duty().minor_units();
+    total = SumOrMax(total, lv.total_duty().minor_units());
   *v.mutable_total_duty() = MakeMoney(currency_, total);
   Recompute(&v);
   ev.quota_draws = std::move(draws_);

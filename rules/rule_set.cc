@@ -10,6 +10,7 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -31,6 +32,8 @@ using google::protobuf::TextFormat;
 constexpr absl::string_view kRuleSetFile = "ruleset.textproto";
 constexpr absl::string_view kHsFile = "reference/hs2022.csv";
 constexpr absl::string_view kCountryFile = "reference/iso3166.tab";
+// Generated from Debian's iso-codes by reference/gen_iso4217.py.
+constexpr absl::string_view kCurrencyFile = "reference/iso4217.tab";
 
 // Collects text-format errors as "file:line: problem" (1-based lines).
 class FileErrorCollector : public google::protobuf::io::ErrorCollector {
@@ -227,6 +230,23 @@ absl::Status Loader::LoadCountries() {
                        cols[0], "\""));
     }
     impl_->countries.insert(std::string(cols[0]));
+  }
+  // Currencies: the same layout, three upper-case letters in column one.
+  // Optional: revisions stored before the table existed must still load
+  // for re-evaluation (which never validates); without it no currency is
+  // known, so no declaration validates against such a set.
+  auto cur = impl_->sources.find(std::string(kCurrencyFile));
+  if (cur == impl_->sources.end()) return absl::OkStatus();
+  line_no = 0;
+  for (absl::string_view line : absl::StrSplit(cur->second, '\n')) {
+    ++line_no;
+    if (line.empty() || line[0] == '#') continue;
+    absl::string_view code = line.substr(0, line.find('\t'));
+    if (code.size() != 3 || !absl::c_all_of(code, absl::ascii_isupper)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          kCurrencyFile, ":", line_no, ": not an alphabetic code"));
+    }
+    impl_->currencies.insert(std::string(code));
   }
   return absl::OkStatus();
 }
@@ -1020,7 +1040,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::LoadFromDirectory(
     const fs::path rel = fs::relative(it->path(), dir, ec);
     std::string name = rel.generic_string();
     if (!absl::EndsWith(name, ".textproto") && name != kHsFile &&
-        name != kCountryFile) {
+        name != kCountryFile && name != kCurrencyFile) {
       continue;  // READMEs and editor files are not data
     }
     std::ifstream in(it->path(), std::ios::binary);
@@ -1052,6 +1072,10 @@ absl::CivilDay RuleSet::data_current_through() const {
 
 bool RuleSet::IsKnownCountry(absl::string_view alpha2) const {
   return impl_->countries.contains(alpha2);
+}
+
+bool RuleSet::IsKnownCurrency(absl::string_view alpha3) const {
+  return impl_->currencies.contains(alpha3);
 }
 
 bool RuleSet::IsKnownHsHeading(absl::string_view heading) const {

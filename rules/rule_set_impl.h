@@ -59,6 +59,7 @@ class RuleSetImpl {
   absl::flat_hash_map<std::string, std::vector<int>> line_index;
   std::vector<int> declaration_level;  // declaration-level notices
   absl::flat_hash_set<std::string> countries;
+  absl::flat_hash_set<std::string> currencies;  // reference/iso4217.tab
   absl::flat_hash_set<std::string> hs_codes;  // 2-, 4- and 6-digit HS 2022
   absl::flat_hash_set<std::string> stacking_groups;
 
