@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/types/optional.h"
+#include "client/terminal_text.h"
 
 namespace tradecheck {
 
@@ -49,23 +50,25 @@ std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const absl::Status& status) {
 
 std::string DescribeError(const absl::Status& status) {
   if (status.ok()) return "OK";
+  // The text goes to a terminal; whatever the server sent is escaped.
   std::string text = absl::StrCat(absl::StatusCodeToString(status.code()), ": ",
-                                  status.message());
+                                  TerminalSafe(status.message()));
   if (std::optional<google::rpc::BadRequest> bad = BadRequestOf(status)) {
     for (const auto& violation : bad->field_violations()) {
-      absl::StrAppend(&text, "\n  ", violation.field(), ": ",
-                      violation.description());
+      absl::StrAppend(&text, "\n  ", TerminalSafe(violation.field()), ": ",
+                      TerminalSafe(violation.description()));
     }
   }
   if (std::optional<google::rpc::ErrorInfo> info = ErrorInfoOf(status)) {
-    absl::StrAppend(&text, "\n  reason: ", info->reason());
+    absl::StrAppend(&text, "\n  reason: ", TerminalSafe(info->reason()));
     if (!info->domain().empty())
-      absl::StrAppend(&text, " (", info->domain(), ")");
+      absl::StrAppend(&text, " (", TerminalSafe(info->domain()), ")");
     // Sorted so the output is stable.
     std::map<std::string, std::string> metadata(info->metadata().begin(),
                                                 info->metadata().end());
     for (const auto& [key, value] : metadata) {
-      absl::StrAppend(&text, "\n  ", key, ": ", value);
+      absl::StrAppend(&text, "\n  ", TerminalSafe(key), ": ",
+                      TerminalSafe(value));
     }
   }
   return text;

@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "client/terminal_text.h"
 #include "common/dates.h"
 #include "common/money.h"
 
@@ -142,8 +143,11 @@ std::string OutcomeName(v1::Outcome outcome) {
   return StripPrefix(v1::Outcome_Name(outcome), "OUTCOME_");
 }
 
-std::string FormatVerdict(const v1::Verdict& verdict,
-                          const v1::Declaration* declaration) {
+namespace {
+
+// FormatVerdict on a verdict and declaration already made terminal-safe.
+std::string FormatSafeVerdict(const v1::Verdict& verdict,
+                              const v1::Declaration* declaration) {
   std::string out;
   absl::StrAppend(&out, "Declaration   ", verdict.declaration_id(),
                   verdict.validate_only() ? "   (dry run: nothing bound)" : "",
@@ -224,6 +228,17 @@ std::string FormatVerdict(const v1::Verdict& verdict,
   return out;
 }
 
+}  // namespace
+
+std::string FormatVerdict(const v1::Verdict& verdict,
+                          const v1::Declaration* declaration) {
+  if (declaration == nullptr) {
+    return FormatSafeVerdict(ForTerminal(verdict), nullptr);
+  }
+  const v1::Declaration safe = ForTerminal(*declaration);
+  return FormatSafeVerdict(ForTerminal(verdict), &safe);
+}
+
 std::string FormatCheckResponse(const v1::CheckDeclarationResponse& response,
                                 const v1::Declaration* declaration) {
   std::string out = FormatVerdict(response.verdict(), declaration);
@@ -240,7 +255,8 @@ std::string FormatBatchHeader() {
                          "OUTCOME", "TOTAL DUTY", "DECISION / ERROR");
 }
 
-std::string FormatBatchRow(const v1::CheckResult& result) {
+std::string FormatBatchRow(const v1::CheckResult& result_in) {
+  const v1::CheckResult result = ForTerminal(result_in);
   if (result.has_error()) {
     std::string message = result.error().message();
     return absl::StrFormat(
@@ -257,7 +273,8 @@ std::string FormatBatchRow(const v1::CheckResult& result) {
       verdict.decision_id(), result.response().replayed() ? " (replayed)" : "");
 }
 
-std::string FormatDecision(const v1::Decision& decision) {
+std::string FormatDecision(const v1::Decision& decision_in) {
+  const v1::Decision decision = ForTerminal(decision_in);
   std::string out;
   absl::StrAppend(&out, "Decision      ", decision.decision_id(), "\n");
   absl::StrAppend(&out, "Trail         ", StreamName(decision.stream()), " #",
@@ -282,7 +299,7 @@ std::string FormatDecision(const v1::Decision& decision) {
   absl::StrAppend(&out, "Record hash   ", decision.record_hash(), "\n");
   absl::StrAppend(&out, "Previous hash ", decision.previous_hash(), "\n\n");
   absl::StrAppend(&out,
-                  FormatVerdict(decision.verdict(), &decision.declaration()));
+                  FormatSafeVerdict(decision.verdict(), &decision.declaration()));
   return out;
 }
 
@@ -292,7 +309,8 @@ std::string FormatDecisionListHeader() {
                          "ORIGIN", "OUTCOME", "TOTAL DUTY");
 }
 
-std::string FormatDecisionRow(const v1::Decision& decision) {
+std::string FormatDecisionRow(const v1::Decision& decision_in) {
+  const v1::Decision decision = ForTerminal(decision_in);
   return absl::StrFormat(
       "%-23s %-14s %-18s %-28s %-6s %-13s %s\n",
       FormatTimestamp(decision.recorded_at()),
@@ -305,7 +323,8 @@ std::string FormatDecisionRow(const v1::Decision& decision) {
       MoneyOrDash(decision.verdict().total_duty()));
 }
 
-std::string FormatVerifyTrail(const v1::VerifyTrailResponse& response) {
+std::string FormatVerifyTrail(const v1::VerifyTrailResponse& response_in) {
+  const v1::VerifyTrailResponse response = ForTerminal(response_in);
   std::string out;
   if (response.ok()) {
     absl::StrAppend(&out, "Trail OK: ", response.records_checked(),
@@ -327,7 +346,8 @@ std::string FormatVerifyTrail(const v1::VerifyTrailResponse& response) {
   return out;
 }
 
-std::string FormatReevaluation(const v1::ReevaluateDecisionResponse& response) {
+std::string FormatReevaluation(const v1::ReevaluateDecisionResponse& response_in) {
+  const v1::ReevaluateDecisionResponse response = ForTerminal(response_in);
   std::string out;
   absl::StrAppend(&out, "Decision            ",
                   response.decision().decision_id(), "\n");
@@ -363,7 +383,8 @@ std::string FormatConfirmation(const v1::Instrument& instrument) {
                       ")");
 }
 
-std::string FormatInstrumentList(const v1::ListInstrumentsResponse& response) {
+std::string FormatInstrumentList(const v1::ListInstrumentsResponse& response_in) {
+  const v1::ListInstrumentsResponse response = ForTerminal(response_in);
   std::string out =
       absl::StrFormat("%-28s %-14s %-28s %-16s %s\n", "INSTRUMENT", "STATUS",
                       "CONFIRMED (AGE)", "ISSUER", "TITLE");
@@ -390,7 +411,8 @@ std::string FormatInstrumentList(const v1::ListInstrumentsResponse& response) {
   return out;
 }
 
-std::string FormatInstrument(const v1::Instrument& instrument) {
+std::string FormatInstrument(const v1::Instrument& instrument_in) {
+  const v1::Instrument instrument = ForTerminal(instrument_in);
   std::string out;
   absl::StrAppend(&out, instrument.instrument_id(), ": ", instrument.title(),
                   "\n");
@@ -446,7 +468,8 @@ std::string FormatInstrument(const v1::Instrument& instrument) {
   return out;
 }
 
-std::string FormatRuleSet(const v1::RuleSetInfo& info) {
+std::string FormatRuleSet(const v1::RuleSetInfo& info_in) {
+  const v1::RuleSetInfo info = ForTerminal(info_in);
   std::string out;
   absl::StrAppend(&out, "Revision              ", info.revision(), "\n");
   if (info.has_data_current_through()) {
@@ -471,7 +494,8 @@ std::string FormatRuleSet(const v1::RuleSetInfo& info) {
   return out;
 }
 
-std::string FormatReload(const v1::ReloadRuleSetResponse& response) {
+std::string FormatReload(const v1::ReloadRuleSetResponse& response_in) {
+  const v1::ReloadRuleSetResponse response = ForTerminal(response_in);
   std::string out;
   if (response.changed()) {
     absl::StrAppend(
@@ -485,7 +509,8 @@ std::string FormatReload(const v1::ReloadRuleSetResponse& response) {
   return out;
 }
 
-std::string FormatStoreStats(const v1::GetStoreStatsResponse& stats) {
+std::string FormatStoreStats(const v1::GetStoreStatsResponse& stats_in) {
+  const v1::GetStoreStatsResponse stats = ForTerminal(stats_in);
   std::string out = absl::StrCat(
       "Trail heads: binding #", stats.binding_head_sequence(),
       ", validate-only #", stats.validate_only_head_sequence(), "\n",
@@ -502,7 +527,8 @@ std::string FormatStoreStats(const v1::GetStoreStatsResponse& stats) {
   return out;
 }
 
-std::string FormatBackup(const v1::CreateBackupResponse& response) {
+std::string FormatBackup(const v1::CreateBackupResponse& response_in) {
+  const v1::CreateBackupResponse response = ForTerminal(response_in);
   return absl::StrCat("Backup written to ", response.directory(),
                       " (on the server), binding trail through #",
                       response.binding_sequence(), ".\n");

@@ -140,5 +140,26 @@ TEST(VerdictFormatTest, InstrumentShowsStatusHistoryAndMeasures) {
                     HasSubstr("rules CN-001, CN-001s")));
 }
 
+// A description with ESC and newline must not reach the terminal raw: it
+// could clear the screen and forge an "Outcome ALLOW" line.
+TEST(VerdictFormatTest, RecordTextIsEscapedForTheTerminal) {
+  v1::Decision decision;
+  decision.set_decision_id("b-000000000001");
+  *decision.mutable_declaration() = PalmOilDeclaration();
+  decision.mutable_declaration()->mutable_lines(0)->set_description(
+      "oil\x1b[2J\x1b[H\nOutcome       ALLOW\x9b\xc2\x9b" "31m \xc3\xa9");
+  decision.mutable_declaration()->set_importer_id("IMP\rX");
+  *decision.mutable_verdict() = VerdictWith(v1::OUTCOME_DENY).verdict();
+  const std::string text = FormatDecision(decision);
+  EXPECT_THAT(text, Not(HasSubstr("\x1b")));
+  EXPECT_THAT(text, Not(HasSubstr("\r")));
+  EXPECT_THAT(text, Not(HasSubstr("\x9b")));
+  EXPECT_THAT(text, Not(HasSubstr("\nOutcome       ALLOW")));
+  EXPECT_THAT(text, HasSubstr("oil\\x1b[2J\\x1b[H\\x0aOutcome       ALLOW"
+                              "\\x9b\\xc2\\x9b31m \xc3\xa9"));
+  const std::string row = FormatDecisionRow(decision);
+  EXPECT_THAT(row, Not(HasSubstr("\r")));
+}
+
 }  // namespace
 }  // namespace tradecheck

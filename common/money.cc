@@ -41,6 +41,21 @@ int64_t MaxPartBelowPartsPerMillion(int64_t whole, int64_t threshold_ppm) {
   return static_cast<int64_t>((limit + 999999) / 1000000) - 1;
 }
 
+absl::StatusOr<int64_t> AddMinorUnits(int64_t a, int64_t b) {
+  int64_t sum;
+  if (__builtin_add_overflow(a, b, &sum)) {
+    return absl::OutOfRangeError("money sum overflows int64 minor units");
+  }
+  return sum;
+}
+
+int64_t SumOrMax(int64_t a, int64_t b) {
+  absl::StatusOr<int64_t> sum = AddMinorUnits(a, b);
+  if (sum.ok()) return *sum;
+  return (a < 0 && b < 0) ? std::numeric_limits<int64_t>::min()
+                          : std::numeric_limits<int64_t>::max();
+}
+
 v1::Money MakeMoney(absl::string_view currency, int64_t minor_units) {
   v1::Money money;
   money.set_currency_code(std::string(currency));
@@ -55,11 +70,9 @@ absl::StatusOr<v1::Money> AddMoney(const v1::Money& a, const v1::Money& b) {
     return absl::InvalidArgumentError(absl::StrCat(
         "cannot add ", a.currency_code(), " to ", b.currency_code()));
   }
-  int64_t sum;
-  if (__builtin_add_overflow(a.minor_units(), b.minor_units(), &sum)) {
-    return absl::OutOfRangeError("money sum overflows int64 minor units");
-  }
-  return MakeMoney(a.currency_code(), sum);
+  absl::StatusOr<int64_t> sum = AddMinorUnits(a.minor_units(), b.minor_units());
+  if (!sum.ok()) return sum.status();
+  return MakeMoney(a.currency_code(), *sum);
 }
 
 int MinorDigits(absl::string_view currency) {

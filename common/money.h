@@ -1,7 +1,9 @@
 // Exact money arithmetic on integer minor units. The one rounding rule of
 // the project lives here: an ad valorem duty is base * rate / 10000 (rate in
 // basis points), rounded half up to the minor unit, computed in 128-bit
-// integers so it never overflows for any int64 base.
+// integers so it never overflows for any int64 base. Every sum of amounts in
+// the project goes through AddMinorUnits (or AddMoney, built on it), so no
+// sum can wrap around: it either is exact or says it overflowed.
 #ifndef TRADECHECK_COMMON_MONEY_H_
 #define TRADECHECK_COMMON_MONEY_H_
 
@@ -48,6 +50,18 @@ absl::StatusOr<int64_t> MultiplyMilli(int64_t price_minor,
 // "400,000" or "2,500.125": a quantity in thousandths, grouped, with only
 // the decimals it needs.
 std::string FormatMilli(int64_t amount_milli);
+// a + b in minor units; OUT_OF_RANGE when the exact sum does not fit in an
+// int64. The one checked sum of the project: declaration validation rejects
+// amounts whose sums would come near the limit (core/declaration_validator.h
+// documents the ceilings), and the engine uses SumOrMax below.
+absl::StatusOr<int64_t> AddMinorUnits(int64_t a, int64_t b);
+
+// AddMinorUnits, or INT64_MAX when the sum overflows. For the rule engine,
+// which returns a verdict rather than a status: validated declarations never
+// reach the limit, and an amount that cannot be smaller than the true sum
+// keeps content and non-originating shares on the conservative side (more
+// controlled content, more duty), never wrapping to a negative figure.
+int64_t SumOrMax(int64_t a, int64_t b);
 
 v1::Money MakeMoney(absl::string_view currency, int64_t minor_units);
 

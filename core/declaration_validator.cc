@@ -1,5 +1,6 @@
 #include "core/declaration_validator.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -9,7 +10,9 @@
 #include "common/dates.h"
 #include "common/digits.h"
 #include "common/exchange_rate.h"
+#include "common/money.h"
 #include "core/errors.h"
+#include "core/unknown_fields.h"
 
 namespace tradecheck {
 namespace {
@@ -39,12 +42,80 @@ bool IsTagLike(absl::string_view s) {
   return true;
 }
 
+bool IsIdChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+         c == '_' || c == ':' || c == '/' || c == '-';
+}
+
+// Why `text` is not acceptable free text, or "" when it is: valid UTF-8
+// without control characters (C0, DEL, C1) other than tab, which a terminal
+// or a log would act on.
+std::string FreeTextProblem(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\t') || c == 0x7f) {
+        return absl::StrFormat(
+            "holds control character 0x%02x at byte %d; free text may hold "
+            "any printable UTF-8 and tab",
+            c, i);
+      }
+      ++i;
+      continue;
+    }
+    int extra = 0;
+    uint32_t code = 0;
+    if ((c & 0xe0) == 0xc0) {
+      extra = 1;
+      code = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      extra = 2;
+      code = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      extra = 3;
+      code = c & 0x07;
+    } else {
+      return absl::StrFormat("is not valid UTF-8 at byte %d", i);
+    }
+    if (i + extra >= text.size()) {
+      return absl::StrFormat("is not valid UTF-8 at byte %d", i);
+    }
+    for (int k = 1; k <= extra; ++k) {
+      const unsigned char next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xc0) != 0x80) {
+        return absl::StrFormat("is not valid UTF-8 at byte %d", i);
+      }
+      code = (code << 6) | (next & 0x3f);
+    }
+    static constexpr uint32_t kMinForLength[] = {0, 0x80, 0x800, 0x10000};
+    if (code < kMinForLength[extra] || code > 0x10ffff ||
+        (code >= 0xd800 && code <= 0xdfff)) {
+      return absl::StrFormat("is not valid UTF-8 at byte %d", i);
+    }
+    if (code >= 0x80 && code <= 0x9f) {
+      return absl::StrFormat(
+          "holds control character U+%04X at byte %d; free text may hold "
+          "any printable UTF-8 and tab",
+          code, i);
+    }
+    i += extra + 1;
+  }
+  return "";
+}
+
 class Validator {
  public:
   Validator(const v1::Declaration& d, const rules::RuleSet& rules)
       : d_(d), rules_(rules) {}
 
   absl::Status Run() {
+    for (const UnknownField& u : FindUnknownFields(d_)) {
+      Add(u.path.empty() ? "declaration" : u.path,
+          absl::StrCat("holds unknown field numbers ", u.numbers,
+                       "; they are refused, not stored unchecked (is the "
+                       "client built from a newer declaration.proto?)"));
+    }
     CheckIdentity();
     CheckCountries();
     CheckDates();
@@ -62,10 +133,8 @@ class Validator {
   void CheckIdentity() {
     if (d_.declaration_id().empty()) {
       Add("declaration_id", "is required (the caller-chosen idempotency key)");
-    } else if (!IsValidDeclarationId(d_.declaration_id())) {
-      Add("declaration_id",
-          absl::StrFormat("must be 1 to %d characters of A-Z a-z 0-9 . _ : / -",
-                          kMaxIdLength));
+    } else {
+      CheckId("declaration_id", d_.declaration_id(), kMaxIdLength, true);
     }
     if (d_.kind() == v1::DECLARATION_KIND_UNSPECIFIED) {
       Add("kind", "is required: DECLARATION_KIND_IMPORT_ENTRY or "
@@ -73,28 +142,55 @@ class Validator {
     } else if (!v1::DeclarationKind_IsValid(d_.kind())) {
       Add("kind", absl::StrCat("unknown value ", d_.kind()));
     }
-    CheckPartyId("exporter_id", d_.exporter_id(),
-                 d_.kind() == v1::DECLARATION_KIND_EXPORT_SHIPMENT);
-    CheckPartyId("importer_id", d_.importer_id(),
-                 d_.kind() == v1::DECLARATION_KIND_IMPORT_ENTRY);
-    CheckPartyId("manufacturer_id", d_.manufacturer_id(), false);
+    CheckId("exporter_id", d_.exporter_id(), kMaxIdLength,
+            d_.kind() == v1::DECLARATION_KIND_EXPORT_SHIPMENT);
+    CheckId("importer_id", d_.importer_id(), kMaxIdLength,
+            d_.kind() == v1::DECLARATION_KIND_IMPORT_ENTRY);
+    CheckId("manufacturer_id", d_.manufacturer_id(), kMaxIdLength, false);
     const std::string& schedule = d_.tariff_schedule_version();
     if (!schedule.empty() && schedule != "HS2022" && schedule != "HS2017") {
       Add("tariff_schedule_version",
-          absl::StrCat("\"", schedule, "\" is not supported; use \"HS2022\" "
-                                       "(default) or \"HS2017\""));
+          absl::StrCat(QuoteValue(schedule), " is not supported; use "
+                       "\"HS2022\" (default) or \"HS2017\""));
     }
   }
 
-  void CheckPartyId(const char* field, const std::string& id, bool required) {
+  // An identifier: 1..max characters of A-Z a-z 0-9 . _ : / -.
+  void CheckId(const std::string& field, const std::string& id, size_t max,
+               bool required) {
     if (id.empty()) {
       if (required) Add(field, "is required for this kind of declaration");
       return;
     }
-    if (id.size() > kMaxIdLength) {
-      Add(field, absl::StrFormat("is %d characters; at most %d", id.size(),
-                                 kMaxIdLength));
+    if (id.size() > max) {
+      Add(field, absl::StrFormat("is %d bytes; at most %d", id.size(), max));
+      return;
     }
+    for (char c : id) {
+      if (!IsIdChar(c)) {
+        Add(field, absl::StrCat(QuoteValue(id),
+                                " may hold only A-Z a-z 0-9 . _ : / -"));
+        return;
+      }
+    }
+  }
+
+  // Free text of at most `max` bytes.
+  void CheckText(const std::string& field, const std::string& text,
+                 size_t max) {
+    if (text.size() > max) {
+      Add(field, absl::StrFormat("is %d bytes; at most %d", text.size(), max));
+      return;
+    }
+    std::string problem = FreeTextProblem(text);
+    if (!problem.empty()) Add(field, std::move(problem));
+  }
+
+  // A repeated field's count; false (and reported) when over `max`.
+  bool CheckCount(const std::string& field, int count, int max) {
+    if (count <= max) return true;
+    Add(field, absl::StrFormat("has %d items; at most %d", count, max));
+    return false;
   }
 
   void CheckCountry(const std::string& field, const std::string& code,
@@ -103,9 +199,9 @@ class Validator {
       if (required) Add(field, "is required (ISO 3166-1 alpha-2, e.g. \"MY\")");
       return;
     }
-    if (!rules_.IsKnownCountry(code)) {
-      Add(field, absl::StrCat("\"", code,
-                              "\" is not an ISO 3166-1 alpha-2 country code "
+    if (!IsUpperAlpha(code, 2) || !rules_.IsKnownCountry(code)) {
+      Add(field, absl::StrCat(QuoteValue(code),
+                              " is not an ISO 3166-1 alpha-2 country code "
                               "(two upper-case letters, e.g. \"MY\")"));
     }
   }
@@ -150,11 +246,12 @@ class Validator {
       if (required) Add(field, "is required (currency_code and minor_units)");
       return;
     }
-    if (!IsUpperAlpha(money.currency_code(), 3)) {
+    if (!IsUpperAlpha(money.currency_code(), 3) ||
+        !rules_.IsKnownCurrency(money.currency_code())) {
       Add(field + ".currency_code",
-          absl::StrCat("\"", money.currency_code(),
-                       "\" is not an ISO 4217 code (three upper-case "
-                       "letters, e.g. \"USD\")"));
+          absl::StrCat(QuoteValue(money.currency_code()),
+                       " is not an ISO 4217 currency code (three upper-case "
+                       "letters, e.g. \"USD\"; reference/iso4217.tab)"));
     } else if (currency_.empty()) {
       currency_ = money.currency_code();
       currency_field_ = field;
@@ -167,25 +264,64 @@ class Validator {
     if (money.minor_units() < 0) {
       Add(field + ".minor_units",
           absl::StrCat("is ", money.minor_units(), "; must be >= 0"));
+    } else if (money.minor_units() > kMaxLineValueMinor) {
+      Add(field + ".minor_units",
+          absl::StrCat("is ", money.minor_units(), "; at most ",
+                       kMaxLineValueMinor, " minor units per amount"));
     }
   }
 
+  // The declaration's total value, through the one checked sum; names the
+  // line at which the total passes the ceiling.
+  void CheckDeclarationValue() {
+    int64_t total = 0;
+    for (int i = 0; i < d_.lines_size(); ++i) {
+      const int64_t value = d_.lines(i).customs_value().minor_units();
+      // Negative and over-ceiling amounts are reported on their line.
+      if (value < 0 || value > kMaxLineValueMinor) continue;
+      absl::StatusOr<int64_t> sum = AddMinorUnits(total, value);
+      if (!sum.ok() || *sum > kMaxDeclarationValueMinor) {
+        Add(absl::StrCat("lines[", i, "].customs_value.minor_units"),
+            absl::StrCat("brings the declaration's total customs value over ",
+                         kMaxDeclarationValueMinor,
+                         " minor units, the ceiling per declaration"));
+        return;
+      }
+      total = *sum;
+    }
+  }
+
+  // A declared tariff code: 6, 8 or 10 digits (the HS subheading, then the
+  // national tariff's digits), the first 6 an HS subheading of the schedule.
+  // Digits 7 to 10 are national (e.g. the US HTS) and not checked against
+  // any national tariff: the project has HS 2022 at 6 digits only.
   void CheckHs(const std::string& field, const std::string& code) {
     if (code.empty()) {
-      Add(field, "is required (6 to 10 digits, no dots)");
+      Add(field, "is required (6, 8 or 10 digits, no dots)");
       return;
     }
-    absl::Status status = rules_.CheckHsCode(code, d_.tariff_schedule_version());
+    if (!AllDigits(code) ||
+        (code.size() != 6 && code.size() != 8 && code.size() != 10)) {
+      Add(field, absl::StrCat(QuoteValue(code),
+                              " is not 6, 8 or 10 digits (no dots)"));
+      return;
+    }
+    const std::string& schedule = d_.tariff_schedule_version();
+    if (!schedule.empty() && schedule != "HS2022" && schedule != "HS2017") {
+      return;  // reported on tariff_schedule_version
+    }
+    absl::Status status = rules_.CheckHsCode(code, schedule);
     if (!status.ok()) Add(field, std::string(status.message()));
   }
 
   void CheckElements(const std::string& prefix,
                      const google::protobuf::RepeatedPtrField<std::string>& el) {
+    if (!CheckCount(prefix, el.size(), kMaxElements)) return;
     for (int i = 0; i < el.size(); ++i) {
       if (!IsElementSymbol(el[i])) {
         Add(absl::StrCat(prefix, "[", i, "]"),
-            absl::StrCat("\"", el[i],
-                         "\" is not a chemical symbol (e.g. \"Dy\", \"Nd\")"));
+            absl::StrCat(QuoteValue(el[i]),
+                         " is not a chemical symbol (e.g. \"Dy\", \"Nd\")"));
       }
     }
   }
@@ -206,6 +342,18 @@ class Validator {
                                    d_.lines_size(), kMaxLines));
       return;
     }
+    int components = 0;
+    for (const v1::LineItem& line : d_.lines()) {
+      components += std::min(line.bill_of_materials_size(),
+                             kMaxComponentsPerDeclaration + 1);
+    }
+    if (components > kMaxComponentsPerDeclaration) {
+      Add("lines", absl::StrFormat(
+                       "hold %d bill-of-materials components in all; at most "
+                       "%d per declaration",
+                       components, kMaxComponentsPerDeclaration));
+      return;
+    }
     std::set<int> numbers;
     for (int i = 0; i < d_.lines_size(); ++i) {
       const v1::LineItem& line = d_.lines(i);
@@ -217,11 +365,8 @@ class Validator {
             absl::StrCat(line.line_number(), " is used by an earlier line"));
       }
       CheckHs(p + ".hs_code", line.hs_code());
-      if (line.description().size() > kMaxTextLength) {
-        Add(p + ".description",
-            absl::StrFormat("is %d bytes; at most %d",
-                            line.description().size(), kMaxTextLength));
-      }
+      CheckText(p + ".description", line.description(),
+                kMaxLineDescriptionLength);
       CheckMoney(p + ".customs_value", line.customs_value(), true);
       if (line.has_us_content_value()) {
         CheckMoney(p + ".us_content_value", line.us_content_value(), false);
@@ -243,6 +388,10 @@ class Validator {
       }
       if (line.quantity().amount_milli() < 0) {
         Add(p + ".quantity.amount_milli", "must be >= 0");
+      } else if (line.quantity().amount_milli() > kMaxQuantityMilli) {
+        Add(p + ".quantity.amount_milli",
+            absl::StrCat("is ", line.quantity().amount_milli(), "; at most ",
+                         kMaxQuantityMilli));
       }
       if (line.quantity().amount_milli() > 0 &&
           (line.quantity().unit().empty() || line.quantity().unit().size() > 3 ||
@@ -267,6 +416,7 @@ class Validator {
       CheckElements(p + ".elements", line.elements());
       CheckComponents(p, line);
     }
+    CheckDeclarationValue();
   }
 
   void CheckComponents(const std::string& p, const v1::LineItem& line) {
@@ -282,13 +432,17 @@ class Validator {
       const std::string q = absl::StrCat(p, ".bill_of_materials[", j, "]");
       const std::string& hs = c.hs_code();
       if (hs.size() < 4 || hs.size() > 10 || !AllDigits(hs)) {
-        Add(q + ".hs_code", "must be 4 to 10 digits (HS heading or finer)");
+        Add(q + ".hs_code", absl::StrCat(QuoteValue(hs),
+                                         " is not 4, 6, 8 or 10 digits (HS "
+                                         "heading or finer, no dots)"));
       } else if (hs.size() >= 6) {
         CheckHs(q + ".hs_code", hs);
       } else if (!rules_.IsKnownHsHeading(hs.substr(0, 4))) {
         Add(q + ".hs_code",
             absl::StrCat(hs.substr(0, 4), " is not an HS 2022 heading"));
       }
+      CheckText(q + ".description", c.description(),
+                kMaxComponentDescriptionLength);
       CheckCountry(q + ".origin_country", c.origin_country(), true);
       CheckMoney(q + ".value", c.value(), true);
       CheckElements(q + ".elements", c.elements());
@@ -304,26 +458,33 @@ class Validator {
     CheckAnswer("facts.end_user_listed", f.end_user_listed());
     CheckAnswer("facts.importer_origin_attestation",
                 f.importer_origin_attestation());
-    if (f.end_use_description().size() > kMaxTextLength) {
-      Add("facts.end_use_description",
-          absl::StrFormat("is %d bytes; at most %d",
-                          f.end_use_description().size(), kMaxTextLength));
-    }
-    for (int i = 0; i < f.end_use_categories_size(); ++i) {
-      if (!IsTagLike(f.end_use_categories(i))) {
-        Add(absl::StrCat("facts.end_use_categories[", i, "]"),
-            "must be an upper-case tag such as \"ADVANCED_LOGIC\"");
+    CheckText("facts.end_use_description", f.end_use_description(),
+              kMaxTextLength);
+    CheckId("facts.preference_claimed", f.preference_claimed(),
+            kMaxShortIdLength, false);
+    if (CheckCount("facts.end_use_categories", f.end_use_categories_size(),
+                   kMaxEndUseCategories)) {
+      for (int i = 0; i < f.end_use_categories_size(); ++i) {
+        if (!IsTagLike(f.end_use_categories(i))) {
+          Add(absl::StrCat("facts.end_use_categories[", i, "]"),
+              absl::StrCat(QuoteValue(f.end_use_categories(i)),
+                           " is not an upper-case tag such as "
+                           "\"ADVANCED_LOGIC\""));
+        }
       }
     }
     if (!v1::LiquidationStatus_IsValid(f.liquidation_status())) {
       Add("facts.liquidation_status",
           absl::StrCat("unknown value ", f.liquidation_status()));
     }
+    if (!CheckCount("facts.licences", f.licences_size(), kMaxLicences)) return;
     for (int i = 0; i < f.licences_size(); ++i) {
       const v1::Licence& l = f.licences(i);
       const std::string p = absl::StrCat("facts.licences[", i, "]");
       if (l.authority().empty()) Add(p + ".authority", "is required");
       if (l.number().empty()) Add(p + ".number", "is required");
+      CheckId(p + ".authority", l.authority(), kMaxShortIdLength, false);
+      CheckId(p + ".number", l.number(), kMaxShortIdLength, false);
       if (!IsUnset(l.valid_until())) {
         CheckDate((p + ".valid_until").c_str(), l.valid_until(), false);
       }
@@ -356,8 +517,8 @@ class Validator {
     }
     if (r.currency_code() != currency_) {
       Add("exchange_rate.currency_code",
-          absl::StrCat("is \"", r.currency_code().substr(0, 8),
-                       "\" but the declaration is valued in ", currency_));
+          absl::StrCat("is ", QuoteValue(r.currency_code()),
+                       " but the declaration is valued in ", currency_));
     }
     if (absl::Status s = ParseDecimalRate(r.usd_per_unit()).status(); !s.ok()) {
       Add("exchange_rate.usd_per_unit", std::string(s.message()));
@@ -378,11 +539,7 @@ class Validator {
                          "; 19 CFR 159.32 converts at the rate for that date"));
       }
     }
-    if (r.source().size() > kMaxTextLength) {
-      Add("exchange_rate.source",
-          absl::StrFormat("is %d bytes; at most %d", r.source().size(),
-                          kMaxTextLength));
-    }
+    CheckText("exchange_rate.source", r.source(), kMaxTextLength);
   }
 
   const v1::Declaration& d_;
@@ -397,10 +554,7 @@ class Validator {
 bool IsValidDeclarationId(absl::string_view id) {
   if (id.empty() || id.size() > kMaxIdLength) return false;
   for (char c : id) {
-    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
-          c == '_' || c == ':' || c == '/' || c == '-')) {
-      return false;
-    }
+    if (!IsIdChar(c)) return false;
   }
   return true;
 }

@@ -3,15 +3,50 @@
 #include <utility>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace tradecheck {
 
+namespace {
+
+// `text` cut to at most `max` bytes, marked with "..." when cut, with any
+// control byte replaced by '?'. Callers pass texts built by the project
+// (quoted values already escaped by QuoteValue); this is the safety net for
+// one that is not.
+std::string Cut(std::string text, size_t max) {
+  if (text.size() > max) {
+    text.resize(max - 3);
+    text.append("...");
+  }
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string QuoteValue(absl::string_view value) {
+  std::string out = absl::StrCat(
+      "\"", absl::CHexEscape(value.substr(0, kMaxQuotedBytes)), "\"");
+  if (value.size() > kMaxQuotedBytes) {
+    absl::StrAppend(&out, "... (", value.size(), " bytes)");
+  }
+  return out;
+}
+
 void FieldViolations::Add(std::string field, std::string description) {
-  if (request_.field_violations_size() >= kMaxListed) {
+  field = Cut(std::move(field), kMaxFieldBytes);
+  description = Cut(std::move(description), kMaxDescriptionBytes);
+  // Tag, length and the FieldViolation's own framing: under 12 bytes.
+  const size_t bytes = field.size() + description.size() + 12;
+  if (request_.field_violations_size() >= kMaxListed ||
+      detail_bytes_ + bytes > kMaxDetailBytes) {
     ++unlisted_;
     return;
   }
+  detail_bytes_ += bytes;
   auto* violation = request_.add_field_violations();
   violation->set_field(std::move(field));
   violation->set_description(std::move(description));
@@ -19,14 +54,24 @@ void FieldViolations::Add(std::string field, std::string description) {
 
 absl::Status FieldViolations::ToStatus() const {
   if (empty()) return absl::OkStatus();
+  // Room kept for the closing count.
+  constexpr size_t kTail = 96;
   std::string message;
+  int omitted = unlisted_;
   for (const auto& v : request_.field_violations()) {
-    absl::StrAppend(&message, message.empty() ? "" : "; ", v.field(), ": ",
-                    v.description());
+    const std::string item = absl::StrCat(message.empty() ? "" : "; ",
+                                          v.field(), ": ", v.description());
+    if (omitted > 0 || message.size() + item.size() > kMaxMessageBytes - kTail) {
+      ++omitted;
+      continue;
+    }
+    message.append(item);
   }
-  if (unlisted_ > 0) {
-    absl::StrAppend(&message, "; and ", unlisted_,
-                    " more problems not listed (fix these first)");
+  if (omitted > 0) {
+    absl::StrAppend(&message, message.empty() ? "" : "; ", "and ", omitted,
+                    " more problems (",
+                    request_.field_violations_size(),
+                    " listed in the google.rpc.BadRequest details)");
   }
   absl::Status status = absl::InvalidArgumentError(message);
   status.SetPayload(kBadRequestTypeUrl,

@@ -25,12 +25,30 @@ inline constexpr absl::string_view kErrorInfoTypeUrl =
 // ErrorInfo.domain of every tradecheck error.
 inline constexpr absl::string_view kErrorDomain = "tradecheck.v1";
 
+// A caller's value as an error may quote it: at most kMaxQuotedBytes of it,
+// C-escaped (control characters, quotes and non-ASCII bytes as \n, \", \xNN)
+// and in double quotes, followed by "... (N bytes)" when it was cut. A 1 MB
+// bad value thus costs at most about 150 bytes of an error.
+inline constexpr size_t kMaxQuotedBytes = 32;
+std::string QuoteValue(absl::string_view value);
+
 // Collects field violations; builds the INVALID_ARGUMENT status. Keeps the
-// first kMaxListed and counts the rest, so the error (sent in gRPC trailers,
-// which clients cap at a few kilobytes) always reaches the caller.
+// first kMaxListed (fewer when their text would pass kMaxDetailBytes) and
+// counts the rest, and caps the message at kMaxMessageBytes, so the whole
+// error (sent in gRPC trailers: the message, then the details again with the
+// message inside, base64-encoded; clients cap trailers at 8 KiB by default)
+// always reaches the caller as INVALID_ARGUMENT.
 class FieldViolations {
  public:
   static constexpr int kMaxListed = 25;
+  // Serialized google.rpc.BadRequest, at most.
+  static constexpr size_t kMaxDetailBytes = 2560;
+  // The status message, at most.
+  static constexpr size_t kMaxMessageBytes = 1024;
+  // One violation's field path and description, at most (longer ones are
+  // cut; the validator's own texts are far shorter).
+  static constexpr size_t kMaxFieldBytes = 128;
+  static constexpr size_t kMaxDescriptionBytes = 320;
 
   void Add(std::string field, std::string description);
   bool empty() const { return request_.field_violations().empty(); }
@@ -42,6 +60,7 @@ class FieldViolations {
 
  private:
   google::rpc::BadRequest request_;
+  size_t detail_bytes_ = 0;
   int unlisted_ = 0;
 };
 

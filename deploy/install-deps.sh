@@ -13,6 +13,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   grpc-proto                       # health/reflection protos for tests
   python3 python3-grpcio python3-protobuf   # the Python client test
+  clang libclang-rt-14-dev         # libFuzzer + ASan/UBSan (fuzz/run.sh)
+  iso-codes                        # ISO 4217 source of agreements/reference/iso4217.tab
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #include "rules/engine.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <string>
 #include <utility>
@@ -114,7 +115,8 @@ void EvaluateLine(EvalContext& ctx, const v1::LineItem& line,
 
   v1::Money total = MakeMoney(ctx.currency(), 0);
   for (const v1::Duty& d : lv->duties()) {
-    total.set_minor_units(total.minor_units() + d.amount().minor_units());
+    total.set_minor_units(
+        SumOrMax(total.minor_units(), d.amount().minor_units()));
   }
   *lv->mutable_total_duty() = total;
   // Filing headings in order, without repeats.
@@ -249,8 +251,8 @@ void RoundPerInvoice(EvalContext& ctx, v1::Verdict* v) {
     return;
   }
   struct Group {
-    int64_t base = 0;
-    int64_t amount = 0;
+    __int128 base = 0;  // wide: hostile values must not wrap (and are
+    __int128 amount = 0;  // refused by validation long before this)
     v1::Duty* largest = nullptr;
     v1::LineVerdict* line = nullptr;
   };
@@ -268,20 +270,22 @@ void RoundPerInvoice(EvalContext& ctx, v1::Verdict* v) {
       }
     }
   }
+  constexpr __int128 kMax = std::numeric_limits<int64_t>::max();
   for (auto& [key, g] : groups) {
-    const int64_t dollars = (g.base + 50) / 100 * 100;
+    if (g.base + 50 > kMax || g.amount > kMax) continue;  // out of range
+    const int64_t dollars = static_cast<int64_t>((g.base + 50) / 100 * 100);
     const int64_t duty = ApplyBasisPoints(dollars, key.second);
-    const int64_t diff = duty - g.amount;
+    const int64_t diff = static_cast<int64_t>(duty - g.amount);
     if (diff == 0) continue;
     g.largest->mutable_amount()->set_minor_units(
-        g.largest->amount().minor_units() + diff);
+        SumOrMax(g.largest->amount().minor_units(), diff));
     g.line->mutable_total_duty()->set_minor_units(
-        g.line->total_duty().minor_units() + diff);
+        SumOrMax(g.line->total_duty().minor_units(), diff));
     v1::Finding* f = ctx.Add(
         v->mutable_findings(), ctx.ids().rounding(), nullptr,
         v1::SEVERITY_INFO,
         absl::StrCat("19 CFR 159.3(a): ", key.first, " at ",
-                     PctBp(key.second), " applies to ", ctx.Money(g.base),
+                     PctBp(key.second), " applies to ", ctx.Money(static_cast<int64_t>(g.base)),
                      " taken as one unit and rounded to ", ctx.Money(dollars),
                      ": duty ", ctx.Money(duty), "; line ",
                      g.line->line_number(), " carries the ",
@@ -377,7 +381,7 @@ Evaluation Evaluate(const RuleSet& rules, const v1::Declaration& declaration) {
   RoundPerInvoice(ctx, &v);
   int64_t total = 0;
   for (const v1::LineVerdict& lv : v.lines()) {
-    total += lv.total_duty().minor_units();
+    total = SumOrMax(total, lv.total_duty().minor_units());
   }
   *v.mutable_total_duty() = MakeMoney(currency, total);
   Recompute(&v);

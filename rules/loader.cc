@@ -159,6 +159,23 @@ absl::Status Loader::LoadCountries() {
     }
     impl_->countries.insert(std::string(cols[0]));
   }
+  // Currencies: the same layout, three upper-case letters in column one.
+  // Without the table no currency is known, so no declaration validates
+  // against such a set.
+  auto cur = impl_->sources.find(std::string(kCurrencyFile));
+  if (cur == impl_->sources.end()) return absl::OkStatus();
+  line_no = 0;
+  for (absl::string_view line : absl::StrSplit(cur->second, '\n')) {
+    ++line_no;
+    if (line.empty() || line[0] == '#') continue;
+    absl::string_view code = line.substr(0, line.find('\t'));
+    if (code.size() != 3 || !absl::ascii_isupper(code[0]) ||
+        !absl::ascii_isupper(code[1]) || !absl::ascii_isupper(code[2])) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          kCurrencyFile, ":", line_no, ": not an alphabetic code"));
+    }
+    impl_->currencies.insert(std::string(code));
+  }
   return absl::OkStatus();
 }
 

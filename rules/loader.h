@@ -21,6 +21,10 @@ namespace tradecheck::rules {
 inline constexpr absl::string_view kRuleSetFile = "ruleset.textproto";
 inline constexpr absl::string_view kHsFile = "reference/hs2022.csv";
 inline constexpr absl::string_view kCountryFile = "reference/iso3166.tab";
+// ISO 4217 currencies, generated from Debian's iso-codes by
+// reference/gen_iso4217.py. Optional: revisions stored before the table
+// existed must still load for re-evaluation (which never validates).
+inline constexpr absl::string_view kCurrencyFile = "reference/iso4217.tab";
 // Published HTS product lists (NamedHsList.csv_file), one CSV each.
 inline constexpr absl::string_view kHtsListDir = "reference/hts-lists/";
 

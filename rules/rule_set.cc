@@ -134,7 +134,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::LoadFromDirectory(
     const bool hts_list = absl::StartsWith(name, kHtsListDir) &&
                           absl::EndsWith(name, ".csv");
     if (!absl::EndsWith(name, ".textproto") && name != kHsFile &&
-        name != kCountryFile && !hts_list) {
+        name != kCountryFile && name != kCurrencyFile && !hts_list) {
       continue;  // READMEs and editor files are not data
     }
     std::ifstream in(it->path(), std::ios::binary);
@@ -165,6 +165,10 @@ absl::CivilDay RuleSet::data_current_through() const {
 
 bool RuleSet::IsKnownCountry(absl::string_view alpha2) const {
   return impl_->countries.contains(alpha2);
+}
+
+bool RuleSet::IsKnownCurrency(absl::string_view alpha3) const {
+  return impl_->currencies.contains(alpha3);
 }
 
 bool RuleSet::IsKnownHsHeading(absl::string_view heading) const {

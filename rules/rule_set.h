@@ -67,6 +67,9 @@ class RuleSet {
   // True for an ISO 3166-1 alpha-2 code that exists ("MY"), false for
   // anything else ("my", "XX", "MYS").
   bool IsKnownCountry(absl::string_view alpha2) const;
+  // True for an ISO 4217 currency code in reference/iso4217.tab ("USD"),
+  // false for anything else ("usd", "XXZ", "XXX").
+  bool IsKnownCurrency(absl::string_view alpha3) const;
 
   // OK when `code` is 6 to 10 digits whose first 6 are a subheading of the
   // schedule ("HS2022" when empty, or "HS2017" for the codes the data maps

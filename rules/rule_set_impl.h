@@ -56,6 +56,7 @@ class RuleSetImpl {
   LineIndex line_index;                // line-level measures, see index.h
   std::vector<int> declaration_level;  // declaration-level notices
   absl::flat_hash_set<std::string> countries;
+  absl::flat_hash_set<std::string> currencies;  // reference/iso4217.tab
   absl::flat_hash_set<std::string> hs_codes;  // 2-, 4- and 6-digit HS 2022
   absl::flat_hash_set<std::string> stacking_groups;
   // Selectors with many entries (the published lists), compiled; keyed by

@@ -1,7 +1,16 @@
 // ComplianceService handlers: unary, batch and bidi-stream checks, all
 // forwarding to TradecheckCore::CheckDeclaration.
+//
+// The three methods are registered raw (grpc::ByteBuffer in and out) and
+// parse the request themselves: gRPC 1.51's typed callback handlers answer a
+// request that does not parse with UNIMPLEMENTED before any handler runs,
+// and a typed stream cannot tell an unreadable message from the client
+// half-closing. Parsing here lets an unreadable request get
+// INVALID_ARGUMENT, and an unreadable stream message end the stream with an
+// error that says how many results were sent.
 #include <deque>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -23,6 +32,44 @@ constexpr int kMaxStreamInFlight = 256;
 // exists (a peer address is not an identity).
 std::string CallerOf(const grpc::CallbackServerContext*) { return ""; }
 
+// `buffer` parsed as a T, or INVALID_ARGUMENT naming what was expected.
+template <typename T>
+absl::StatusOr<T> ParseRequest(const grpc::ByteBuffer& buffer) {
+  grpc::ByteBuffer copy(buffer);  // shares the slices; Deserialize consumes
+  T message;
+  grpc::Status parsed =
+      grpc::SerializationTraits<T>::Deserialize(&copy, &message);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the request is not a readable ", T::descriptor()->full_name(),
+        " (malformed protobuf, invalid UTF-8 in a string, or nesting too "
+        "deep)"));
+  }
+  return message;
+}
+
+template <typename T>
+grpc::ByteBuffer Serialize(const T& message) {
+  grpc::ByteBuffer buffer;
+  bool own_buffer;
+  // Serializing a message built here cannot fail short of running out of
+  // memory; an empty buffer then reaches the client as an unreadable
+  // response rather than a crash.
+  grpc::SerializationTraits<T>::Serialize(message, &buffer, &own_buffer)
+      .IgnoreError();
+  return buffer;
+}
+
+// FinishUnary for a raw method: serializes the response into `response`.
+template <typename T>
+Callback<T> FinishRaw(grpc::ServerUnaryReactor* reactor,
+                      grpc::ByteBuffer* response) {
+  return [reactor, response](absl::StatusOr<T> result) {
+    if (result.ok()) *response = Serialize(*result);
+    reactor->Finish(ToGrpcStatus(result.status()));
+  };
+}
+
 v1::CheckResult ToResult(uint64_t index, const std::string& declaration_id,
                          absl::StatusOr<v1::CheckDeclarationResponse> r) {
   v1::CheckResult result;
@@ -36,9 +83,15 @@ v1::CheckResult ToResult(uint64_t index, const std::string& declaration_id,
   return result;
 }
 
+// The bulk stream. Contract (compliance_service.proto): every readable
+// request gets exactly one result; the stream ends OK only after the client
+// half-closed and every result was written. A message that does not parse
+// ends the stream: no further message is read, the checks already started
+// finish and their results are written, then the status is
+// INVALID_ARGUMENT saying which message was unreadable and how many results
+// were sent, so the client knows exactly what to resend.
 class StreamCheckReactor final
-    : public grpc::ServerBidiReactor<v1::CheckDeclarationRequest,
-                                     v1::CheckResult> {
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   StreamCheckReactor(TradecheckCore* core, std::string caller)
       : core_(core), caller_(std::move(caller)) {
@@ -46,14 +99,25 @@ class StreamCheckReactor final
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {
+    absl::StatusOr<v1::CheckDeclarationRequest> request;
+    if (ok) {
+      request = ParseRequest<v1::CheckDeclarationRequest>(request_);
+      request_.Clear();
+    }
+    if (!ok || !request.ok()) {
       bool finish;
       {
         absl::MutexLock lock(&mu_);
         reads_done_ = true;
+        if (!ok) {
+          // The client half-closed (or went away: then nothing is written
+          // and the status is not delivered anyway).
+        } else {
+          unreadable_index_ = next_index_;
+        }
         finish = ShouldFinishLocked();
       }
-      if (finish) Finish(grpc::Status::OK);
+      if (finish) FinishStream();
       return;
     }
     uint64_t index;
@@ -62,13 +126,11 @@ class StreamCheckReactor final
       index = next_index_++;
       ++in_flight_;
     }
-    std::string id = request_.declaration().declaration_id();
-    // CheckDeclaration copies what it keeps before returning, so request_
-    // can be reused for the next read.
+    std::string id = request->declaration().declaration_id();
     core_->CheckDeclaration(
-        request_, caller_,
+        *request, caller_,
         [this, index, id](absl::StatusOr<v1::CheckDeclarationResponse> r) {
-          v1::CheckResult result = ToResult(index, id, std::move(r));
+          grpc::ByteBuffer result = Serialize(ToResult(index, id, std::move(r)));
           bool finish;
           {
             absl::MutexLock lock(&mu_);
@@ -80,7 +142,7 @@ class StreamCheckReactor final
           }
           // Outside the lock and last: on this (non-gRPC) thread, Finish may
           // run OnDone, which deletes the reactor, before it returns.
-          if (finish) Finish(grpc::Status::OK);
+          if (finish) FinishStream();
         });
     bool finish;
     {
@@ -92,7 +154,7 @@ class StreamCheckReactor final
       }
       finish = ShouldFinishLocked();
     }
-    if (finish) Finish(grpc::Status::OK);
+    if (finish) FinishStream();
   }
 
   void OnWriteDone(bool ok) override {
@@ -100,7 +162,9 @@ class StreamCheckReactor final
     {
       absl::MutexLock lock(&mu_);
       writing_ = false;
-      if (!ok) {
+      if (ok) {
+        ++results_sent_;
+      } else {
         // The client went away; finish the checks already started (their
         // records are made) but stop writing.
         broken_ = true;
@@ -110,12 +174,35 @@ class StreamCheckReactor final
       MaybeResumeReadLocked();
       finish = ShouldFinishLocked();
     }
-    if (finish) Finish(grpc::Status::OK);
+    if (finish) FinishStream();
   }
 
   void OnDone() override { delete this; }
 
  private:
+  // Called exactly once, outside the lock, when ShouldFinishLocked said so.
+  void FinishStream() {
+    grpc::Status status = grpc::Status::OK;
+    {
+      absl::MutexLock lock(&mu_);
+      if (unreadable_index_.has_value()) {
+        status = ToGrpcStatus(WithErrorInfo(
+            absl::InvalidArgumentError(absl::StrCat(
+                "stream message ", *unreadable_index_,
+                " (counting from 0) is not a readable "
+                "tradecheck.v1.CheckDeclarationRequest; the stream ends "
+                "there: ",
+                *unreadable_index_, " requests were read and ", results_sent_,
+                " results were sent; resend from message ",
+                *unreadable_index_)),
+            "STREAM_MESSAGE_UNREADABLE",
+            {{"unreadable_index", absl::StrCat(*unreadable_index_)},
+             {"results_sent", absl::StrCat(results_sent_)}}));
+      }
+    }
+    Finish(status);
+  }
+
   void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (writing_ || pending_.empty() || broken_) return;
     writing_ = true;
@@ -132,7 +219,7 @@ class StreamCheckReactor final
   // Reading stays paused while the stream holds kMaxStreamInFlight checks
   // or results, whether the checks are slow or the client reads slowly.
   void MaybeResumeReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (read_paused_ && Buffered() < kMaxStreamInFlight) {
+    if (read_paused_ && !reads_done_ && Buffered() < kMaxStreamInFlight) {
       read_paused_ = false;
       StartRead(&request_);
     }
@@ -151,39 +238,66 @@ class StreamCheckReactor final
 
   TradecheckCore* const core_;
   const std::string caller_;
-  v1::CheckDeclarationRequest request_;  // only touched by the read chain
+  grpc::ByteBuffer request_;  // only touched by the read chain
   absl::Mutex mu_;
   uint64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t results_sent_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<uint64_t> unreadable_index_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
   bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  std::deque<v1::CheckResult> pending_ ABSL_GUARDED_BY(mu_);
-  v1::CheckResult current_ ABSL_GUARDED_BY(mu_);
+  std::deque<grpc::ByteBuffer> pending_ ABSL_GUARDED_BY(mu_);
+  grpc::ByteBuffer current_ ABSL_GUARDED_BY(mu_);
 };
 
-class ComplianceServiceImpl final
-    : public v1::ComplianceService::CallbackService {
+using RawService = v1::ComplianceService::WithRawCallbackMethod_CheckDeclaration<
+    v1::ComplianceService::WithRawCallbackMethod_CheckDeclarations<
+        v1::ComplianceService::WithRawCallbackMethod_StreamCheckDeclarations<
+            v1::ComplianceService::Service>>>;
+
+class ComplianceServiceImpl final : public RawService {
  public:
   explicit ComplianceServiceImpl(TradecheckCore* core) : core_(core) {}
 
   grpc::ServerUnaryReactor* CheckDeclaration(
-      grpc::CallbackServerContext* context,
-      const v1::CheckDeclarationRequest* request,
-      v1::CheckDeclarationResponse* response) override {
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw,
+      grpc::ByteBuffer* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    core_->CheckDeclaration(*request, CallerOf(context),
-                            FinishUnary(reactor, response));
+    auto request = ParseRequest<v1::CheckDeclarationRequest>(*raw);
+    if (!request.ok()) {
+      reactor->Finish(ToGrpcStatus(request.status()));
+      return reactor;
+    }
+    core_->CheckDeclaration(
+        *request, CallerOf(context),
+        FinishRaw<v1::CheckDeclarationResponse>(reactor, response));
     return reactor;
   }
 
   grpc::ServerUnaryReactor* CheckDeclarations(
-      grpc::CallbackServerContext* context,
-      const v1::CheckDeclarationsRequest* request,
-      v1::CheckDeclarationsResponse* response) override {
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw,
+      grpc::ByteBuffer* raw_response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    auto parsed = ParseRequest<v1::CheckDeclarationsRequest>(*raw);
+    if (!parsed.ok()) {
+      reactor->Finish(ToGrpcStatus(parsed.status()));
+      return reactor;
+    }
+    // Shared with the callbacks: the parsed batch and the response they
+    // fill, until the last one serializes it.
+    struct Batch {
+      v1::CheckDeclarationsRequest request;
+      v1::CheckDeclarationsResponse response;
+      absl::Mutex mu;
+      int remaining ABSL_GUARDED_BY(mu);
+    };
+    auto batch = std::make_shared<Batch>();
+    batch->request = std::move(*parsed);
+    const v1::CheckDeclarationsRequest* request = &batch->request;
+    v1::CheckDeclarationsResponse* response = &batch->response;
     const int n = request->requests_size();
     if (n == 0 || n > kMaxBatch) {
       reactor->Finish(ToGrpcStatus(InvalidField(
@@ -194,11 +308,6 @@ class ComplianceServiceImpl final
     // Every slot exists before any check starts, so callbacks on different
     // threads each write only their own element.
     for (int i = 0; i < n; ++i) response->add_results();
-    struct Batch {
-      absl::Mutex mu;
-      int remaining ABSL_GUARDED_BY(mu);
-    };
-    auto batch = std::make_shared<Batch>();
     {
       absl::MutexLock lock(&batch->mu);
       batch->remaining = n;
@@ -208,21 +317,25 @@ class ComplianceServiceImpl final
       std::string id = one.declaration().declaration_id();
       core_->CheckDeclaration(
           one, CallerOf(context),
-          [batch, reactor, response, i, id](
+          [batch, reactor, raw_response, i, id](
               absl::StatusOr<v1::CheckDeclarationResponse> r) {
-            *response->mutable_results(i) = ToResult(i, id, std::move(r));
+            *batch->response.mutable_results(i) =
+                ToResult(i, id, std::move(r));
             bool last;
             {
               absl::MutexLock lock(&batch->mu);
               last = --batch->remaining == 0;
             }
-            if (last) reactor->Finish(grpc::Status::OK);
+            if (last) {
+              *raw_response = Serialize(batch->response);
+              reactor->Finish(grpc::Status::OK);
+            }
           });
     }
     return reactor;
   }
 
-  grpc::ServerBidiReactor<v1::CheckDeclarationRequest, v1::CheckResult>*
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
   StreamCheckDeclarations(grpc::CallbackServerContext* context) override {
     return new StreamCheckReactor(core_, CallerOf(context));
   }

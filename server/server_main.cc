@@ -32,6 +32,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/service_type.h"
+#include "server/proto_log.h"
 #include "server/services.h"
 
 #ifndef TC_DEFAULT_AGREEMENTS_DIR
@@ -123,6 +124,7 @@ int Run() {
     return 1;
   }
 
+  InstallRateLimitedProtobufLog();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::vector<std::unique_ptr<grpc::Service>> services;
@@ -138,6 +140,11 @@ int Run() {
   // gRPC sets SO_REUSEPORT by default: a second server on the same port
   // would start "successfully" and steal connections. Fail loudly instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // The largest valid declaration encodes to about 1.2 MB (the limits in
+  // declaration.proto); 2 MiB leaves room for the request around it and
+  // refuses anything bigger with RESOURCE_EXHAUSTED before it is parsed,
+  // instead of gRPC's 4 MiB default.
+  builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   for (auto& service : services) builder.RegisterService(service.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {

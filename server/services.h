@@ -14,6 +14,10 @@ class Service;
 
 namespace tradecheck::server {
 
+// The largest request the server reads (a batch included), in bytes.
+// server_main.cc says why 2 MiB.
+inline constexpr int kMaxReceiveMessageBytes = 2 * 1024 * 1024;
+
 // `core` is not owned and must outlive the services.
 std::unique_ptr<grpc::Service> NewComplianceService(TradecheckCore* core);
 std::unique_ptr<grpc::Service> NewAuditService(TradecheckCore* core);

@@ -54,6 +54,11 @@ constexpr int kSchemaVersion = 2;
 constexpr int kUpgradableSchemaVersion = 1;
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
+// Stored record bytes after which a page of ListDecisions stops early (the
+// page token continues after the last record returned): 2 MiB of records
+// keeps a page within gRPC's default 4 MiB client receive limit even when
+// the records are the largest declarations the limits allow.
+constexpr size_t kMaxPageBytes = 2 * 1024 * 1024;
 
 const std::vector<std::string>& AllColumnFamilies() {
   static const auto* names =
@@ -1034,6 +1039,7 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
   std::vector<std::string> values;
   std::vector<rocksdb::Status> statuses =
       db_->MultiGet(rocksdb::ReadOptions(), cfs, slices, &values);
+  size_t page_bytes = 0;
   for (size_t i = 0; i < page; ++i) {
     for (size_t j : {i, i + page}) {
       if (statuses[j].IsNotFound()) {
@@ -1047,6 +1053,15 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
         v1::Decision d,
         DecodeRecord(stream, matches[i], values[i], values[i + page]));
     result.decisions.push_back(std::move(d));
+    page_bytes += values[i].size();
+    // A page stops once it holds kMaxPageBytes of records (at least one
+    // record), so a page of large records still fits a client's default
+    // 4 MiB receive limit; the token continues right after it.
+    if (page_bytes >= kMaxPageBytes && i + 1 < page) {
+      result.next_page_token =
+          EncodePageToken(token_key_, PageToken{digest, matches[i] - 1});
+      return result;
+    }
   }
   if (matches.size() > page) {
     result.next_page_token =

@@ -769,6 +769,34 @@ TEST_F(AuditStoreTest, PagesStayStableWhileRecordsArrive) {
   EXPECT_TRUE(all.next_page_token.empty());
 }
 
+// Before: a page of 100 large records was a 315 MB response and every
+// client with gRPC's default 4 MiB receive limit failed RESOURCE_EXHAUSTED.
+TEST_F(AuditStoreTest, APageOfLargeRecordsStopsAtItsByteBudget) {
+  OpenStore();
+  for (int i = 1; i <= 10; ++i) {
+    AppendRequest request = MakeRequest(absl::StrCat("D-", i));
+    request.declaration.mutable_lines(0)->set_description(
+        std::string(500 * 1024, 'x'));
+    Append(std::move(request));
+  }
+  std::vector<uint64_t> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    TC_ASSERT_OK_AND_ASSIGN(ListResult page,
+                            store_->ListDecisions(v1::DecisionFilter(), 100,
+                                                  token));
+    size_t bytes = 0;
+    for (const auto& d : page.decisions) bytes += d.ByteSizeLong();
+    EXPECT_LT(bytes, 3u * 1024 * 1024);
+    for (uint64_t s : Sequences(page)) seen.push_back(s);
+    token = page.next_page_token;
+    ++pages;
+  } while (!token.empty() && pages < 20);
+  EXPECT_GE(pages, 2);  // 2 MiB is about four of these records
+  EXPECT_EQ(seen, (std::vector<uint64_t>{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}));
+}
+
 TEST_F(AuditStoreTest, PageTokensSurviveARestart) {
   OpenStore();
   for (int i = 1; i <= 5; ++i) Append(MakeRequest(absl::StrCat("D-", i)));

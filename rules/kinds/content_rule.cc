@@ -118,7 +118,7 @@ void EvaluateContentRules(EvalContext& ctx, const LineInput& in,
         controlled = MatchHs(r.content_hs(), c.hs_code(), &len) != HsMatch::kNo;
       }
       if (!controlled) continue;
-      content += c.value().minor_units();
+      content = SumOrMax(content, c.value().minor_units());
       parts.push_back(
           absl::StrCat(c.description().empty() ? c.hs_code() : c.description(),
                        " ", ctx.Money(c.value().minor_units())));

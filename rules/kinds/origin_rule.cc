@@ -63,8 +63,9 @@ void EvaluateOriginRules(EvalContext& ctx, const LineInput& in,
         main = &c;
       }
       if (c.origin_country() != ctx.decl().origin_country()) {
-        non_orig[c.origin_country()] += c.value().minor_units();
-        non_orig_total += c.value().minor_units();
+        int64_t& by_country = non_orig[c.origin_country()];
+        by_country = SumOrMax(by_country, c.value().minor_units());
+        non_orig_total = SumOrMax(non_orig_total, c.value().minor_units());
       }
       if (!o.risk_input_origins().countries().empty() &&
           MatchCountry(o.risk_input_origins(), c.origin_country())) {
