@@ -413,6 +413,7 @@ class Validator {
       CheckAnswer(p + ".minimal_processing", line.minimal_processing());
       CheckAnswer(p + ".made_with_chinese_re_technology",
                   line.made_with_chinese_re_technology());
+      CheckAnswer(p + ".for_civil_aircraft", line.for_civil_aircraft());
       CheckElements(p + ".elements", line.elements());
       CheckComponents(p, line);
     }

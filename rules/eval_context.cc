@@ -81,6 +81,8 @@ v1::Answer Fact(v1::FactKind f, const v1::Declaration& d,
     case v1::FACT_KIND_MADE_WITH_CHINESE_RE_TECHNOLOGY:
       return line ? line->made_with_chinese_re_technology()
                   : v1::ANSWER_UNSPECIFIED;
+    case v1::FACT_KIND_FOR_CIVIL_AIRCRAFT:
+      return line ? line->for_civil_aircraft() : v1::ANSWER_UNSPECIFIED;
     default:
       return v1::ANSWER_UNSPECIFIED;
   }
