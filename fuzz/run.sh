@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang into ./build-fuzz (ASan + UBSan,
 # -DTC_FUZZ=ON), replays every regression input in fuzz/regressions/, then
-# runs each target for FUZZ_SECONDS (default 25) from the seeds in
+# runs each target for FUZZ_SECONDS (default 15) from the seeds in
 # fuzz/corpus/. New inputs go to a temporary directory, never into the
 # repository. A crash fails the script and leaves its input in
 # build-fuzz/artifacts/: add it to fuzz/regressions/<target>/ with the fix.
 #
-#   fuzz/run.sh                         # every target, 25 s each (CI)
+#   fuzz/run.sh                         # every target, 15 s each (CI)
 #   FUZZ_SECONDS=600 fuzz/run.sh        # a longer run
 #   fuzz/run.sh check_fuzzer            # one target
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"
-SECONDS_EACH="${FUZZ_SECONDS:-25}"
+SECONDS_EACH="${FUZZ_SECONDS:-15}"
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
   TARGETS=(declaration_json_fuzzer check_fuzzer page_token_fuzzer keys_fuzzer
