@@ -94,10 +94,7 @@ HsMatch MatchHs(const v1::HsSelector& selector, absl::string_view code,
 
 CompiledHs CompileHs(const v1::HsSelector& selector) {
   CompiledHs c;
-  for (const auto& p : selector.include()) {
-    c.include.insert(p);
-    for (size_t n = 2; n < p.size(); n += 2) c.coarser.insert(p.substr(0, n));
-  }
+  for (const auto& p : selector.include()) c.include.insert(p);
   for (const auto& p : selector.exclude()) c.exclude.insert(p);
   for (const auto& p : selector.unconfirmed_include()) c.unconfirmed.insert(p);
   return c;

@@ -47,9 +47,6 @@ HsMatch MatchHs(const v1::HsSelector& selector, absl::string_view code,
 // code instead of a scan. Same answers as MatchHs.
 struct CompiledHs {
   absl::flat_hash_set<std::string> include, exclude, unconfirmed;
-  // Every proper prefix of an include entry: a code found here is less
-  // specific than some listed line ("151110" when "15111000" is listed).
-  absl::flat_hash_set<std::string> coarser;
 };
 CompiledHs CompileHs(const v1::HsSelector& selector);
 HsMatch MatchHs(const CompiledHs& compiled, absl::string_view code,
