@@ -110,7 +110,7 @@ void EvaluateLine(EvalContext& ctx, const v1::LineItem& line,
   EvaluateExportMeasures(ctx, in, pledges, lv);
   EvaluateContentRules(ctx, in, lv);
   EvaluateOriginRules(ctx, in, lv);
-  EvaluateNotices(ctx, in, lv->mutable_findings());
+  EvaluateNotices(ctx, in, &lv->duties(), lv->mutable_findings());
   ConfirmationReviews(ctx, &lv->duties(), lv->mutable_findings());
 
   v1::Money total = MakeMoney(ctx.currency(), 0);
@@ -184,7 +184,8 @@ void DeclarationFindings(EvalContext& ctx, v1::Verdict* v) {
                          gap.note()))
         ->add_tags("DATA_GAP");
   }
-  EvaluateNotices(ctx, LineInput{nullptr, "", &rs.declaration_level}, out);
+  EvaluateNotices(ctx, LineInput{nullptr, "", &rs.declaration_level},
+                  nullptr, out);
   OriginRuleDeclarationFindings(ctx, out);
   // Instruments a line was already told about are not repeated here.
   std::vector<std::string> done;

@@ -579,6 +579,8 @@ absl::Status Loader::CheckReferences(const Checker& c, const Path& at,
       return CheckExportCommitmentReferences(c, at, m);
     case v1::Measure::kOriginRule:
       return CheckOriginRuleReferences(c, at, m);
+    case v1::Measure::kNotice:
+      return CheckNoticeReferences(c, at, m);
     default:
       return absl::OkStatus();
   }

@@ -218,6 +218,30 @@ TEST_F(LoaderErrorTest, ReferenceToMissingMeasure) {
                        HasSubstr("unknown stage policy")));
 }
 
+// A notice shown only beside a duty must name additional duties, and only a
+// line-level notice has line duties to be shown with.
+TEST_F(LoaderErrorTest, NoticeShownWithDutyNamesAnAdditionalDuty) {
+  const std::string file = "us-s301-forced-labor-2026.textproto";
+  const int line = LineOf(file, "shown_with_duty_from: \"us-s301fl-kh\"");
+  EXPECT_THAT(LoadWith(file, "shown_with_duty_from: \"us-s301fl-kh\"",
+                       "shown_with_duty_from: \"us-s301fl-nowhere\""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr(file + ":" + std::to_string(line) +
+                                 ": reference to a measure that does not "
+                                 "exist: \"us-s301fl-nowhere\"")));
+  EXPECT_THAT(LoadWith(file, "shown_with_duty_from: \"us-s301fl-kh\"",
+                       "shown_with_duty_from: \"us-s301fl-litigation\""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("\"us-s301fl-litigation\" is not an "
+                                 "additional duty")));
+  EXPECT_THAT(
+      LoadWith(file, "shown_with_duty_from: \"us-s301fl-kh\"",
+               "shown_with_duty_from: \"us-s301fl-kh\"\n    "
+               "declaration_level: true"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("a declaration-level notice has no line duties")));
+}
+
 TEST_F(LoaderErrorTest, MissingSource) {
   // The instrument and its measure cite the same primary text: the measure's
   // line is the indented one, the instrument's comes first in the file.

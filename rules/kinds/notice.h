@@ -13,13 +13,20 @@
 
 namespace tradecheck::rules {
 
-// Load time: a severity and a message.
+// Load time: a severity and a message; shown_with_duty_from only on a
+// line-level notice.
 absl::Status CheckNotice(const Checker& c, const Path& at,
                          const v1::Measure& m);
+// Second pass: shown_with_duty_from names additional-duty measures.
+absl::Status CheckNoticeReferences(const Checker& c, const Path& at,
+                                   const v1::Measure& m);
 
 // Adds the notices among `in`'s candidates to `out`. For declaration-level
-// notices `in.line` is null and `in.code` empty.
-void EvaluateNotices(EvalContext& ctx, const LineInput& in, Findings* out);
+// notices `in.line` is null, `in.code` empty and `duties` null; otherwise
+// `duties` are the line's duties so far (for shown_with_duty_from).
+void EvaluateNotices(EvalContext& ctx, const LineInput& in,
+                     const google::protobuf::RepeatedPtrField<v1::Duty>* duties,
+                     Findings* out);
 
 }  // namespace tradecheck::rules
 
