@@ -935,6 +935,7 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(Pending& pending,
   verdict.set_decision_id(decision_id);
   verdict.set_audit_sequence(sequence);
   verdict.set_validate_only(!binding);
+  verdict.set_leaf_index(sequence - 1);
   *verdict.mutable_recorded_at() = ToTimestamp(recorded_at);
   d.set_rule_set_revision(verdict.rule_set_revision());
   *d.mutable_governing_date() = verdict.governing_date();
