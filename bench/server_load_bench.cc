@@ -36,6 +36,10 @@ ABSL_FLAG(int, channels, 4, "Client connections (requests spread over them).");
 ABSL_FLAG(std::string, methods, "noop,check",
           "Which methods to drive: both (the default, for the ratio), or one "
           "of them alone (for profiling the server).");
+ABSL_FLAG(std::vector<std::string>, server_flags, {},
+          "Extra flags for the server this bench starts, comma-separated "
+          "(e.g. --sign_tree_heads=false; proof_bench compares heads on and "
+          "off in one run).");
 ABSL_FLAG(std::string, address, "",
           "Drive an already running server at this address (e.g. for "
           "profiling it) instead of starting one.");
@@ -91,7 +95,9 @@ int Main() {
   std::unique_ptr<testing::ServerProcess> server;
   std::string address = absl::GetFlag(FLAGS_address);
   if (address.empty()) {
-    auto started = testing::ServerProcess::Start({});
+    testing::ServerProcessOptions server_options;
+    server_options.extra_flags = absl::GetFlag(FLAGS_server_flags);
+    auto started = testing::ServerProcess::Start(server_options);
     if (!started.ok()) {
       std::fprintf(stderr, "cannot start server: %s\n",
                    started.status().ToString().c_str());

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <istream>
 #include <map>
 #include <memory>
@@ -18,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -27,6 +30,8 @@
 #include "absl/time/time.h"
 #include "client/declaration_json.h"
 #include "client/errors.h"
+#include "client/log_verifier.h"
+#include "storage/trail_reader.h"
 #include "client/verdict_format.h"
 #include "common/dates.h"
 #include "common/money.h"
@@ -582,6 +587,205 @@ int AuditVerify(const CliOptions& options, CliIo& io,
   return response->ok() ? kExitAllow : kExitAuditMismatch;
 }
 
+// --- verifiable log ------------------------------------------------------------
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& flag,
+                                          const std::string& path) {
+  if (path.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, " is required"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("--", flag, "=", path,
+                                            ": cannot read the file"));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::StatusOr<std::unique_ptr<TreeHeadVerifier>> LoadPublicKey(
+    const CliOptions& options) {
+  absl::StatusOr<std::string> pem =
+      ReadWholeFile("public-key", options.public_key);
+  if (!pem.ok()) return pem.status();
+  auto verifier = TreeHeadVerifier::FromPublicKeyPem(*pem);
+  if (!verifier.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--public-key=", options.public_key, ": ", verifier.status().message()));
+  }
+  return verifier;
+}
+
+absl::StatusOr<std::vector<SignedTreeHead>> LoadHeads(const std::string& flag,
+                                                      const std::string& path) {
+  absl::StatusOr<std::string> text = ReadWholeFile(flag, path);
+  if (!text.ok()) return text.status();
+  auto heads = ParseTreeHeadLog(*text);
+  if (!heads.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, "=", path, ": ", heads.status().message()));
+  }
+  return heads;
+}
+
+int ReportLog(const LogReport& report, absl::string_view what, CliIo& io) {
+  if (report.ok) {
+    io.out << "ok: " << what << "\n";
+    return kExitAllow;
+  }
+  io.out << "MISMATCH: " << what << "\n";
+  for (const std::string& p : report.problems) io.out << "  " << p << "\n";
+  return kExitAuditMismatch;
+}
+
+// audit verify --offline: no server; the trail is read from a directory.
+int AuditVerifyOffline(const CliOptions& options, CliIo& io) {
+  absl::StatusOr<v1::TrailStream> stream = ParseStreamFlag(options.stream);
+  if (!stream.ok()) return Usage(io, stream.status().message());
+  if (options.trail.empty()) return Usage(io, "--trail is required with --offline");
+  auto verifier = LoadPublicKey(options);
+  if (!verifier.ok()) return Usage(io, verifier.status().message());
+  auto heads = LoadHeads("head", options.head);
+  if (!heads.ok()) return Usage(io, heads.status().message());
+  TrailVerifier trail(static_cast<int>(*stream));
+  absl::Status read = storage::ReadTrailEntries(
+      options.trail, *stream, [&](uint64_t sequence, absl::string_view entry) {
+        trail.Add(sequence, entry);
+        return absl::OkStatus();
+      });
+  if (!read.ok()) {
+    io.err << "tradecheck: audit verify --offline: " << read.message() << "\n";
+    return kExitInput;
+  }
+  const LogReport report = trail.Finish(*heads, **verifier);
+  return ReportLog(
+      report,
+      absl::StrCat(report.records, " records of the ",
+                   TreeHeadStreamName(static_cast<int>(*stream)),
+                   " stream in ", options.trail, " checked against ",
+                   report.heads_checked, " signed tree head(s)"),
+      io);
+}
+
+// audit verify-heads: every head in the log is signed, and consistent with
+// the next one of its stream (consistency proofs fetched from the server,
+// checked against the signed roots).
+int AuditVerifyHeads(const CliOptions& options, CliIo& io,
+                     const ClientFactory& make_client) {
+  auto verifier = LoadPublicKey(options);
+  if (!verifier.ok()) return Usage(io, verifier.status().message());
+  auto heads = LoadHeads("log", options.log);
+  if (!heads.ok()) return Usage(io, heads.status().message());
+  LogReport report;
+  std::unique_ptr<TradecheckClient> client;
+  std::map<int, const SignedTreeHead*> last;  // per stream
+  for (const SignedTreeHead& h : *heads) {
+    ++report.heads_checked;
+    const std::string name = absl::StrCat(TreeHeadStreamName(h.head.stream),
+                                          " head of size ", h.head.tree_size);
+    absl::Status sig = (*verifier)->Verify(h);
+    if (!sig.ok()) {
+      report.ok = false;
+      report.problems.push_back(std::string(sig.message()));
+      continue;
+    }
+    const SignedTreeHead* before = last[h.head.stream];
+    last[h.head.stream] = &h;
+    if (before == nullptr) continue;
+    const TreeHead& a = before->head;
+    if (h.head.tree_size < a.tree_size) {
+      report.ok = false;
+      report.problems.push_back(absl::StrCat(
+          "the ", name, " follows a head of size ", a.tree_size,
+          ": the log went backwards"));
+      continue;
+    }
+    std::vector<std::string> proof;
+    if (a.tree_size != 0 && a.tree_size != h.head.tree_size) {
+      if (client == nullptr) {
+        int exit_code = kExitServer;
+        client = MakeClient(options, io, make_client, &exit_code);
+        if (client == nullptr) return exit_code;
+      }
+      v1::GetConsistencyProofRequest request;
+      request.set_stream(static_cast<v1::TrailStream>(h.head.stream));
+      request.set_first_size(a.tree_size);
+      request.set_second_size(h.head.tree_size);
+      auto response = client->GetConsistencyProof(request);
+      if (!response.ok()) {
+        return ReportRpcError(response.status(), "audit verify-heads failed",
+                              io);
+      }
+      proof.assign(response->proof().begin(), response->proof().end());
+    }
+    absl::Status s = merkle::VerifyConsistency(a.tree_size, h.head.tree_size,
+                                               a.root_hash, h.head.root_hash,
+                                               proof);
+    if (!s.ok()) {
+      report.ok = false;
+      report.problems.push_back(absl::StrCat(
+          "the ", name, " is not consistent with the head of size ",
+          a.tree_size, " before it: ", s.message()));
+    }
+  }
+  return ReportLog(report,
+                   absl::StrCat(report.heads_checked, " signed tree heads in ",
+                                options.log, ", each consistent with the next"),
+                   io);
+}
+
+// audit proof DECISION_ID: the decision, the newest signed head of its
+// stream and the inclusion proof, all checked here.
+int AuditProof(const std::string& id, const CliOptions& options, CliIo& io,
+               const ClientFactory& make_client) {
+  auto verifier = LoadPublicKey(options);
+  if (!verifier.ok()) return Usage(io, verifier.status().message());
+  int exit_code = kExitServer;
+  std::unique_ptr<TradecheckClient> client =
+      MakeClient(options, io, make_client, &exit_code);
+  if (client == nullptr) return exit_code;
+  absl::StatusOr<v1::Decision> decision = client->GetDecision(id);
+  if (!decision.ok()) {
+    return ReportRpcError(decision.status(), "audit proof failed", io);
+  }
+  v1::GetSignedTreeHeadRequest head_request;
+  head_request.set_stream(decision->stream());
+  absl::StatusOr<v1::SignedTreeHead> head_proto =
+      client->GetSignedTreeHead(head_request);
+  if (!head_proto.ok()) {
+    return ReportRpcError(head_proto.status(), "audit proof failed", io);
+  }
+  const SignedTreeHead head = FromProto(*head_proto);
+  LogReport report;
+  report.heads_checked = 1;
+  absl::Status sig = (*verifier)->Verify(head);
+  if (!sig.ok()) {
+    report.ok = false;
+    report.problems.push_back(std::string(sig.message()));
+  } else {
+    v1::GetInclusionProofRequest request;
+    request.set_decision_id(id);
+    request.set_tree_size(head.head.tree_size);
+    auto proof = client->GetInclusionProof(request);
+    if (!proof.ok()) {
+      return ReportRpcError(proof.status(), "audit proof failed", io);
+    }
+    absl::Status s = CheckInclusion(*decision, *proof, head);
+    if (!s.ok()) {
+      report.ok = false;
+      report.problems.push_back(std::string(s.message()));
+    }
+  }
+  if (!report.ok) return ReportLog(report, id, io);
+  io.out << "ok: " << id << " is leaf " << decision->sequence() - 1
+         << " of the signed " << TreeHeadStreamName(head.head.stream)
+         << " tree of " << head.head.tree_size << " records\n"
+         << "  root " << absl::BytesToHexString(head.head.root_hash) << "\n"
+         << "  head " << head_proto->log_line() << "\n";
+  return kExitAllow;
+}
+
 int AuditReevaluate(const std::string& id, const CliOptions& options, CliIo& io,
                     const ClientFactory& make_client) {
   int exit_code = kExitServer;
@@ -656,6 +860,26 @@ int RunCli(const std::vector<std::string>& args, const CliOptions& options,
   if (Is(args, "audit", "list")) {
     if (!want_args(2, "audit list [filters]")) return kExitUsage;
     return AuditList(options, io, make_client);
+  }
+  if (Is(args, "audit", "verify") && options.offline) {
+    if (!want_args(2,
+                   "audit verify --offline --trail=DIR --head=FILE "
+                   "--public-key=FILE [--stream=S]")) {
+      return kExitUsage;
+    }
+    return AuditVerifyOffline(options, io);
+  }
+  if (Is(args, "audit", "verify-heads")) {
+    if (!want_args(2, "audit verify-heads --log=FILE --public-key=FILE")) {
+      return kExitUsage;
+    }
+    return AuditVerifyHeads(options, io, make_client);
+  }
+  if (Is(args, "audit", "proof")) {
+    if (!want_args(3, "audit proof DECISION_ID --public-key=FILE")) {
+      return kExitUsage;
+    }
+    return AuditProof(args[2], options, io, make_client);
   }
   if (Is(args, "audit", "verify")) {
     if (!want_args(2,
@@ -757,6 +981,18 @@ Commands
       --page-size=N (1..1000, per request) --limit=N (stop after N)
   audit verify                 Verify the trail's hash chain.
       --stream=binding|validate_only --from-sequence=N --to-sequence=N
+  audit verify --offline --trail=DIR --head=FILE --public-key=FILE
+                               No server: rebuild the Merkle tree of a backup,
+                               checkpoint or stopped store DIR and check it,
+                               and its hash chain, against every signed tree
+                               head in FILE (one head, or a tree-head log).
+  audit verify-heads --log=FILE --public-key=FILE
+                               Check every head in a tree-head log is signed
+                               and consistent with the next (proofs from the
+                               server, checked here).
+  audit proof ID --public-key=FILE
+                               Fetch the newest signed tree head and ID's
+                               inclusion proof, and check both here.
   audit reevaluate ID          Re-run a decision under its original and the
                                current rule set; report what changed.
   agreements list [--as-of=YYYY-MM-DD]
@@ -794,7 +1030,9 @@ Exit codes
   3   server or RPC error (unreachable, deadline exceeded, internal error)
   10  DENY (--batch: at least one DENY and nothing rejected)
   11  NEEDS_REVIEW (--batch: at least one, no DENY, nothing rejected)
-  12  audit verify found a broken chain, or audit reevaluate did not
+  12  audit verify found a broken chain (or, --offline, a trail that does
+      not match a signed head), verify-heads or proof did not check out, or
+      audit reevaluate did not
       reproduce the stored verdict
 
 See docs/cli.md for examples.

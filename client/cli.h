@@ -60,6 +60,13 @@ struct CliOptions {
   uint64_t from_sequence = 0;
   uint64_t to_sequence = 0;
 
+  // The verifiable log (audit verify --offline, verify-heads, proof).
+  bool offline = false;
+  std::string trail;       // backup / checkpoint / stopped store directory
+  std::string head;        // file of tree-head lines (one head or a log)
+  std::string public_key;  // Ed25519 public key PEM file
+  std::string log;         // tree-head log file (verify-heads)
+
   // agreements list.
   std::string as_of;  // YYYY-MM-DD
 };

@@ -303,6 +303,29 @@ absl::StatusOr<v1::VerifyTrailResponse> TradecheckClient::VerifyTrail(
                    "VerifyTrail", options_);
 }
 
+absl::StatusOr<v1::SignedTreeHead> TradecheckClient::GetSignedTreeHead(
+    const v1::GetSignedTreeHeadRequest& request) {
+  return CallUnary(stubs_->audit.get(),
+                   &v1::AuditService::StubInterface::GetSignedTreeHead,
+                   request, "GetSignedTreeHead", options_);
+}
+
+absl::StatusOr<v1::GetInclusionProofResponse>
+TradecheckClient::GetInclusionProof(
+    const v1::GetInclusionProofRequest& request) {
+  return CallUnary(stubs_->audit.get(),
+                   &v1::AuditService::StubInterface::GetInclusionProof,
+                   request, "GetInclusionProof", options_);
+}
+
+absl::StatusOr<v1::GetConsistencyProofResponse>
+TradecheckClient::GetConsistencyProof(
+    const v1::GetConsistencyProofRequest& request) {
+  return CallUnary(stubs_->audit.get(),
+                   &v1::AuditService::StubInterface::GetConsistencyProof,
+                   request, "GetConsistencyProof", options_);
+}
+
 absl::StatusOr<v1::ListInstrumentsResponse> TradecheckClient::ListInstruments(
     const std::optional<v1::Date>& as_of) {
   v1::ListInstrumentsRequest request;

@@ -160,6 +160,14 @@ class TradecheckClient {
   // A broken chain is reported in the response (ok = false), not as an error.
   absl::StatusOr<v1::VerifyTrailResponse> VerifyTrail(
       const v1::VerifyTrailRequest& request);
+  // The verifiable log: signed tree heads and Merkle proofs (check them
+  // with client/log_verifier.h; never trust a root the server computed).
+  absl::StatusOr<v1::SignedTreeHead> GetSignedTreeHead(
+      const v1::GetSignedTreeHeadRequest& request);
+  absl::StatusOr<v1::GetInclusionProofResponse> GetInclusionProof(
+      const v1::GetInclusionProofRequest& request);
+  absl::StatusOr<v1::GetConsistencyProofResponse> GetConsistencyProof(
+      const v1::GetConsistencyProofRequest& request);
 
   // --- AgreementService ----------------------------------------------------
 

@@ -41,6 +41,17 @@ ABSL_FLAG(int32_t, page_size, 0, "audit list: decisions per request");
 ABSL_FLAG(int64_t, limit, 0, "audit list: stop after this many");
 ABSL_FLAG(uint64_t, from_sequence, 0, "audit verify: first sequence");
 ABSL_FLAG(uint64_t, to_sequence, 0, "audit verify: last sequence");
+ABSL_FLAG(bool, offline, false,
+          "audit verify: check a backup directory (--trail) against signed "
+          "tree heads, with no server");
+ABSL_FLAG(std::string, trail, "",
+          "audit verify --offline: backup, checkpoint or stopped store dir");
+ABSL_FLAG(std::string, head, "",
+          "audit verify --offline: file of signed tree-head lines");
+ABSL_FLAG(std::string, public_key, "",
+          "audit verify --offline, verify-heads, proof: the server's Ed25519 "
+          "public key (PEM)");
+ABSL_FLAG(std::string, log, "", "audit verify-heads: tree-head log file");
 ABSL_FLAG(std::string, as_of, "", "agreements list: status date");
 
 namespace {
@@ -114,6 +125,11 @@ int main(int argc, char** argv) {
   options.page_size = absl::GetFlag(FLAGS_page_size);
   options.limit = absl::GetFlag(FLAGS_limit);
   options.from_sequence = absl::GetFlag(FLAGS_from_sequence);
+  options.offline = absl::GetFlag(FLAGS_offline);
+  options.trail = absl::GetFlag(FLAGS_trail);
+  options.head = absl::GetFlag(FLAGS_head);
+  options.public_key = absl::GetFlag(FLAGS_public_key);
+  options.log = absl::GetFlag(FLAGS_log);
   options.to_sequence = absl::GetFlag(FLAGS_to_sequence);
   options.as_of = absl::GetFlag(FLAGS_as_of);
 

@@ -86,6 +86,7 @@ v1::Verdict EngineView(const v1::Verdict& verdict) {
   view.clear_record_hash();
   view.clear_recorded_at();
   view.clear_validate_only();
+  view.clear_leaf_index();
   return view;
 }
 
@@ -185,6 +186,8 @@ absl::StatusOr<std::unique_ptr<TradecheckCore>> TradecheckCore::Create(
   store_options.path = options.data_dir;
   store_options.clock = options.clock;
   store_options.max_batch = options.max_batch;
+  store_options.tree_head_signer = options.tree_head_signer;
+  store_options.tree_head_log = options.tree_head_log;
   TC_ASSIGN_OR_RETURN(std::unique_ptr<storage::AuditStore> store,
                       storage::AuditStore::Open(store_options));
   auto rules = RuleSetHolder::Create(options.agreements_dir, store.get(),
@@ -408,6 +411,121 @@ void TradecheckCore::VerifyTrail(const v1::VerifyTrailRequest& request,
     return store_->VerifyTrail(stream, request.from_sequence(),
                                request.to_sequence());
   });
+}
+
+namespace {
+
+v1::SignedTreeHead ToProto(const SignedTreeHead& s) {
+  v1::SignedTreeHead out;
+  out.set_stream(static_cast<v1::TrailStream>(s.head.stream));
+  out.set_tree_size(s.head.tree_size);
+  out.mutable_timestamp()->set_seconds(s.head.timestamp_unix_nanos /
+                                       1'000'000'000);
+  out.mutable_timestamp()->set_nanos(
+      static_cast<int32_t>(s.head.timestamp_unix_nanos % 1'000'000'000));
+  out.set_root_hash(s.head.root_hash);
+  out.set_store_identity(s.head.store_identity);
+  out.set_epoch(s.head.epoch);
+  out.set_signature(s.signature);
+  out.set_log_line(FormatTreeHeadLine(s));
+  return out;
+}
+
+// The store names a bad field as "field: problem"; the RPC answer carries it
+// as a google.rpc.BadRequest too.
+absl::Status WithFieldDetail(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kInvalidArgument) return status;
+  const absl::string_view message = status.message();
+  const size_t colon = message.find(": ");
+  if (colon == absl::string_view::npos || colon == 0) return status;
+  const absl::string_view field = message.substr(0, colon);
+  for (char c : field) {
+    if (!(absl::ascii_islower(c) || c == '_')) return status;
+  }
+  return InvalidField(field, message.substr(colon + 2));
+}
+
+v1::TrailStream StreamOrBinding(v1::TrailStream stream) {
+  return stream == v1::TRAIL_STREAM_UNSPECIFIED ? v1::TRAIL_STREAM_BINDING
+                                                : stream;
+}
+
+}  // namespace
+
+void TradecheckCore::GetSignedTreeHead(
+    const v1::GetSignedTreeHeadRequest& request,
+    Callback<v1::SignedTreeHead> done) {
+  if (!v1::TrailStream_IsValid(request.stream())) {
+    done(InvalidField("stream", absl::StrCat("unknown value ", request.stream())));
+    return;
+  }
+  OnWorker(std::move(done),
+           [this, request]() -> absl::StatusOr<v1::SignedTreeHead> {
+             const v1::TrailStream stream = StreamOrBinding(request.stream());
+             absl::StatusOr<SignedTreeHead> head =
+                 request.tree_size() == 0
+                     ? store_->LatestSignedTreeHead(stream)
+                     : store_->SignedTreeHeadAt(stream, request.tree_size());
+             if (!head.ok()) return WithFieldDetail(head.status());
+             return ToProto(*head);
+           });
+}
+
+void TradecheckCore::GetInclusionProof(
+    const v1::GetInclusionProofRequest& request,
+    Callback<v1::GetInclusionProofResponse> done) {
+  if (request.decision_id().empty()) {
+    done(InvalidField("decision_id", "is required"));
+    return;
+  }
+  OnWorker(std::move(done),
+           [this, request]() -> absl::StatusOr<v1::GetInclusionProofResponse> {
+             absl::StatusOr<storage::InclusionProofResult> p =
+                 store_->InclusionProof(request.decision_id(),
+                                        request.tree_size());
+             if (!p.ok()) return WithFieldDetail(p.status());
+             v1::GetInclusionProofResponse out;
+             out.set_decision_id(request.decision_id());
+             out.set_stream(p->stream);
+             out.set_leaf_index(p->leaf_index);
+             out.set_tree_size(p->tree_size);
+             out.set_leaf_hash(p->leaf_hash);
+             for (const std::string& h : p->audit_path) out.add_audit_path(h);
+             out.set_root_hash(p->root_hash);
+             return out;
+           });
+}
+
+void TradecheckCore::GetConsistencyProof(
+    const v1::GetConsistencyProofRequest& request,
+    Callback<v1::GetConsistencyProofResponse> done) {
+  if (!v1::TrailStream_IsValid(request.stream())) {
+    done(InvalidField("stream", absl::StrCat("unknown value ", request.stream())));
+    return;
+  }
+  if (request.second_size() != 0 &&
+      request.first_size() > request.second_size()) {
+    done(InvalidField("first_size", absl::StrCat(request.first_size(),
+                                                 " is larger than second_size ",
+                                                 request.second_size())));
+    return;
+  }
+  OnWorker(std::move(done),
+           [this, request]() -> absl::StatusOr<v1::GetConsistencyProofResponse> {
+             absl::StatusOr<storage::ConsistencyProofResult> c =
+                 store_->ConsistencyProof(StreamOrBinding(request.stream()),
+                                          request.first_size(),
+                                          request.second_size());
+             if (!c.ok()) return WithFieldDetail(c.status());
+             v1::GetConsistencyProofResponse out;
+             out.set_stream(c->stream);
+             out.set_first_size(c->first_size);
+             out.set_second_size(c->second_size);
+             for (const std::string& h : c->proof) out.add_proof(h);
+             out.set_first_root(c->first_root);
+             out.set_second_root(c->second_root);
+             return out;
+           });
 }
 
 absl::StatusOr<v1::ListInstrumentsResponse> TradecheckCore::ListInstruments(

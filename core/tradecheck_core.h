@@ -27,6 +27,7 @@
 #include "storage/audit_store.h"
 #include "tradecheck/v1/admin_service.pb.h"
 #include "tradecheck/v1/agreement_service.pb.h"
+#include "common/tree_head.h"
 #include "tradecheck/v1/audit_service.pb.h"
 #include "tradecheck/v1/compliance_service.pb.h"
 
@@ -45,6 +46,10 @@ struct CoreOptions {
   int completion_threads = 2;
   // Largest group commit.
   int max_batch = 512;
+  // Signs a tree head after each group commit; null: no heads (see
+  // storage::AuditStoreOptions). tree_head_log: the witness file.
+  std::shared_ptr<const TreeHeadSigner> tree_head_signer;
+  std::string tree_head_log;
 };
 
 template <typename T>
@@ -73,6 +78,13 @@ class TradecheckCore {
                           Callback<v1::ReevaluateDecisionResponse> done);
   void VerifyTrail(const v1::VerifyTrailRequest& request,
                    Callback<v1::VerifyTrailResponse> done);
+  // The verifiable log (RFC 9162): signed tree heads and Merkle proofs.
+  void GetSignedTreeHead(const v1::GetSignedTreeHeadRequest& request,
+                         Callback<v1::SignedTreeHead> done);
+  void GetInclusionProof(const v1::GetInclusionProofRequest& request,
+                         Callback<v1::GetInclusionProofResponse> done);
+  void GetConsistencyProof(const v1::GetConsistencyProofRequest& request,
+                           Callback<v1::GetConsistencyProofResponse> done);
 
   // AgreementService (in memory; answers on the calling thread).
   absl::StatusOr<v1::ListInstrumentsResponse> ListInstruments(

@@ -13,6 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   grpc-proto                       # health/reflection protos for tests
   python3 python3-grpcio python3-protobuf   # the Python client test
+  python3-cryptography                     # the Python Merkle walkthrough (Ed25519)
   clang libclang-rt-14-dev         # libFuzzer + ASan/UBSan (fuzz/run.sh)
   iso-codes                        # ISO 4217 source of agreements/reference/iso4217.tab
 )

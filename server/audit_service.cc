@@ -46,6 +46,33 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
     return reactor;
   }
 
+  grpc::ServerUnaryReactor* GetSignedTreeHead(
+      grpc::CallbackServerContext* context,
+      const v1::GetSignedTreeHeadRequest* request,
+      v1::SignedTreeHead* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    core_->GetSignedTreeHead(*request, FinishUnary(reactor, response));
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* GetInclusionProof(
+      grpc::CallbackServerContext* context,
+      const v1::GetInclusionProofRequest* request,
+      v1::GetInclusionProofResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    core_->GetInclusionProof(*request, FinishUnary(reactor, response));
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* GetConsistencyProof(
+      grpc::CallbackServerContext* context,
+      const v1::GetConsistencyProofRequest* request,
+      v1::GetConsistencyProofResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    core_->GetConsistencyProof(*request, FinishUnary(reactor, response));
+    return reactor;
+  }
+
  private:
   TradecheckCore* const core_;
 };

@@ -34,6 +34,7 @@
 #include "grpcpp/impl/service_type.h"
 #include "server/proto_log.h"
 #include "server/services.h"
+#include "server/tree_head_key.h"
 
 #ifndef TC_DEFAULT_AGREEMENTS_DIR
 #define TC_DEFAULT_AGREEMENTS_DIR "agreements"
@@ -54,6 +55,18 @@ ABSL_FLAG(int, workers, 2,
           "Worker threads for blocking work (audit reads, verification).");
 ABSL_FLAG(int, max_batch, 512,
           "Most audit records group-committed with one fsync.");
+ABSL_FLAG(bool, sign_tree_heads, true,
+          "Sign a tree head of the audit trail after each group commit "
+          "(docs/storage.md). Off only to measure what signing costs.");
+ABSL_FLAG(std::string, tree_head_key, "",
+          "Ed25519 private key (PKCS#8 PEM) that signs tree heads; must be "
+          "outside --data_dir. Default: <data_dir>.tree-head-key.pem, "
+          "generated when missing (its public key goes to <key>.pub). Make "
+          "one with `openssl genpkey -algorithm ed25519 -out FILE`.");
+ABSL_FLAG(std::string, tree_head_log, "",
+          "File every signed tree head is appended to, one line each (the "
+          "witness to ship elsewhere); outside --data_dir. Default: "
+          "<data_dir>.tree-heads.log.");
 
 namespace tradecheck::server {
 namespace {
@@ -118,6 +131,25 @@ int Run() {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.worker_threads = absl::GetFlag(FLAGS_workers);
   options.max_batch = absl::GetFlag(FLAGS_max_batch);
+  if (absl::GetFlag(FLAGS_sign_tree_heads)) {
+    auto heads = SetUpTreeHeads(options.data_dir,
+                                absl::GetFlag(FLAGS_tree_head_key),
+                                absl::GetFlag(FLAGS_tree_head_log));
+    if (!heads.ok()) {
+      Log(absl::StrCat("cannot start: ", heads.status().ToString()));
+      return 1;
+    }
+    if (heads->generated) {
+      Log(absl::StrCat("generated a tree-head signing key at ",
+                       heads->key_path,
+                       "; move it somewhere safe and pass --tree_head_key"));
+    }
+    Log(absl::StrCat("signing tree heads with ", heads->key_path,
+                     " (public key: ", heads->public_key_path,
+                     "); tree-head log: ", heads->log_path));
+    options.tree_head_signer = heads->signer;
+    options.tree_head_log = heads->log_path;
+  }
   auto core = TradecheckCore::Create(options);
   if (!core.ok()) {
     Log(absl::StrCat("cannot start: ", core.status().ToString()));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
@@ -20,10 +21,13 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/merkle.h"
 #include "common/status_macros.h"
+#include "common/tree_head.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
@@ -50,8 +54,13 @@ std::atomic<int> injected_write_faults{0};
 //      special case of it (an empty block value is one posting), so this
 //      build opens a version 1 store and marks it version 2 in the first
 //      group commit it writes (a store only opened stays version 1).
-constexpr int kSchemaVersion = 2;
-constexpr int kUpgradableSchemaVersion = 1;
+//   3: the Merkle tree (tree family) and signed tree heads (heads family).
+//      A version 1 or 2 store is upgraded at Open: the tree is built over
+//      the records' stored hashes, then version 3 is recorded.
+constexpr int kSchemaVersion = 3;
+constexpr int kOldestUpgradableSchemaVersion = 1;
+// Records per WriteBatch while building the tree of an upgraded store.
+constexpr uint64_t kTreeBuildBatch = 8192;
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 // Stored record bytes after which a page of ListDecisions stops early (the
@@ -70,7 +79,9 @@ const std::vector<std::string>& AllColumnFamilies() {
                                    keys::kPostingsCf,
                                    keys::kTimeCf,
                                    keys::kQuotaCf,
-                                   keys::kRuleSetsCf};
+                                   keys::kRuleSetsCf,
+                                   keys::kTreeCf,
+                                   keys::kHeadsCf};
   return *names;
 }
 
@@ -251,6 +262,9 @@ struct StreamState {
   uint64_t head_sequence = 0;
   std::string head_hash;  // raw; empty before the first record
   absl::Time last_recorded_at = absl::InfinitePast();
+  // The perfect subtrees covering the records so far (the tree's right
+  // edge): each append adds its leaf here and stores the nodes it completes.
+  merkle::Frontier frontier;
 };
 
 }  // namespace
@@ -280,6 +294,16 @@ class AuditStore::Impl {
   AuditStoreStats Stats() const;
   absl::Status Close();
 
+  absl::StatusOr<SignedTreeHead> LatestSignedTreeHead(
+      v1::TrailStream stream) const;
+  absl::StatusOr<SignedTreeHead> SignedTreeHeadAt(v1::TrailStream stream,
+                                                  uint64_t size) const;
+  absl::Status CheckLatestSignedTreeHead(v1::TrailStream stream) const;
+  absl::StatusOr<InclusionProofResult> InclusionProof(
+      const std::string& decision_id, uint64_t tree_size) const;
+  absl::StatusOr<ConsistencyProofResult> ConsistencyProof(
+      v1::TrailStream stream, uint64_t first, uint64_t second) const;
+
  private:
   // Results of staging one batch on the writer thread.
   struct BatchState {
@@ -300,12 +324,24 @@ class AuditStore::Impl {
     // family's keys arrive in ascending order per stream, which the
     // memtable insert hints exploit); indexes and balances at the end.
     rocksdb::WriteBatch batch;
+    // Tree-head log lines of this batch, appended once it is durable.
+    std::vector<std::string> head_lines;
     uint64_t records = 0;
     uint64_t replays = 0;
   };
 
   absl::Status OpenDb();
   absl::Status LoadStreamState(v1::TrailStream stream);
+  // Schema 1/2 -> 3: builds the tree over the chain, then records version 3.
+  absl::Status BuildTree(v1::TrailStream stream);
+  // Reads perfect subtree hashes of `stream` (level 0 from the chain).
+  merkle::NodeReader TreeReader(v1::TrailStream stream) const;
+  // The head size a proof request means (0 = head), or INVALID_ARGUMENT
+  // naming `field`.
+  absl::StatusOr<uint64_t> ResolveSize(v1::TrailStream stream, uint64_t size,
+                                       absl::string_view field) const;
+  absl::StatusOr<std::optional<SignedTreeHead>> ReadHead(
+      v1::TrailStream stream, uint64_t at_most, bool exact) const;
   void WriterLoop();
   void CommitBatch(std::vector<Pending>& pending);
   absl::StatusOr<AppendResult> Stage(Pending& pending, size_t index,
@@ -341,6 +377,10 @@ class AuditStore::Impl {
   rocksdb::ColumnFamilyHandle* time_ = nullptr;
   rocksdb::ColumnFamilyHandle* quota_ = nullptr;
   rocksdb::ColumnFamilyHandle* rulesets_ = nullptr;
+  rocksdb::ColumnFamilyHandle* tree_ = nullptr;
+  rocksdb::ColumnFamilyHandle* heads_ = nullptr;
+  // The tree-head log, appended to by the writer thread only.
+  std::FILE* head_log_ = nullptr;
   bool closed_ ABSL_GUARDED_BY(db_mu_) = false;
   absl::Status close_status_ ABSL_GUARDED_BY(db_mu_);
 
@@ -351,8 +391,8 @@ class AuditStore::Impl {
 
   // Writer thread only (and Open, before the writer starts).
   StreamState streams_[2];
-  // A version 1 store: the first group commit also records version 2.
-  bool upgrade_on_first_commit_ = false;
+  // A version 1 or 2 store: Open builds the tree and records version 3.
+  bool build_tree_at_open_ = false;
 
   // Published by the writer after each durable batch.
   std::atomic<uint64_t> committed_head_[2] = {0, 0};
@@ -368,8 +408,26 @@ class AuditStore::Impl {
 
 absl::Status AuditStore::Impl::Open() {
   TC_RETURN_IF_ERROR(OpenDb());
+  if (build_tree_at_open_) {
+    TC_RETURN_IF_ERROR(BuildTree(v1::TRAIL_STREAM_BINDING));
+    TC_RETURN_IF_ERROR(BuildTree(v1::TRAIL_STREAM_VALIDATE_ONLY));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    TC_RETURN_IF_ERROR(FromRocks(
+        db_->Put(wo, meta_, keys::kMetaSchemaVersion,
+                 std::to_string(kSchemaVersion)),
+        "recording schema version 3 after building the Merkle tree"));
+  }
   TC_RETURN_IF_ERROR(LoadStreamState(v1::TRAIL_STREAM_BINDING));
   TC_RETURN_IF_ERROR(LoadStreamState(v1::TRAIL_STREAM_VALIDATE_ONLY));
+  if (!options_.tree_head_log.empty()) {
+    head_log_ = std::fopen(options_.tree_head_log.c_str(), "a");
+    if (head_log_ == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot open the tree-head log ",
+                       options_.tree_head_log, " for appending"));
+    }
+  }
   writer_ = std::thread([this] { WriterLoop(); });
   return absl::OkStatus();
 }
@@ -425,6 +483,14 @@ absl::Status AuditStore::Impl::OpenDb() {
           path,
           " is not a tradecheck audit store: a RocksDB database without the "
           "\"meta\" column family"));
+    }
+    // A store of schema 1 or 2 has no tree or heads family yet; they are
+    // created empty and filled by the upgrade (BuildTree).
+    for (const char* added : {keys::kTreeCf, keys::kHeadsCf}) {
+      if (std::find(names.begin(), names.end(), added) == names.end()) {
+        names.push_back(added);
+        options.create_missing_column_families = true;
+      }
     }
   }
 
@@ -483,10 +549,12 @@ absl::Status AuditStore::Impl::OpenDb() {
   }
   TC_ASSIGN_OR_RETURN(std::optional<std::string> version,
                       GetValue(meta_, keys::kMetaSchemaVersion));
-  upgrade_on_first_commit_ =
-      version.has_value() &&
-      *version == std::to_string(kUpgradableSchemaVersion);
-  if (!upgrade_on_first_commit_ &&
+  int version_number = 0;
+  build_tree_at_open_ =
+      version.has_value() && absl::SimpleAtoi(*version, &version_number) &&
+      version_number >= kOldestUpgradableSchemaVersion &&
+      version_number < kSchemaVersion;
+  if (!build_tree_at_open_ &&
       (!version.has_value() || *version != std::to_string(kSchemaVersion))) {
     return absl::FailedPreconditionError(
         absl::StrCat("audit store ", path, " has schema version ",
@@ -507,6 +575,8 @@ absl::Status AuditStore::Impl::OpenDb() {
   time_ = by_name[keys::kTimeCf];
   quota_ = by_name[keys::kQuotaCf];
   rulesets_ = by_name[keys::kRuleSetsCf];
+  tree_ = by_name[keys::kTreeCf];
+  heads_ = by_name[keys::kHeadsCf];
 
   token_key_ = options_.page_token_key;
   if (token_key_.empty()) {
@@ -556,8 +626,64 @@ absl::Status AuditStore::Impl::LoadStreamState(v1::TrailStream stream) {
     }
     TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading the time index"));
   }
+  TC_ASSIGN_OR_RETURN(state.frontier,
+                      merkle::Frontier::Load(TreeReader(stream),
+                                             state.head_sequence));
   committed_head_[StreamIndex(stream)].store(state.head_sequence);
   return absl::OkStatus();
+}
+
+absl::Status AuditStore::Impl::BuildTree(v1::TrailStream stream) {
+  const std::string stream_byte(1, static_cast<char>(keys::StreamByte(stream)));
+  merkle::Frontier frontier;
+  rocksdb::WriteBatch batch;
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), chain_));
+  for (it->Seek(ToSlice(stream_byte));
+       it->Valid() && it->key().starts_with(ToSlice(stream_byte)); it->Next()) {
+    TC_ASSIGN_OR_RETURN(keys::StreamSeq at,
+                        keys::ParseRecordKey(ToView(it->key())));
+    if (at.sequence != frontier.size() + 1) {
+      return absl::DataLossError(absl::StrCat(
+          "building the Merkle tree: the hash of record ",
+          keys::DecisionId(stream, frontier.size() + 1), " is missing"));
+    }
+    frontier.Append(ToView(it->value()), [&](int level, uint64_t index,
+                                             const std::string& hash) {
+      batch.Put(tree_, keys::TreeNodeKey(stream, level, index), hash);
+    });
+    if (frontier.size() % kTreeBuildBatch == 0) {
+      TC_RETURN_IF_ERROR(
+          FromRocks(db_->Write(wo, &batch), "writing the Merkle tree"));
+      batch.Clear();
+    }
+  }
+  TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading the hash chain"));
+  return FromRocks(db_->Write(wo, &batch), "writing the Merkle tree");
+}
+
+merkle::NodeReader AuditStore::Impl::TreeReader(v1::TrailStream stream) const {
+  return [this, stream](int level,
+                        uint64_t index) -> absl::StatusOr<std::string> {
+    absl::StatusOr<std::optional<std::string>> value =
+        level == 0 ? GetValue(chain_, keys::RecordKey(stream, index + 1))
+                   : GetValue(tree_, keys::TreeNodeKey(stream, level, index));
+    if (!value.ok()) return value.status();
+    if (!value->has_value()) {
+      return absl::DataLossError(
+          level == 0
+              ? absl::StrCat("the hash of audit record ",
+                             keys::DecisionId(stream, index + 1),
+                             " is missing")
+              : absl::StrCat("Merkle tree node (level ", level, ", index ",
+                             index, ") of the ", keys::StreamByte(stream) ==
+                                 'b' ? "binding" : "validate-only",
+                             " stream is missing"));
+    }
+    return std::move(**value);
+  };
 }
 
 // ---------------------------------------------------------------- writing
@@ -634,8 +760,24 @@ void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
   for (const auto& [key, consumed] : state.quota_consumed) {
     batch.Put(quota_, key, keys::EncodeQuotaConsumed(consumed));
   }
-  if (upgrade_on_first_commit_ && batch.Count() > 0) {
-    batch.Put(meta_, keys::kMetaSchemaVersion, std::to_string(kSchemaVersion));
+  if (options_.tree_head_signer != nullptr) {
+    // One signed head per stream the batch added to, in the same WriteBatch
+    // as its records: a head is durable exactly when what it covers is.
+    for (const v1::TrailStream stream :
+         {v1::TRAIL_STREAM_BINDING, v1::TRAIL_STREAM_VALIDATE_ONLY}) {
+      const int i = StreamIndex(stream);
+      if (!state.recorded_at[i].has_value()) continue;
+      SignedTreeHead signed_head;
+      TreeHead& head = signed_head.head;
+      head.stream = static_cast<int>(stream);
+      head.tree_size = state.streams[i].head_sequence;
+      head.timestamp_unix_nanos = absl::ToUnixNanos(*state.recorded_at[i]);
+      head.root_hash = state.streams[i].frontier.Root();
+      signed_head.signature = options_.tree_head_signer->Sign(head);
+      std::string line = FormatTreeHeadLine(signed_head);
+      batch.Put(heads_, keys::TreeHeadKey(stream, head.tree_size), line);
+      state.head_lines.push_back(std::move(line));
+    }
   }
   if (batch.Count() > 0) {
     rocksdb::WriteOptions wo;
@@ -649,9 +791,15 @@ void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
           FromRocks(db_->Write(wo, &batch), "writing audit records");
     }
     if (write_status.ok()) {
-      streams_[0] = state.streams[0];
-      streams_[1] = state.streams[1];
-      upgrade_on_first_commit_ = false;
+      streams_[0] = std::move(state.streams[0]);
+      streams_[1] = std::move(state.streams[1]);
+      if (head_log_ != nullptr) {
+        for (const std::string& line : state.head_lines) {
+          std::fputs(line.c_str(), head_log_);
+          std::fputc('\n', head_log_);
+        }
+        std::fflush(head_log_);
+      }
       committed_head_[0].store(streams_[0].head_sequence);
       committed_head_[1].store(streams_[1].head_sequence);
       records_written_ += state.records;
@@ -787,6 +935,7 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(Pending& pending,
   verdict.set_decision_id(decision_id);
   verdict.set_audit_sequence(sequence);
   verdict.set_validate_only(!binding);
+  verdict.set_leaf_index(sequence - 1);
   *verdict.mutable_recorded_at() = ToTimestamp(recorded_at);
   d.set_rule_set_revision(verdict.rule_set_revision());
   *d.mutable_governing_date() = verdict.governing_date();
@@ -815,6 +964,10 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(Pending& pending,
       state.quota_consumed[key] = consumed;
     }
   }
+  chain.frontier.Append(hash, [this, &state, stream](int level, uint64_t node,
+                                               const std::string& h) {
+    state.batch.Put(tree_, keys::TreeNodeKey(stream, level, node), h);
+  });
   chain.head_sequence = sequence;
   chain.head_hash = hash;
   chain.last_recorded_at = recorded_at;
@@ -1168,6 +1321,163 @@ absl::StatusOr<v1::VerifyTrailResponse> AuditStore::Impl::VerifyTrail(
   return response;
 }
 
+// ---------------------------------------------------------------- tree
+
+absl::StatusOr<uint64_t> AuditStore::Impl::ResolveSize(
+    v1::TrailStream stream, uint64_t size, absl::string_view field) const {
+  const uint64_t head = committed_head_[StreamIndex(stream)].load();
+  if (size == 0) return head;
+  if (size > head) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", size, " is beyond the head of the stream (",
+                     head, " records)"));
+  }
+  return size;
+}
+
+absl::StatusOr<std::optional<SignedTreeHead>> AuditStore::Impl::ReadHead(
+    v1::TrailStream stream, uint64_t at_most, bool exact) const {
+  const std::string stream_byte(1, static_cast<char>(keys::StreamByte(stream)));
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), heads_));
+  it->SeekForPrev(ToSlice(keys::TreeHeadKey(stream, at_most)));
+  std::optional<SignedTreeHead> out;
+  if (it->Valid() && it->key().starts_with(ToSlice(stream_byte))) {
+    absl::StatusOr<SignedTreeHead> head =
+        ParseTreeHeadLine(ToView(it->value()));
+    if (!head.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          "a stored signed tree head does not parse: ", head.status().message()));
+    }
+    if (!exact || head->head.tree_size == at_most) out = *std::move(head);
+  }
+  TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading signed tree heads"));
+  return out;
+}
+
+absl::StatusOr<SignedTreeHead> AuditStore::Impl::LatestSignedTreeHead(
+    v1::TrailStream stream_in) const {
+  const v1::TrailStream stream = Normalize(stream_in);
+  if (!IsKnownStream(stream)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stream: unknown trail stream ", stream_in));
+  }
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  TC_ASSIGN_OR_RETURN(
+      std::optional<SignedTreeHead> head,
+      ReadHead(stream, std::numeric_limits<uint64_t>::max(), false));
+  if (!head.has_value()) {
+    return absl::NotFoundError(
+        "no signed tree head yet: the server signs one after each group "
+        "commit once it has a tree-head key");
+  }
+  return *std::move(head);
+}
+
+absl::StatusOr<SignedTreeHead> AuditStore::Impl::SignedTreeHeadAt(
+    v1::TrailStream stream_in, uint64_t size) const {
+  const v1::TrailStream stream = Normalize(stream_in);
+  if (!IsKnownStream(stream)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stream: unknown trail stream ", stream_in));
+  }
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  TC_ASSIGN_OR_RETURN(std::optional<SignedTreeHead> head,
+                      ReadHead(stream, size, true));
+  if (!head.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("tree_size: no signed tree head of size ", size));
+  }
+  return *std::move(head);
+}
+
+absl::Status AuditStore::Impl::CheckLatestSignedTreeHead(
+    v1::TrailStream stream) const {
+  absl::StatusOr<SignedTreeHead> latest = LatestSignedTreeHead(stream);
+  if (absl::IsNotFound(latest.status())) return absl::OkStatus();
+  TC_RETURN_IF_ERROR(latest.status());
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  const uint64_t head = committed_head_[StreamIndex(stream)].load();
+  const uint64_t signed_size = latest->head.tree_size;
+  if (head < signed_size) {
+    return absl::DataLossError(absl::StrCat(
+        "the newest signed tree head covers ", signed_size,
+        " records but the chain ends at ", head, ": records ",
+        keys::DecisionId(stream, head + 1), " to ",
+        keys::DecisionId(stream, signed_size), " are missing"));
+  }
+  absl::StatusOr<std::string> root =
+      merkle::Root(TreeReader(stream), signed_size);
+  TC_RETURN_IF_ERROR(root.status());
+  if (*root != latest->head.root_hash) {
+    return absl::DataLossError(absl::StrCat(
+        "the tree of the first ", signed_size, " records has root ",
+        absl::BytesToHexString(*root), ", not the signed head's ",
+        absl::BytesToHexString(latest->head.root_hash),
+        ": a record up to ", keys::DecisionId(stream, signed_size),
+        " was changed"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<InclusionProofResult> AuditStore::Impl::InclusionProof(
+    const std::string& decision_id, uint64_t tree_size) const {
+  absl::StatusOr<keys::StreamSeq> at = keys::ParseDecisionId(decision_id);
+  if (!at.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("decision_id: ", at.status().message()));
+  }
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  TC_ASSIGN_OR_RETURN(const uint64_t size,
+                      ResolveSize(at->stream, tree_size, "tree_size"));
+  if (at->sequence == 0 || at->sequence > size) {
+    return absl::NotFoundError(absl::StrCat(
+        "decision_id: ", decision_id, " is not in the ",
+        tree_size == 0 ? "trail" : absl::StrCat("tree of size ", size)));
+  }
+  InclusionProofResult out;
+  out.stream = at->stream;
+  out.leaf_index = at->sequence - 1;
+  out.tree_size = size;
+  const merkle::NodeReader read = TreeReader(at->stream);
+  TC_ASSIGN_OR_RETURN(out.leaf_hash, read(0, out.leaf_index));
+  TC_ASSIGN_OR_RETURN(out.audit_path,
+                      merkle::InclusionProof(read, out.leaf_index, size));
+  TC_ASSIGN_OR_RETURN(out.root_hash, merkle::Root(read, size));
+  return out;
+}
+
+absl::StatusOr<ConsistencyProofResult> AuditStore::Impl::ConsistencyProof(
+    v1::TrailStream stream_in, uint64_t first, uint64_t second) const {
+  const v1::TrailStream stream = Normalize(stream_in);
+  if (!IsKnownStream(stream)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stream: unknown trail stream ", stream_in));
+  }
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  TC_ASSIGN_OR_RETURN(const uint64_t second_size,
+                      ResolveSize(stream, second, "second_size"));
+  if (first > second_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "first_size: ", first, " is larger than second_size ", second_size));
+  }
+  ConsistencyProofResult out;
+  out.stream = stream;
+  out.first_size = first;
+  out.second_size = second_size;
+  const merkle::NodeReader read = TreeReader(stream);
+  TC_ASSIGN_OR_RETURN(out.proof,
+                      merkle::ConsistencyProof(read, first, second_size));
+  TC_ASSIGN_OR_RETURN(out.first_root, merkle::Root(read, first));
+  TC_ASSIGN_OR_RETURN(out.second_root, merkle::Root(read, second_size));
+  return out;
+}
+
 // ---------------------------------------------------------------- other data
 
 absl::Status AuditStore::Impl::PutRuleSetSources(
@@ -1279,6 +1589,10 @@ absl::Status AuditStore::Impl::Close() {
     stopping_ = true;
   }
   if (writer_.joinable()) writer_.join();
+  if (head_log_ != nullptr) {
+    std::fclose(head_log_);
+    head_log_ = nullptr;
+  }
   absl::MutexLock lock(&db_mu_);
   if (closed_) return close_status_;
   closed_ = true;
@@ -1373,6 +1687,26 @@ absl::StatusOr<uint64_t> AuditStore::CreateCheckpoint(
   return impl_->CreateCheckpoint(directory);
 }
 AuditStoreStats AuditStore::Stats() const { return impl_->Stats(); }
+absl::StatusOr<SignedTreeHead> AuditStore::LatestSignedTreeHead(
+    v1::TrailStream stream) const {
+  return impl_->LatestSignedTreeHead(stream);
+}
+absl::StatusOr<SignedTreeHead> AuditStore::SignedTreeHeadAt(
+    v1::TrailStream stream, uint64_t tree_size) const {
+  return impl_->SignedTreeHeadAt(stream, tree_size);
+}
+absl::Status AuditStore::CheckLatestSignedTreeHead(
+    v1::TrailStream stream) const {
+  return impl_->CheckLatestSignedTreeHead(stream);
+}
+absl::StatusOr<InclusionProofResult> AuditStore::InclusionProof(
+    const std::string& decision_id, uint64_t tree_size) const {
+  return impl_->InclusionProof(decision_id, tree_size);
+}
+absl::StatusOr<ConsistencyProofResult> AuditStore::ConsistencyProof(
+    v1::TrailStream stream, uint64_t first_size, uint64_t second_size) const {
+  return impl_->ConsistencyProof(stream, first_size, second_size);
+}
 absl::Status AuditStore::Close() { return impl_->Close(); }
 
 }  // namespace tradecheck::storage

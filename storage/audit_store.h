@@ -31,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/clock.h"
+#include "common/tree_head.h"
 #include "tradecheck/v1/audit_service.pb.h"
 #include "tradecheck/v1/declaration.pb.h"
 #include "tradecheck/v1/verdict.pb.h"
@@ -51,6 +52,16 @@ struct AuditStoreOptions {
   // generated on first open and kept in the store, so tokens survive a
   // restart.
   std::string page_token_key;
+  // Signs a head of each stream a group commit adds to, written in the same
+  // WriteBatch as the records (docs/storage.md, "Signed tree heads"). Null:
+  // no heads are made (the Merkle tree is kept either way).
+  std::shared_ptr<const TreeHeadSigner> tree_head_signer;
+  // When set, every new signed head is also appended to this file as one
+  // line (FormatTreeHeadLine), once its batch is durable: the witness copy
+  // an operator ships elsewhere. The store's copy is authoritative; the
+  // file is written without fsync, so a crash can lose its last lines
+  // (they are in the store: GetSignedTreeHead / the heads family).
+  std::string tree_head_log;
 };
 
 // Quota a record consumes when bound (see rules::QuotaDraw; the store keeps
@@ -104,6 +115,26 @@ struct AuditStoreStats {
   uint64_t validate_only_head = 0;
 };
 
+// A Merkle audit path for one record (RFC 9162 2.1.3).
+struct InclusionProofResult {
+  v1::TrailStream stream = v1::TRAIL_STREAM_BINDING;
+  uint64_t leaf_index = 0;  // the record's sequence - 1
+  uint64_t tree_size = 0;
+  std::string leaf_hash;                // 32 raw bytes (the record hash)
+  std::vector<std::string> audit_path;  // 32 raw bytes each, leaf side first
+  std::string root_hash;                // root of the tree of tree_size
+};
+
+// A Merkle consistency proof between two sizes (RFC 9162 2.1.4).
+struct ConsistencyProofResult {
+  v1::TrailStream stream = v1::TRAIL_STREAM_BINDING;
+  uint64_t first_size = 0;
+  uint64_t second_size = 0;
+  std::vector<std::string> proof;  // 32 raw bytes each
+  std::string first_root;
+  std::string second_root;
+};
+
 struct ListResult {
   std::vector<v1::Decision> decisions;
   std::string next_page_token;  // empty at the end
@@ -144,6 +175,28 @@ class AuditStore {
   absl::StatusOr<v1::VerifyTrailResponse> VerifyTrail(
       v1::TrailStream stream, uint64_t from_sequence,
       uint64_t to_sequence) const;
+
+  // The newest signed tree head of `stream`; NOT_FOUND when none was signed
+  // yet (no signer, or nothing written since one was configured).
+  absl::StatusOr<SignedTreeHead> LatestSignedTreeHead(
+      v1::TrailStream stream) const;
+  // The signed head of `stream` at exactly `tree_size`; NOT_FOUND if none.
+  absl::StatusOr<SignedTreeHead> SignedTreeHeadAt(v1::TrailStream stream,
+                                                  uint64_t tree_size) const;
+  // For checks at open (a chain cut after a signed head): OK when the
+  // stream's tree extends its newest signed head (or none exists); else
+  // DATA_LOSS naming the signed size, the records missing or the root that
+  // differs.
+  absl::Status CheckLatestSignedTreeHead(v1::TrailStream stream) const;
+
+  // Merkle proofs over the durable records (tree_size 0 = the stream's
+  // head). INVALID_ARGUMENT naming tree_size / first_size / second_size
+  // when beyond the head or out of order; NOT_FOUND for an unknown decision
+  // or one not in a tree of tree_size (naming decision_id).
+  absl::StatusOr<InclusionProofResult> InclusionProof(
+      const std::string& decision_id, uint64_t tree_size) const;
+  absl::StatusOr<ConsistencyProofResult> ConsistencyProof(
+      v1::TrailStream stream, uint64_t first_size, uint64_t second_size) const;
 
   // Keeps the data files of a rule-set revision, so decisions can be
   // re-evaluated under the revision they were made with. Idempotent.

@@ -434,10 +434,10 @@ TEST_F(AuditStoreTest, CloseDrainsPendingAppends) {
 TEST_F(AuditStoreTest, OtherSchemaVersionIsRefusedClearly) {
   OpenStore();
   CloseStore();
-  ASSERT_THAT(testing::SetSchemaVersion(path_, "3"), IsOk());
+  ASSERT_THAT(testing::SetSchemaVersion(path_, "4"), IsOk());
   EXPECT_THAT(AuditStore::Open(Options(path_)),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("schema version 3")));
+                       HasSubstr("schema version 4")));
 }
 
 // Records that arrive together are group-committed: their index postings
@@ -616,21 +616,20 @@ TEST_F(AuditStoreTest, GroupCommittedIndexesAnswerLikeAScanAcrossVersions) {
   ASSERT_THAT(testing::SetSchemaVersion(path_, "1"), IsOk());
   TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options));
   check_all("version 1 layout");
-  // Opening alone changes nothing on disk (the old build can still open it).
+  // Opening builds the Merkle tree and records version 3 (a version 1 or 2
+  // build then refuses the store).
   CloseStore();
   TC_ASSERT_OK_AND_ASSIGN(std::string version,
                           testing::GetSchemaVersion(path_));
-  EXPECT_EQ(version, "1");
+  EXPECT_EQ(version, "3");
 
   // New group commits after version 1 keys of the same values.
   TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options));
   for (int w = 0; w < 5; ++w) wave(10 + w * 5);
   check_all("after the upgrade");
-  // The first group commit recorded version 2, so a build that reads only
-  // version 1 refuses the store.
   CloseStore();
   TC_ASSERT_OK_AND_ASSIGN(version, testing::GetSchemaVersion(path_));
-  EXPECT_EQ(version, "2");
+  EXPECT_EQ(version, "3");
 }
 
 TEST_F(AuditStoreTest, DirectoryThatIsNotAStoreIsRefusedClearly) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "common/merkle.h"
 #include "common/proto_bytes.h"
 
 namespace tradecheck::storage {
@@ -23,11 +24,7 @@ void CheckCrypto(int ok) {
 }  // namespace
 
 std::string LeafHash(absl::string_view entry) {
-  static constexpr char kLeafPrefix[1] = {'\x00'};
-  Sha256Hasher h;
-  h.Update(absl::string_view(kLeafPrefix, 1));
-  h.Update(entry);
-  return std::move(h).Finish();
+  return merkle::HashLeaf(entry);
 }
 
 std::string EntryBytes(const v1::Decision& decision) {

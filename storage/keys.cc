@@ -59,6 +59,17 @@ std::string RecordKey(v1::TrailStream stream, uint64_t sequence) {
   return key;
 }
 
+std::string TreeNodeKey(v1::TrailStream stream, int level, uint64_t index) {
+  std::string key(1, static_cast<char>(StreamByte(stream)));
+  key.push_back(static_cast<char>(level));
+  AppendBigEndian64(index, &key);
+  return key;
+}
+
+std::string TreeHeadKey(v1::TrailStream stream, uint64_t tree_size) {
+  return RecordKey(stream, tree_size);
+}
+
 absl::StatusOr<StreamSeq> ParseRecordKey(absl::string_view key) {
   if (key.size() != 9) {
     return absl::InvalidArgumentError(

@@ -28,6 +28,9 @@ inline constexpr char kPostingsCf[] = "postings";
 inline constexpr char kTimeCf[] = "time";
 inline constexpr char kQuotaCf[] = "quota";
 inline constexpr char kRuleSetsCf[] = "rulesets";
+// Merkle tree nodes above the leaves, and signed tree heads (schema v3).
+inline constexpr char kTreeCf[] = "tree";
+inline constexpr char kHeadsCf[] = "heads";
 
 // Keys of the meta column family.
 inline constexpr char kMetaMagic[] = "magic";
@@ -122,6 +125,15 @@ absl::StatusOr<int64_t> DecodeQuotaConsumed(absl::string_view value);
 std::string RuleSetPrefix(absl::string_view revision);
 std::string RuleSetFileKey(absl::string_view revision,
                            absl::string_view file_name);
+
+// tree: <stream:1><level:1><index:8> -> 32-byte hash of the perfect subtree
+// over leaves [index * 2^level, (index + 1) * 2^level), level >= 1 (level 0,
+// the leaf hashes, is the chain family: leaf i is record i + 1).
+std::string TreeNodeKey(v1::TrailStream stream, int level, uint64_t index);
+
+// heads: <stream:1><tree_size:8> -> the signed head as one tree-head log
+// line (common/tree_head.h FormatTreeHeadLine).
+std::string TreeHeadKey(v1::TrailStream stream, uint64_t tree_size);
 
 // Fixed-width big-endian integers (shared by the codecs above).
 void AppendBigEndian64(uint64_t v, std::string* out);

@@ -15,6 +15,17 @@ namespace {
 using ::tradecheck::testing::IsOk;
 using ::tradecheck::testing::StatusIs;
 
+TEST(KeysTest, TreeNodeKeysSortByStreamLevelIndex) {
+  EXPECT_EQ(TreeNodeKey(v1::TRAIL_STREAM_BINDING, 1, 2),
+            std::string("b\x01\0\0\0\0\0\0\0\x02", 10));
+  EXPECT_LT(TreeNodeKey(v1::TRAIL_STREAM_BINDING, 1, 255),
+            TreeNodeKey(v1::TRAIL_STREAM_BINDING, 1, 256));
+  EXPECT_LT(TreeNodeKey(v1::TRAIL_STREAM_BINDING, 1, 1000),
+            TreeNodeKey(v1::TRAIL_STREAM_BINDING, 2, 0));
+  EXPECT_EQ(TreeHeadKey(v1::TRAIL_STREAM_VALIDATE_ONLY, 7),
+            RecordKey(v1::TRAIL_STREAM_VALIDATE_ONLY, 7));
+}
+
 TEST(KeysTest, RecordKeyRoundTripsAndSortsNumerically) {
   for (uint64_t seq : {uint64_t{1}, uint64_t{255}, uint64_t{256},
                        uint64_t{1} << 40, ~uint64_t{0}}) {

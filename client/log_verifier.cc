@@ -1,0 +1,179 @@
+#include "client/log_verifier.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/proto_bytes.h"
+
+namespace tradecheck::cli {
+namespace {
+
+std::string DecisionIdOf(int stream, uint64_t sequence) {
+  return absl::StrFormat("%s-%012d", stream == 2 ? "v" : "b", sequence);
+}
+
+}  // namespace
+
+void TrailVerifier::Problem(std::string p) {
+  report_.ok = false;
+  report_.problems.push_back(std::move(p));
+}
+
+void TrailVerifier::Add(uint64_t sequence, absl::string_view entry) {
+  ++report_.records;
+  const uint64_t expected = tree_.size() + 1;
+  if (sequence != expected) {
+    // The tree can only be rebuilt up to the gap; heads past it fail.
+    if (report_.problems.empty() || sequence > expected) {
+      Problem(absl::StrCat("records ", DecisionIdOf(stream_, expected),
+                           " to ", DecisionIdOf(stream_, sequence - 1),
+                           " are missing from the trail"));
+    }
+    return;
+  }
+  const std::string leaf = merkle::HashLeaf(entry);
+  v1::Decision d;
+  if (!d.ParseFromArray(entry.data(), static_cast<int>(entry.size()))) {
+    Problem(absl::StrCat(DecisionIdOf(stream_, sequence),
+                         ": the record does not parse as a Decision"));
+  } else {
+    if (d.sequence() != sequence ||
+        d.decision_id() != DecisionIdOf(stream_, sequence)) {
+      Problem(absl::StrCat(DecisionIdOf(stream_, sequence),
+                           ": the record claims to be ", d.decision_id()));
+    }
+    const std::string want_previous =
+        previous_hash_.empty() ? std::string(64, '0')
+                               : absl::BytesToHexString(previous_hash_);
+    if (d.previous_hash() != want_previous) {
+      Problem(absl::StrCat(DecisionIdOf(stream_, sequence), ": previous_hash ",
+                           d.previous_hash(),
+                           " is not the hash of the record before (",
+                           want_previous, ")"));
+    }
+  }
+  previous_hash_ = leaf;
+  tree_.Append(leaf);
+}
+
+LogReport TrailVerifier::Finish(const std::vector<SignedTreeHead>& heads_in,
+                                const TreeHeadVerifier& verifier) {
+  std::vector<SignedTreeHead> heads;
+  for (const SignedTreeHead& h : heads_in) {
+    if (h.head.stream == stream_) heads.push_back(h);
+  }
+  std::stable_sort(heads.begin(), heads.end(),
+                   [](const SignedTreeHead& a, const SignedTreeHead& b) {
+                     return a.head.tree_size < b.head.tree_size;
+                   });
+  if (heads.empty()) {
+    Problem(absl::StrCat("no signed tree head of the ",
+                         TreeHeadStreamName(stream_),
+                         " stream to check the trail against"));
+    return report_;
+  }
+  uint64_t matched = 0;  // largest size whose root matched
+  for (const SignedTreeHead& h : heads) {
+    ++report_.heads_checked;
+    absl::Status sig = verifier.Verify(h);
+    if (!sig.ok()) {
+      Problem(std::string(sig.message()));
+      continue;
+    }
+    const uint64_t n = h.head.tree_size;
+    if (n > tree_.size()) {
+      Problem(absl::StrCat(
+          "the signed head of size ", n, " covers records ",
+          DecisionIdOf(stream_, tree_.size() + 1), " to ",
+          DecisionIdOf(stream_, n),
+          ", which the trail does not have (cut from its end?)"));
+      break;
+    }
+    absl::StatusOr<std::string> root = merkle::Root(tree_.Reader(), n);
+    if (!root.ok() || *root != h.head.root_hash) {
+      Problem(absl::StrCat(
+          "the trail's first ", n, " records do not have the root signed at "
+          "size ", n, " (",
+          absl::BytesToHexString(h.head.root_hash), "): a record from ",
+          DecisionIdOf(stream_, matched + 1), " to ", DecisionIdOf(stream_, n),
+          " was changed, removed or inserted after it was signed"));
+      break;
+    }
+    matched = n;
+  }
+  return report_;
+}
+
+absl::StatusOr<std::vector<SignedTreeHead>> ParseTreeHeadLog(
+    absl::string_view text) {
+  std::vector<SignedTreeHead> out;
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line[0] == '#') continue;
+    absl::StatusOr<SignedTreeHead> head = ParseTreeHeadLine(line);
+    if (!head.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "line ", line_number, ": ", head.status().message()));
+    }
+    out.push_back(*std::move(head));
+  }
+  return out;
+}
+
+SignedTreeHead FromProto(const v1::SignedTreeHead& p) {
+  SignedTreeHead s;
+  s.head.stream = static_cast<int>(p.stream());
+  s.head.tree_size = p.tree_size();
+  s.head.timestamp_unix_nanos =
+      p.timestamp().seconds() * 1'000'000'000 + p.timestamp().nanos();
+  s.head.root_hash = p.root_hash();
+  s.head.store_identity = p.store_identity();
+  s.head.epoch = p.epoch();
+  s.signature = p.signature();
+  return s;
+}
+
+std::string RecomputeLeafHash(const v1::Decision& decision) {
+  v1::Decision entry = decision;
+  entry.clear_record_hash();
+  if (entry.has_verdict()) entry.mutable_verdict()->clear_record_hash();
+  return merkle::HashLeaf(SerializeDeterministic(entry));
+}
+
+absl::Status CheckInclusion(const v1::Decision& decision,
+                            const v1::GetInclusionProofResponse& proof,
+                            const SignedTreeHead& head) {
+  if (proof.tree_size() != head.head.tree_size) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the proof is for a tree of ", proof.tree_size(),
+                     " records, the signed head for ", head.head.tree_size));
+  }
+  if (decision.sequence() == 0 || proof.leaf_index() != decision.sequence() - 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the proof is for leaf ", proof.leaf_index(), ", but ",
+        decision.decision_id(), " is leaf ", decision.sequence() - 1));
+  }
+  std::vector<std::string> path(proof.audit_path().begin(),
+                                proof.audit_path().end());
+  absl::Status s =
+      merkle::VerifyInclusion(proof.leaf_index(), proof.tree_size(),
+                              RecomputeLeafHash(decision), path,
+                              head.head.root_hash);
+  if (!s.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        decision.decision_id(), " as the server returned it is not in the "
+        "signed tree of ", head.head.tree_size, " records: ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tradecheck::cli

@@ -1,0 +1,259 @@
+#include "common/tree_head.h"
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace tradecheck {
+namespace {
+
+constexpr char kContext[] = "tradecheck tree head v1\n";
+constexpr size_t kSignatureSize = 64;
+
+struct PkeyFree {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+void AppendU64(uint64_t v, std::string* out) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out->push_back(static_cast<char>((v >> shift) & 0xff));
+  }
+}
+
+std::unique_ptr<BIO, BioFree> ReadBio(absl::string_view pem) {
+  return std::unique_ptr<BIO, BioFree>(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+}
+
+std::string BioContents(BIO* bio) {
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
+bool HexToBytes(absl::string_view hex, size_t size, std::string* out) {
+  if (hex.size() != 2 * size) return false;
+  for (char c : hex) {
+    if (!absl::ascii_isxdigit(c)) return false;
+  }
+  *out = absl::HexStringToBytes(hex);
+  return true;
+}
+
+}  // namespace
+
+bool operator==(const TreeHead& a, const TreeHead& b) {
+  return a.stream == b.stream && a.tree_size == b.tree_size &&
+         a.timestamp_unix_nanos == b.timestamp_unix_nanos &&
+         a.root_hash == b.root_hash && a.store_identity == b.store_identity &&
+         a.epoch == b.epoch;
+}
+
+std::string TreeHeadMessage(const TreeHead& head) {
+  std::string out(kContext);
+  out.push_back(static_cast<char>(head.stream & 0xff));
+  AppendU64(head.tree_size, &out);
+  AppendU64(static_cast<uint64_t>(head.timestamp_unix_nanos), &out);
+  out += head.root_hash;
+  AppendU64(head.epoch, &out);
+  const size_t n = std::min<size_t>(head.store_identity.size(), 0xffff);
+  out.push_back(static_cast<char>((n >> 8) & 0xff));
+  out.push_back(static_cast<char>(n & 0xff));
+  out.append(head.store_identity, 0, n);
+  return out;
+}
+
+std::string TreeHeadStreamName(int stream) {
+  if (stream == 1) return "binding";
+  if (stream == 2) return "validate_only";
+  return "";
+}
+
+std::string FormatTreeHeadLine(const SignedTreeHead& s) {
+  const TreeHead& h = s.head;
+  return absl::StrCat(
+      "TH1 ", TreeHeadStreamName(h.stream), " ", h.tree_size, " ",
+      h.timestamp_unix_nanos, " ", absl::BytesToHexString(h.root_hash), " ",
+      h.epoch, " ",
+      h.store_identity.empty() ? "-"
+                               : absl::BytesToHexString(h.store_identity),
+      " ", absl::BytesToHexString(s.signature));
+}
+
+absl::StatusOr<SignedTreeHead> ParseTreeHeadLine(absl::string_view line) {
+  std::vector<absl::string_view> f = absl::StrSplit(line, ' ');
+  if (f.size() != 8 || f[0] != "TH1") {
+    return absl::InvalidArgumentError(
+        "tree-head line: expected \"TH1 stream size time root epoch store "
+        "signature\"");
+  }
+  SignedTreeHead s;
+  TreeHead& h = s.head;
+  if (f[1] == "binding") {
+    h.stream = 1;
+  } else if (f[1] == "validate_only") {
+    h.stream = 2;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stream: unknown \"", f[1], "\""));
+  }
+  if (!absl::SimpleAtoi(f[2], &h.tree_size)) {
+    return absl::InvalidArgumentError("tree_size: not a number");
+  }
+  if (!absl::SimpleAtoi(f[3], &h.timestamp_unix_nanos)) {
+    return absl::InvalidArgumentError("timestamp: not a number");
+  }
+  if (!HexToBytes(f[4], 32, &h.root_hash)) {
+    return absl::InvalidArgumentError("root_hash: not 64 hex digits");
+  }
+  if (!absl::SimpleAtoi(f[5], &h.epoch)) {
+    return absl::InvalidArgumentError("epoch: not a number");
+  }
+  if (f[6] != "-" &&
+      (f[6].size() % 2 != 0 || !HexToBytes(f[6], f[6].size() / 2,
+                                           &h.store_identity))) {
+    return absl::InvalidArgumentError("store_identity: not hex");
+  }
+  if (!HexToBytes(f[7], kSignatureSize, &s.signature)) {
+    return absl::InvalidArgumentError("signature: not 128 hex digits");
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------- signer
+
+struct TreeHeadSigner::Key {
+  Pkey pkey;
+};
+
+TreeHeadSigner::TreeHeadSigner(std::unique_ptr<Key> key)
+    : key_(std::move(key)) {}
+TreeHeadSigner::~TreeHeadSigner() = default;
+
+absl::StatusOr<std::unique_ptr<TreeHeadSigner>>
+TreeHeadSigner::FromPrivateKeyPem(absl::string_view pem) {
+  auto bio = ReadBio(pem);
+  Pkey pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (pkey == nullptr) {
+    return absl::InvalidArgumentError(
+        "tree-head key: not a PEM private key (expected \"-----BEGIN PRIVATE "
+        "KEY-----\", e.g. from `openssl genpkey -algorithm ed25519`)");
+  }
+  if (EVP_PKEY_id(pkey.get()) != EVP_PKEY_ED25519) {
+    return absl::InvalidArgumentError("tree-head key: not an Ed25519 key");
+  }
+  auto key = std::make_unique<Key>();
+  key->pkey = std::move(pkey);
+  return std::unique_ptr<TreeHeadSigner>(new TreeHeadSigner(std::move(key)));
+}
+
+std::string TreeHeadSigner::GeneratePrivateKeyPem() {
+  EVP_PKEY* raw = nullptr;
+  std::unique_ptr<EVP_PKEY_CTX, void (*)(EVP_PKEY_CTX*)> ctx(
+      EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr), EVP_PKEY_CTX_free);
+  if (ctx == nullptr || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
+      EVP_PKEY_keygen(ctx.get(), &raw) != 1) {
+    std::abort();  // only on allocation failure
+  }
+  Pkey pkey(raw);
+  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_PrivateKey(bio.get(), pkey.get(), nullptr, nullptr, 0,
+                               nullptr, nullptr) != 1) {
+    std::abort();
+  }
+  return BioContents(bio.get());
+}
+
+std::string TreeHeadSigner::Sign(const TreeHead& head) const {
+  const std::string message = TreeHeadMessage(head);
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  std::string sig(kSignatureSize, '\0');
+  size_t len = sig.size();
+  if (ctx == nullptr ||
+      EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr,
+                         key_->pkey.get()) != 1 ||
+      EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()),
+                     &len,
+                     reinterpret_cast<const unsigned char*>(message.data()),
+                     message.size()) != 1 ||
+      len != kSignatureSize) {
+    std::abort();  // Ed25519 signing fails only on allocation failure
+  }
+  return sig;
+}
+
+std::string TreeHeadSigner::PublicKeyPem() const {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_PUBKEY(bio.get(), key_->pkey.get()) != 1) std::abort();
+  return BioContents(bio.get());
+}
+
+// ---------------------------------------------------------------- verifier
+
+struct TreeHeadVerifier::Key {
+  Pkey pkey;
+};
+
+TreeHeadVerifier::TreeHeadVerifier(std::unique_ptr<Key> key)
+    : key_(std::move(key)) {}
+TreeHeadVerifier::~TreeHeadVerifier() = default;
+
+absl::StatusOr<std::unique_ptr<TreeHeadVerifier>>
+TreeHeadVerifier::FromPublicKeyPem(absl::string_view pem) {
+  auto bio = ReadBio(pem);
+  Pkey pkey(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  if (pkey == nullptr) {
+    return absl::InvalidArgumentError(
+        "public key: not a PEM public key (expected \"-----BEGIN PUBLIC "
+        "KEY-----\")");
+  }
+  if (EVP_PKEY_id(pkey.get()) != EVP_PKEY_ED25519) {
+    return absl::InvalidArgumentError("public key: not an Ed25519 key");
+  }
+  auto key = std::make_unique<Key>();
+  key->pkey = std::move(pkey);
+  return std::unique_ptr<TreeHeadVerifier>(
+      new TreeHeadVerifier(std::move(key)));
+}
+
+absl::Status TreeHeadVerifier::Verify(const SignedTreeHead& s) const {
+  const std::string message = TreeHeadMessage(s.head);
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  if (ctx == nullptr || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr,
+                                             nullptr, key_->pkey.get()) != 1) {
+    return absl::InternalError("cannot set up Ed25519 verification");
+  }
+  if (EVP_DigestVerify(
+          ctx.get(), reinterpret_cast<const unsigned char*>(s.signature.data()),
+          s.signature.size(),
+          reinterpret_cast<const unsigned char*>(message.data()),
+          message.size()) != 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the signature of the ", TreeHeadStreamName(s.head.stream),
+        " tree head of size ", s.head.tree_size,
+        " does not match the public key"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tradecheck

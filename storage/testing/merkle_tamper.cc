@@ -1,0 +1,179 @@
+#include "storage/testing/merkle_tamper.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/merkle.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+#include "storage/hashing.h"
+#include "storage/keys.h"
+#include "storage/testing/tamper.h"
+
+namespace tradecheck::storage::testing {
+namespace {
+
+using Families = std::map<std::string, rocksdb::ColumnFamilyHandle*>;
+
+absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(what, ": ", s.ToString()));
+}
+
+template <typename Fn>
+absl::Status WithStore(const std::string& db_path, Fn fn) {
+  rocksdb::Options options;
+  std::vector<std::string> names;
+  absl::Status s =
+      FromRocks(rocksdb::DB::ListColumnFamilies(options, db_path, &names),
+                absl::StrCat("listing column families of ", db_path));
+  if (!s.ok()) return s;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  s = FromRocks(
+      rocksdb::DB::Open(options, db_path, descriptors, &handles, &raw),
+      absl::StrCat("opening ", db_path));
+  if (!s.ok()) return s;
+  std::unique_ptr<rocksdb::DB> db(raw);
+  Families by_name;
+  for (rocksdb::ColumnFamilyHandle* h : handles) by_name[h->GetName()] = h;
+  s = fn(db.get(), by_name);
+  for (rocksdb::ColumnFamilyHandle* h : handles) {
+    bool kept = false;  // fn destroys the handles of families it drops
+    for (const auto& [name, handle] : by_name) kept = kept || handle == h;
+    if (!kept) continue;
+    absl::Status d = FromRocks(db->DestroyColumnFamilyHandle(h), "closing");
+    if (s.ok()) s = d;
+  }
+  absl::Status c = FromRocks(db->Close(), "closing");
+  return s.ok() ? c : s;
+}
+
+std::string StreamPrefix(v1::TrailStream stream) {
+  return std::string(1, static_cast<char>(keys::StreamByte(stream)));
+}
+
+// Deletes every tree node of `stream` and writes the tree over the chain
+// hashes of records 1..n again (into `batch`).
+absl::Status RebuildTree(rocksdb::DB* db, Families& cf,
+                         v1::TrailStream stream,
+                         const std::vector<std::string>& leaf_hashes,
+                         rocksdb::WriteBatch* batch) {
+  const std::string prefix = StreamPrefix(stream);
+  std::string end = prefix;
+  end.back() = static_cast<char>(end.back() + 1);
+  batch->DeleteRange(cf[keys::kTreeCf], prefix, end);
+  merkle::Frontier frontier;
+  for (const std::string& leaf : leaf_hashes) {
+    frontier.Append(leaf, [&](int level, uint64_t index, const std::string& h) {
+      batch->Put(cf[keys::kTreeCf], keys::TreeNodeKey(stream, level, index), h);
+    });
+  }
+  (void)db;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CutTail(const std::string& db_path, v1::TrailStream stream,
+                     uint64_t keep, bool drop_heads) {
+  return WithStore(db_path, [&](rocksdb::DB* db, Families& cf) -> absl::Status {
+    const std::string from = keys::RecordKey(stream, keep + 1);
+    const std::string to = keys::RecordKey(stream, ~uint64_t{0});
+    rocksdb::WriteBatch batch;
+    batch.DeleteRange(cf[keys::kRecordsCf], from, to);
+    batch.DeleteRange(cf[keys::kChainCf], from, to);
+    if (drop_heads) batch.DeleteRange(cf[keys::kHeadsCf], from, to);
+    std::vector<std::string> leaves;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), cf[keys::kChainCf]));
+    for (it->Seek(keys::RecordKey(stream, 1));
+         it->Valid() && leaves.size() < keep &&
+         it->key().starts_with(StreamPrefix(stream));
+         it->Next()) {
+      leaves.push_back(it->value().ToString());
+    }
+    absl::Status s = RebuildTree(db, cf, stream, leaves, &batch);
+    if (!s.ok()) return s;
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(db->Write(wo, &batch), "cutting the tail");
+  });
+}
+
+absl::Status ForgeRecord(const std::string& db_path, v1::TrailStream stream,
+                         uint64_t sequence, const std::string& new_caller) {
+  return WithStore(db_path, [&](rocksdb::DB* db, Families& cf) -> absl::Status {
+    rocksdb::WriteBatch batch;
+    std::vector<std::string> leaves;
+    std::string previous;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), cf[keys::kRecordsCf]));
+    bool found = false;
+    for (it->Seek(keys::RecordKey(stream, 1));
+         it->Valid() && it->key().starts_with(StreamPrefix(stream));
+         it->Next()) {
+      v1::Decision d;
+      if (!d.ParseFromString(it->value().ToString())) {
+        return absl::DataLossError("a record does not parse");
+      }
+      if (d.sequence() < sequence) {
+        std::string hash;
+        rocksdb::Status g = db->Get(rocksdb::ReadOptions(), cf[keys::kChainCf],
+                                    it->key(), &hash);
+        if (!g.ok()) return FromRocks(g, "reading the chain");
+        leaves.push_back(hash);
+        previous = hash;
+        continue;
+      }
+      if (d.sequence() == sequence) {
+        found = true;
+        d.set_caller(new_caller);
+      }
+      d.set_previous_hash(previous.empty() ? GenesisHashHex()
+                                           : absl::BytesToHexString(previous));
+      const std::string entry = EntryBytes(d);
+      const std::string hash = LeafHash(entry);
+      batch.Put(cf[keys::kRecordsCf], it->key(), entry);
+      batch.Put(cf[keys::kChainCf], it->key(), hash);
+      leaves.push_back(hash);
+      previous = hash;
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "reading records");
+    if (!found) return absl::NotFoundError("no such record");
+    absl::Status s = RebuildTree(db, cf, stream, leaves, &batch);
+    if (!s.ok()) return s;
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(db->Write(wo, &batch), "forging a record");
+  });
+}
+
+absl::Status RewriteAsVersion2(const std::string& db_path) {
+  absl::Status s =
+      WithStore(db_path, [&](rocksdb::DB* db, Families& cf) -> absl::Status {
+        for (const char* name : {keys::kTreeCf, keys::kHeadsCf}) {
+          auto it = cf.find(name);
+          if (it == cf.end()) continue;
+          absl::Status d =
+              FromRocks(db->DropColumnFamily(it->second), "dropping");
+          if (!d.ok()) return d;
+          d = FromRocks(db->DestroyColumnFamilyHandle(it->second), "closing");
+          if (!d.ok()) return d;
+          cf.erase(it);
+        }
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  return SetSchemaVersion(db_path, "2");
+}
+
+}  // namespace tradecheck::storage::testing
