@@ -10,13 +10,14 @@ namespace {
 
 class AuditServiceImpl final : public v1::AuditService::CallbackService {
  public:
-  explicit AuditServiceImpl(TradecheckCore* core) : core_(core) {}
+  AuditServiceImpl(TradecheckCore* core, const CallerResolver* callers)
+      : core_(core), callers_(callers) {}
 
   grpc::ServerUnaryReactor* GetDecision(grpc::CallbackServerContext* context,
                                         const v1::GetDecisionRequest* request,
                                         v1::Decision* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    core_->GetDecision(*request, FinishUnary(reactor, response));
+    core_->GetDecision(callers_->Of(context), *request, FinishUnary(reactor, response));
     return reactor;
   }
 
@@ -25,7 +26,7 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
       const v1::ListDecisionsRequest* request,
       v1::ListDecisionsResponse* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    core_->ListDecisions(*request, FinishUnary(reactor, response));
+    core_->ListDecisions(callers_->Of(context), *request, FinishUnary(reactor, response));
     return reactor;
   }
 
@@ -34,7 +35,7 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
       const v1::ReevaluateDecisionRequest* request,
       v1::ReevaluateDecisionResponse* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    core_->ReevaluateDecision(*request, FinishUnary(reactor, response));
+    core_->ReevaluateDecision(callers_->Of(context), *request, FinishUnary(reactor, response));
     return reactor;
   }
 
@@ -42,18 +43,20 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
                                         const v1::VerifyTrailRequest* request,
                                         v1::VerifyTrailResponse* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    core_->VerifyTrail(*request, FinishUnary(reactor, response));
+    core_->VerifyTrail(callers_->Of(context), *request, FinishUnary(reactor, response));
     return reactor;
   }
 
  private:
   TradecheckCore* const core_;
+  const CallerResolver* const callers_;
 };
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> NewAuditService(TradecheckCore* core) {
-  return std::make_unique<AuditServiceImpl>(core);
+std::unique_ptr<grpc::Service> NewAuditService(TradecheckCore* core,
+                                               const CallerResolver* callers) {
+  return std::make_unique<AuditServiceImpl>(core, callers);
 }
 
 }  // namespace tradecheck::server
