@@ -15,6 +15,7 @@ PACKAGES=(
   python3 python3-grpcio python3-protobuf   # the Python client test
   clang libclang-rt-14-dev         # libFuzzer + ASan/UBSan (fuzz/run.sh)
   iso-codes                        # ISO 4217 source of agreements/reference/iso4217.tab
+  openssl                          # deploy/make-dev-certs.sh (development CA and certificates)
 )
 
 missing=()
