@@ -77,10 +77,13 @@ absl::StatusOr<v1::AccessPolicy> ParseAccessPolicy(absl::string_view file_name,
     const TextFormat::ParseInfoTree* sub =
         tree.GetTreeForNested(grants_field, i);
     auto line_of = [&](const char* field, int index) {
+      const auto* f = grant_desc->FindFieldByName(field);
+      const bool present = f->is_repeated()
+                               ? index >= 0 && index < g.GetReflection()->FieldSize(g, f)
+                               : index < 0;
       TextFormat::ParseLocation at =
-          sub == nullptr
-              ? TextFormat::ParseLocation()
-              : sub->GetLocation(grant_desc->FindFieldByName(field), index);
+          sub == nullptr || !present ? TextFormat::ParseLocation()
+                                     : sub->GetLocation(f, index);
       if (at.line < 0) at = tree.GetLocation(grants_field, i);
       return at.line < 0 ? 1 : at.line + 1;
     };

@@ -579,13 +579,18 @@ void TradecheckCore::VerifyTrail(const Caller& caller,
     done(expensive_calls_->Busy("VerifyTrail"));
     return;
   }
-  auto held = std::make_shared<CallLimiter::Slot>(std::move(*slot));
+  // Freed before the answer goes out, so a caller that got its answer can
+  // start the next expensive call at once.
+  auto held = std::make_shared<std::optional<CallLimiter::Slot>>(
+      std::move(slot));
   OnWorker(std::move(done), [this, request, held] {
     v1::TrailStream stream = request.stream() == v1::TRAIL_STREAM_UNSPECIFIED
                                  ? v1::TRAIL_STREAM_BINDING
                                  : request.stream();
-    return store_->VerifyTrail(stream, request.from_sequence(),
-                               request.to_sequence());
+    auto verified = store_->VerifyTrail(stream, request.from_sequence(),
+                                        request.to_sequence());
+    held->reset();
+    return verified;
   });
 }
 
@@ -690,14 +695,20 @@ void TradecheckCore::CreateBackup(const Caller& caller,
     done(expensive_calls_->Busy("CreateBackup"));
     return;
   }
-  auto held = std::make_shared<CallLimiter::Slot>(std::move(*slot));
+  auto held = std::make_shared<std::optional<CallLimiter::Slot>>(
+      std::move(slot));
   OnWorker(std::move(done),
            [this, request, path = *path,
             held]() -> absl::StatusOr<v1::CreateBackupResponse> {
-             TC_ASSIGN_OR_RETURN(uint64_t sequence,
-                                 store_->CreateCheckpoint(path));
+             absl::StatusOr<uint64_t> checkpoint =
+                 store_->CreateCheckpoint(path);
              // A backup holds every declaration and the page-token key.
-             TC_RETURN_IF_ERROR(RestrictToOwner(path));
+             absl::Status owner_only = checkpoint.ok()
+                                           ? RestrictToOwner(path)
+                                           : absl::OkStatus();
+             held->reset();
+             TC_ASSIGN_OR_RETURN(uint64_t sequence, std::move(checkpoint));
+             TC_RETURN_IF_ERROR(owner_only);
              v1::CreateBackupResponse response;
              response.set_directory(request.directory());
              response.set_binding_sequence(sequence);

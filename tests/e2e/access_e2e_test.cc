@@ -3,6 +3,7 @@
 // role and by a caller with no certificate, exporters kept apart, backups
 // kept under their root, and plaintext refused off loopback.
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -520,6 +521,32 @@ TEST_F(AccessE2eTest, BackupNamesStayUnderTheRoot) {
   // The same name again finds the directory.
   status = s.admin->CreateBackup(Ctx(60).get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+}
+
+// The CLI as each kind of user runs it: certificate files from the
+// TRADECHECK_* environment, the exit code tells the outcome.
+TEST_F(AccessE2eTest, CliOverMutualTlsFromEnvironment) {
+  auto run = [](const std::string& who, const std::string& args) {
+    const std::string command = absl::StrCat(
+        "TRADECHECK_CA='", *certs_, "/ca.crt' TRADECHECK_CERT='", *certs_, "/",
+        who, ".crt' TRADECHECK_KEY='", *certs_, "/", who, ".key' '",
+        TC_CLI_BINARY, "' --server=", server_->address(), " ", args,
+        " >/dev/null 2>&1");
+    const int status = std::system(command.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  const std::string examples = std::string(TC_SOURCE_DIR) + "/examples/";
+  // Exporter B dry-runs its own shipment: a verdict (0, 10 or 11).
+  EXPECT_THAT(run("exporter-b", "check --validate-only " + examples +
+                                    "exporters/vn-speakers-dry-run.json"),
+              ::testing::AnyOf(0, 10, 11));
+  // The same exporter may not bind it: an RPC error (3).
+  EXPECT_EQ(run("exporter-b",
+                "check " + examples + "exporters/vn-speakers-dry-run.json"),
+            3);
+  EXPECT_EQ(run("auditor", "audit verify"), 0);
+  EXPECT_EQ(run("admin", "stats"), 0);
+  EXPECT_EQ(run("admin", "audit verify"), 3);
 }
 
 TEST(AccessStartE2eTest, PlaintextOffLoopbackRefusesToStart) {
