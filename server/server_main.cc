@@ -39,6 +39,8 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/impl/server_builder_option.h"
+#include "grpcpp/impl/server_builder_plugin.h"
 #include "grpcpp/impl/service_type.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
@@ -147,6 +149,24 @@ void ReloadRules(TradecheckCore& core) {
   });
 }
 
+// Linking gRPC's reflection library registers its plugin with every
+// ServerBuilder, whether or not InitProtoReflectionServerBuilderPlugin() is
+// called; --reflection=false removes it through this builder option.
+class WithoutReflection final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(
+      std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins)
+      override {
+    plugins->erase(
+        std::remove_if(plugins->begin(), plugins->end(),
+                       [](const std::unique_ptr<grpc::ServerBuilderPlugin>& p) {
+                         return p->name() == "proto_server_reflection";
+                       }),
+        plugins->end());
+  }
+};
+
 int Run() {
   // Signals are taken by sigwait() on this thread only: block them before
   // any other thread exists so every thread inherits the mask.
@@ -242,6 +262,9 @@ int Run() {
   }
 
   grpc::ServerBuilder builder;
+  if (!absl::GetFlag(FLAGS_reflection)) {
+    builder.SetOption(std::make_unique<WithoutReflection>());
+  }
   int port = 0;
   builder.AddListeningPort(listen, credentials, &port);
   // gRPC sets SO_REUSEPORT by default: a second server on the same port

@@ -16,6 +16,7 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/e2e_util.h"
 #include "tests/testing/server_process.h"
@@ -547,6 +548,28 @@ TEST_F(AccessE2eTest, CliOverMutualTlsFromEnvironment) {
   EXPECT_EQ(run("auditor", "audit verify"), 0);
   EXPECT_EQ(run("admin", "stats"), 0);
   EXPECT_EQ(run("admin", "audit verify"), 3);
+}
+
+TEST(AccessStartE2eTest, ReflectionCanBeSwitchedOff) {
+  ServerProcessOptions options;
+  options.extra_flags = {"--reflection=false"};
+  auto server = ServerProcess::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel = testing::Connect((*server)->address());
+  auto reflection =
+      grpc::reflection::v1alpha::ServerReflection::NewStub(channel);
+  auto context = Ctx();
+  auto stream = reflection->ServerReflectionInfo(context.get());
+  grpc::reflection::v1alpha::ServerReflectionRequest request;
+  request.set_list_services("");
+  stream->Write(request);
+  stream->WritesDone();
+  grpc::reflection::v1alpha::ServerReflectionResponse response;
+  while (stream->Read(&response)) {
+  }
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  auto code = (*server)->Stop();
+  EXPECT_TRUE(code.ok() && *code == 0);
 }
 
 TEST(AccessStartE2eTest, PlaintextOffLoopbackRefusesToStart) {
