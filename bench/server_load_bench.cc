@@ -4,12 +4,19 @@
 // check (grpc.health.v1.Health/Check): same server, same transport, no work.
 //
 //   build/bench/server_load_bench [--seconds=5] [--in_flight=1,16,64]
+//   build/bench/server_load_bench --tls    # + durable checks over mutual TLS
+//
+// --tls also starts a second server with mutual TLS (certificates from
+// deploy/make-dev-certs.sh, the customs role) and prints, per level, the
+// durable check rate over TLS against the plaintext one measured in the same
+// run, alternately, as a ratio.
 //
 // Each durable check is a full CheckDeclaration: validation, rule
 // evaluation and an audit record group-committed with a synced WAL write,
 // acknowledged only once durable. Every check has a new declaration id and
 // one of 1,000 exporters and 300 importers.
 #include <atomic>
+#include <cstdlib>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -40,6 +47,8 @@ ABSL_FLAG(std::vector<std::string>, server_flags, {},
           "Extra flags for the server this bench starts, comma-separated "
           "(e.g. --sign_tree_heads=false; proof_bench compares heads on and "
           "off in one run).");
+ABSL_FLAG(bool, tls, false,
+          "Also measure durable checks over mutual TLS against plaintext.");
 ABSL_FLAG(std::string, address, "",
           "Drive an already running server at this address (e.g. for "
           "profiling it) instead of starting one.");
@@ -89,6 +98,81 @@ double Drive(int in_flight, absl::Duration duration,
   *failures = failed.load();
   return static_cast<double>(end_count - start_count) /
          absl::ToDoubleSeconds(elapsed);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  std::string out;
+  if (f == nullptr) return out;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), f)) > 0) out.append(buffer, n);
+  std::fclose(f);
+  return out;
+}
+
+using Issue = std::function<void(int, std::function<void(bool)>)>;
+using Stubs = std::vector<std::unique_ptr<v1::ComplianceService::Stub>>;
+
+// Starts a mutual-TLS server with development certificates and prints the
+// durable check rate over TLS against plaintext (`plain`), per level.
+template <typename CheckOn>
+bool TlsRows(const Issue& plain, CheckOn check_on) {
+  auto dir = testing::MakeTempDir("bench-tls");
+  if (!dir.ok()) return false;
+  const std::string certs = *dir + "/certs";
+  const std::string make = std::string(TC_SOURCE_DIR) +
+                           "/deploy/make-dev-certs.sh '" + certs +
+                           "' 2>/dev/null";
+  if (std::system(make.c_str()) != 0) {
+    std::fprintf(stderr, "cannot make certificates: %s\n", make.c_str());
+    return false;
+  }
+  testing::ServerProcessOptions options;
+  options.extra_flags = {"--tls_cert=" + certs + "/server.crt",
+                         "--tls_key=" + certs + "/server.key",
+                         "--tls_client_ca=" + certs + "/ca.crt",
+                         "--access_policy=" + certs + "/access-policy.textproto"};
+  auto started = testing::ServerProcess::Start(options);
+  if (!started.ok()) {
+    std::fprintf(stderr, "cannot start TLS server: %s\n",
+                 started.status().ToString().c_str());
+    return false;
+  }
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ReadFile(certs + "/ca.crt");
+  ssl.pem_cert_chain = ReadFile(certs + "/customs.crt");
+  ssl.pem_private_key = ReadFile(certs + "/customs.key");
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  auto stubs = std::make_shared<Stubs>();
+  for (int i = 0; i < absl::GetFlag(FLAGS_channels); ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    args.SetInt("tradecheck.bench.channel", i);
+    channels.push_back(grpc::CreateCustomChannel(
+        (*started)->address(), grpc::SslCredentials(ssl), args));
+    stubs->push_back(v1::ComplianceService::NewStub(channels.back()));
+  }
+  Issue tls = check_on(stubs.get());
+  const absl::Duration duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
+  std::printf("\nmutual TLS (customs certificate) vs plaintext, durable checks, "
+              "two servers alike but for TLS\n");
+  std::printf("%10s %18s %14s %8s\n", "in_flight", "plaintext rps",
+              "mTLS rps", "ratio");
+  for (absl::string_view level :
+       absl::StrSplit(absl::GetFlag(FLAGS_in_flight), ',')) {
+    int in_flight = 0;
+    if (!absl::SimpleAtoi(level, &in_flight) || in_flight < 1) continue;
+    int plain_failures = 0, tls_failures = 0;
+    const double plain_rps = Drive(in_flight, duration, plain, &plain_failures);
+    const double tls_rps = Drive(in_flight, duration, tls, &tls_failures);
+    std::printf("%10d %18.0f %14.0f %8.2f%s\n", in_flight, plain_rps, tls_rps,
+                tls_rps / plain_rps,
+                (plain_failures + tls_failures) > 0 ? "  (failures!)" : "");
+    std::fflush(stdout);
+  }
+  auto code = (*started)->Stop();
+  return code.ok() && *code == 0;
 }
 
 int Main() {
@@ -142,7 +226,9 @@ int Main() {
         &call->context, &call->request, &call->response,
         [call, done](grpc::Status s) { done(s.ok()); });
   };
-  auto check = [&](int n, std::function<void(bool)> done) {
+  auto check_on = [&](std::vector<std::unique_ptr<v1::ComplianceService::Stub>>*
+                          stubs) {
+    return [&, stubs](int n, std::function<void(bool)> done) {
     struct Call {
       grpc::ClientContext context;
       v1::CheckDeclarationRequest request;
@@ -159,12 +245,14 @@ int Main() {
     // share a block only where values really repeat.
     declaration.set_exporter_id(absl::StrCat("MY-EXP-", n_call % 1000));
     declaration.set_importer_id(absl::StrCat("US-IMP-", n_call % 300));
-    compliance[n % compliance.size()]->async()->CheckDeclaration(
+    (*stubs)[n % stubs->size()]->async()->CheckDeclaration(
         &call->context, &call->request, &call->response,
         [call, done](grpc::Status s) {
           done(s.ok() && call->response.verdict().audit_sequence() > 0);
         });
+    };
   };
+  auto check = check_on(&compliance);
 
   const absl::Duration duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
   std::printf("server_load_bench: %d channels, %d s per row, server %s\n",
@@ -205,6 +293,9 @@ int Main() {
                   static_cast<double>(stats.records_written()) /
                       stats.synced_writes());
     }
+  }
+  if (absl::GetFlag(FLAGS_tls) && server != nullptr) {
+    if (!TlsRows(check_on(&compliance), check_on)) return 1;
   }
   if (server == nullptr) return 0;
   auto code = server->Stop();

@@ -945,7 +945,7 @@ int RunCli(const std::vector<std::string>& args, const CliOptions& options,
         });
   }
   if (command == "backup") {
-    if (!want_args(2, "backup DIR")) return kExitUsage;
+    if (!want_args(2, "backup NAME")) return kExitUsage;
     const std::string directory = args[1];
     return SimpleCommand<v1::CreateBackupResponse>(
         options, io, make_client, "backup",
@@ -1002,8 +1002,9 @@ Commands
   stats                        Audit store counters since the server started
                                (records, group commits, fsyncs, replays) and
                                the trail's heads.
-  backup DIR                   Write a consistent backup of the store to DIR on
-                               the server's file system (DIR must not exist).
+  backup NAME                  Write a consistent backup of the store to a new
+                               directory NAME ([A-Za-z0-9._-]) under the
+                               server's --backup_root (admin role).
 
 Options
   --server=HOST:PORT   Server address (default 127.0.0.1:50051).
@@ -1012,6 +1013,13 @@ Options
   --tls                Use TLS (for a server behind a TLS endpoint).
   --ca-cert=FILE       PEM CA certificate(s) to trust with --tls (default:
                        the system's roots).
+  --ca=FILE            Mutual TLS: the CA that signed the server's
+                       certificate (env TRADECHECK_CA). Implies --tls.
+  --cert=FILE          Mutual TLS: this caller's client certificate; the
+                       server takes identity and role from it (env
+                       TRADECHECK_CERT).
+  --key=FILE           Mutual TLS: the certificate's private key (env
+                       TRADECHECK_KEY). TRADECHECK_SERVER sets --server.
   --max-attempts=N     Attempts for calls safe to retry on UNAVAILABLE
                        (default 4; 1 = no retries). Backups are never retried.
   --json               Machine-readable output: the protobuf JSON mapping with

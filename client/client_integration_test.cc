@@ -71,8 +71,12 @@ CliRun RunCli(const std::string& args) {
 class ClientIntegrationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    absl::StatusOr<std::string> backups = testing::MakeTempDir("client-backups");
+    ASSERT_THAT(backups, IsOk());
+    testing::ServerProcessOptions options;
+    options.extra_flags = {"--backup_root=" + *backups};
     absl::StatusOr<std::unique_ptr<ServerProcess>> server =
-        ServerProcess::Start({});
+        ServerProcess::Start(options);
     ASSERT_THAT(server, IsOk());
     server_ = server->release();
   }
@@ -276,9 +280,8 @@ TEST_F(ClientIntegrationTest, AgreementsAndRules) {
 }
 
 TEST_F(ClientIntegrationTest, BackupOnceThenTheDirectoryExists) {
-  auto dir = testing::MakeTempDir("client-backup");
-  ASSERT_THAT(dir, IsOk());
-  const std::string target = *dir + "/backup";
+  // A name under the server's --backup_root, never a path.
+  const std::string target = "client-backup-1";
   auto backup = client_->CreateBackup(target);
   ASSERT_THAT(backup, IsOk());
   EXPECT_EQ(backup->directory(), target);

@@ -86,6 +86,16 @@ absl::StatusOr<std::unique_ptr<TradecheckClient>> TradecheckClient::Create(
         "a CA certificate was given without TLS; add --tls");
   }
 
+  if (options.cert_file.empty() != options.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "a client certificate needs its key and a key its certificate: give "
+        "both --cert and --key");
+  }
+  if (!options.cert_file.empty() && !options.tls) {
+    return absl::InvalidArgumentError(
+        "a client certificate was given without TLS; add --tls");
+  }
+
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (options.tls) {
     grpc::SslCredentialsOptions ssl;
@@ -96,6 +106,10 @@ absl::StatusOr<std::unique_ptr<TradecheckClient>> TradecheckClient::Create(
         return absl::InvalidArgumentError(
             absl::StrCat(options.ca_cert_file, " holds no PEM certificate"));
       }
+    }
+    if (!options.cert_file.empty()) {
+      TC_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadFile(options.cert_file));
+      TC_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadFile(options.key_file));
     }
     credentials = grpc::SslCredentials(ssl);
   } else {

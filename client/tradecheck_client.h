@@ -84,6 +84,11 @@ struct ClientOptions {
   bool tls = false;
   // PEM file of the CA certificate(s) to trust; requires tls.
   std::string ca_cert_file;
+  // Mutual TLS: the PEM client certificate (chain) and its private key,
+  // both or neither; require tls. The server takes the caller's identity,
+  // and with it the role, from this certificate.
+  std::string cert_file;
+  std::string key_file;
   // Attempts in all for calls that are safe to retry (2..5; gRPC caps at
   // 5). 1 turns retries off.
   int max_attempts = 4;
@@ -181,8 +186,9 @@ class TradecheckClient {
   // --- AdminService (operators only) ---------------------------------------
 
   absl::StatusOr<v1::ReloadRuleSetResponse> ReloadRuleSet();
-  // `directory` is on the server's file system and must not exist yet.
   absl::StatusOr<v1::GetStoreStatsResponse> GetStoreStats();
+  // `directory` is a name ([A-Za-z0-9._-], no "..") for a new directory
+  // under the server's --backup_root; it must not exist yet.
   absl::StatusOr<v1::CreateBackupResponse> CreateBackup(
       const std::string& directory);
 

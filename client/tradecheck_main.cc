@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -20,8 +21,14 @@ ABSL_FLAG(std::string, server, "127.0.0.1:50051", "server address");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "deadline of each call");
 ABSL_FLAG(absl::Duration, stream_timeout, absl::Minutes(30),
           "deadline of a whole --batch stream");
-ABSL_FLAG(bool, tls, false, "use TLS");
+ABSL_FLAG(bool, tls, false, "use TLS (implied by --ca, --cert, --key)");
 ABSL_FLAG(std::string, ca_cert, "", "PEM CA certificate(s) to trust (--tls)");
+ABSL_FLAG(std::string, ca, "",
+          "mutual TLS: PEM CA certificate(s) to trust (env TRADECHECK_CA)");
+ABSL_FLAG(std::string, cert, "",
+          "mutual TLS: PEM client certificate (env TRADECHECK_CERT)");
+ABSL_FLAG(std::string, key, "",
+          "mutual TLS: PEM private key of --cert (env TRADECHECK_KEY)");
 ABSL_FLAG(int, max_attempts, 4,
           "attempts for calls that are safe to retry on UNAVAILABLE");
 ABSL_FLAG(bool, json, false, "machine-readable JSON output");
@@ -85,6 +92,13 @@ bool WantsHelp(const std::vector<std::string>& args) {
   return args.size() >= 2 && args[1] == "help";
 }
 
+// The flag's value, else the environment variable's, else empty.
+std::string FlagOrEnv(const std::string& flag, const char* env) {
+  if (!flag.empty()) return flag;
+  const char* value = std::getenv(env);
+  return value == nullptr ? "" : value;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -103,10 +117,24 @@ int main(int argc, char** argv) {
 
   tradecheck::cli::CliOptions options;
   options.client.server = absl::GetFlag(FLAGS_server);
+  if (const char* env = std::getenv("TRADECHECK_SERVER");
+      env != nullptr && options.client.server == "127.0.0.1:50051") {
+    options.client.server = env;
+  }
   options.client.timeout = absl::GetFlag(FLAGS_timeout);
   options.client.stream_timeout = absl::GetFlag(FLAGS_stream_timeout);
   options.client.tls = absl::GetFlag(FLAGS_tls);
   options.client.ca_cert_file = absl::GetFlag(FLAGS_ca_cert);
+  // Mutual TLS: flags first, then TRADECHECK_CA / _CERT / _KEY.
+  const std::string ca = FlagOrEnv(absl::GetFlag(FLAGS_ca), "TRADECHECK_CA");
+  if (!ca.empty()) options.client.ca_cert_file = ca;
+  options.client.cert_file =
+      FlagOrEnv(absl::GetFlag(FLAGS_cert), "TRADECHECK_CERT");
+  options.client.key_file = FlagOrEnv(absl::GetFlag(FLAGS_key), "TRADECHECK_KEY");
+  if (!ca.empty() || !options.client.cert_file.empty() ||
+      !options.client.key_file.empty()) {
+    options.client.tls = true;
+  }
   options.client.max_attempts = absl::GetFlag(FLAGS_max_attempts);
   options.json = absl::GetFlag(FLAGS_json);
   options.validate_only = absl::GetFlag(FLAGS_validate_only);

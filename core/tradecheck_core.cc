@@ -1,6 +1,8 @@
 #include "core/tradecheck_core.h"
 
+#include <cstdio>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -12,6 +14,7 @@
 #include "common/money.h"
 #include "common/proto_bytes.h"
 #include "common/status_macros.h"
+#include "core/backup_path.h"
 #include "core/declaration_validator.h"
 #include "core/errors.h"
 #include "rules/engine.h"
@@ -182,6 +185,22 @@ std::vector<std::string> DescribeChanges(const v1::Verdict& before,
 
 absl::StatusOr<std::unique_ptr<TradecheckCore>> TradecheckCore::Create(
     const CoreOptions& options) {
+  if (options.expensive_calls == nullptr &&
+      (options.max_expensive_calls < 1 ||
+       options.max_expensive_calls >= options.worker_threads)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_expensive_calls is ", options.max_expensive_calls,
+        "; it must be at least 1 and below the worker threads (",
+        options.worker_threads, "), so a worker is always left for reads"));
+  }
+  std::unique_ptr<AccessPolicyHolder> access_policy;
+  if (!options.access_policy_path.empty()) {
+    TC_ASSIGN_OR_RETURN(access_policy,
+                        AccessPolicyHolder::Load(options.access_policy_path));
+  }
+  if (!options.backup_root.empty()) {
+    TC_RETURN_IF_ERROR(PrepareBackupRoot(options.backup_root, options.data_dir));
+  }
   storage::AuditStoreOptions store_options;
   store_options.path = options.data_dir;
   store_options.clock = options.clock;
@@ -198,15 +217,23 @@ absl::StatusOr<std::unique_ptr<TradecheckCore>> TradecheckCore::Create(
     return rules.status();
   }
   return std::unique_ptr<TradecheckCore>(
-      new TradecheckCore(options, std::move(store), std::move(*rules)));
+      new TradecheckCore(options, std::move(store), std::move(*rules),
+                         std::move(access_policy)));
 }
 
 TradecheckCore::TradecheckCore(const CoreOptions& options,
                                std::unique_ptr<storage::AuditStore> store,
-                               std::unique_ptr<RuleSetHolder> rules)
+                               std::unique_ptr<RuleSetHolder> rules,
+                               std::unique_ptr<AccessPolicyHolder> access_policy)
     : clock_(options.clock),
       store_(std::move(store)),
       rules_(std::move(rules)),
+      access_policy_(std::move(access_policy)),
+      backup_root_(options.backup_root),
+      expensive_calls_(options.expensive_calls != nullptr
+                           ? options.expensive_calls
+                           : CallLimiter::Create(options.max_expensive_calls)),
+      access_log_(options.access_log),
       workers_(std::make_unique<ThreadPool>(options.worker_threads)),
       completions_(std::make_unique<ThreadPool>(options.completion_threads)) {}
 
@@ -222,11 +249,93 @@ absl::Status TradecheckCore::Shutdown() {
   return close_status_;
 }
 
+Caller TradecheckCore::ResolveCaller(absl::string_view identity) const {
+  if (access_policy_ == nullptr) return Caller::Local();
+  return access_policy_->Resolve(identity);
+}
+
+absl::StatusOr<int> TradecheckCore::ReloadAccessPolicy() {
+  if (access_policy_ == nullptr) {
+    return absl::FailedPreconditionError("no access policy file in use");
+  }
+  return access_policy_->Reload();
+}
+
+void TradecheckCore::LogDenied(const Caller& caller, absl::string_view what,
+                               const absl::Status& status) const {
+  const std::string line = DenialLine(caller, what, status);
+  if (access_log_) {
+    access_log_(line);
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+}
+
+absl::Status TradecheckCore::Check(const Caller& caller, Permission permission,
+                                   absl::string_view what) const {
+  absl::Status status = Authorize(caller, permission);
+  if (!status.ok()) LogDenied(caller, what, status);
+  return status;
+}
+
+absl::StatusOr<v1::Decision> TradecheckCore::ReadableDecision(
+    const Caller& caller, const std::string& id, absl::string_view what) const {
+  absl::StatusOr<v1::Decision> decision = store_->GetDecision(id);
+  if (decision.ok() && !CanRead(caller, *decision)) {
+    absl::Status hidden = NotFoundLikeUnknown(id);
+    LogDenied(caller, absl::StrCat(what, " ", id),
+              absl::PermissionDeniedError("record outside the caller's scope; "
+                                          "answered NOT_FOUND"));
+    return hidden;
+  }
+  return decision;
+}
+
+absl::Status TradecheckCore::AuthorizeAnyCheck(const Caller& caller) const {
+  if (Authorize(caller, Permission::kCheckBinding).ok()) {
+    return absl::OkStatus();
+  }
+  return Check(caller, Permission::kCheckDryRun, "CheckDeclarations");
+}
+
 void TradecheckCore::CheckDeclaration(
     const v1::CheckDeclarationRequest& request, const std::string& caller,
     Callback<v1::CheckDeclarationResponse> done) {
+  Caller local = Caller::Local();
+  if (!caller.empty()) local.identity = caller;
+  CheckDeclaration(local, request, std::move(done));
+}
+
+void TradecheckCore::CheckDeclaration(
+    const Caller& caller, const v1::CheckDeclarationRequest& request,
+    Callback<v1::CheckDeclarationResponse> done) {
   if (shut_down_.load()) {
     done(ShuttingDown());
+    return;
+  }
+  if (absl::Status allowed =
+          Check(caller,
+                request.validate_only() ? Permission::kCheckDryRun
+                                        : Permission::kCheckBinding,
+                "CheckDeclaration");
+      !allowed.ok()) {
+    done(allowed);
+    return;
+  }
+  if (caller.role == v1::CALLER_ROLE_EXPORTER &&
+      !caller.InScope(request.declaration().exporter_id())) {
+    absl::Status denied = WithErrorInfo(
+        absl::PermissionDeniedError(absl::StrCat(
+            "declaration.exporter_id ",
+            QuoteValue(request.declaration().exporter_id()),
+            " is not in this exporter's scope; an exporter dry-runs only its "
+            "own shipments")),
+        "EXPORTER_OUT_OF_SCOPE",
+        {{"role", "EXPORTER"},
+         {"permission", std::string(PermissionName(Permission::kCheckDryRun))},
+         {"identity", caller.identity}});
+    LogDenied(caller, "CheckDeclaration", denied);
+    done(denied);
     return;
   }
   // One snapshot of the rules for the whole check, even across a reload.
@@ -250,7 +359,8 @@ void TradecheckCore::CheckDeclaration(
   append.verdict = std::move(evaluation.verdict);
   append.verdict.set_declaration_id(declaration.declaration_id());
   append.verdict.set_rule_set_revision(rules->revision());
-  append.caller = caller;
+  append.caller = caller.identity;
+  append.caller_role = caller.role;
   if (!request.validate_only() && !evaluation.quota_draws.empty()) {
     for (const rules::QuotaDraw& draw : evaluation.quota_draws) {
       append.quota_draws.push_back(storage::QuotaDraw{
@@ -316,43 +426,91 @@ void TradecheckCore::OnWorker(Callback<T> done, Work work) {
   });
 }
 
-void TradecheckCore::GetDecision(const v1::GetDecisionRequest& request,
+void TradecheckCore::GetDecision(const Caller& caller,
+                                 const v1::GetDecisionRequest& request,
                                  Callback<v1::Decision> done) {
+  if (absl::Status allowed =
+          Check(caller, Permission::kReadDecisions, "GetDecision");
+      !allowed.ok()) {
+    done(allowed);
+    return;
+  }
   if (request.decision_id().empty()) {
     done(InvalidField("decision_id", "is required"));
     return;
   }
-  OnWorker(std::move(done), [this, id = request.decision_id()] {
-    return store_->GetDecision(id);
+  OnWorker(std::move(done), [this, caller, id = request.decision_id()] {
+    return ReadableDecision(caller, id, "GetDecision");
   });
 }
 
 absl::StatusOr<v1::ListDecisionsResponse> TradecheckCore::ListDecisionsNow(
-    const v1::ListDecisionsRequest& request) const {
+    const Caller& caller, const v1::ListDecisionsRequest& request) const {
   TC_RETURN_IF_ERROR(ValidateListRequest(request, *rules_->Current()));
   const int page_size =
       request.page_size() == 0 ? kDefaultPageSize : request.page_size();
-  auto page = store_->ListDecisions(request.filter(), page_size,
-                                    request.page_token());
-  if (!page.ok()) return WithFieldDetail(page.status(), "page_token");
-  v1::ListDecisionsResponse response;
-  for (v1::Decision& d : page->decisions) {
-    *response.add_decisions() = std::move(d);
+  v1::DecisionFilter filter = request.filter();
+  if (caller.role == v1::CALLER_ROLE_EXPORTER) {
+    // The listing is forced to the exporter's scope. The page token is
+    // bound to the filter, so a token issued for another exporter's
+    // listing is refused, and a filter outside the scope lists nothing,
+    // exactly like an exporter id with no records.
+    if (filter.exporter_id().empty()) {
+      if (caller.exporter_scope.size() != 1) {
+        return InvalidField(
+            "filter.exporter_id",
+            absl::StrCat("is required: this caller's scope holds ",
+                         caller.exporter_scope.size(),
+                         " exporter ids; list one at a time"));
+      }
+      filter.set_exporter_id(caller.exporter_scope.front());
+    } else if (!caller.InScope(filter.exporter_id())) {
+      LogDenied(caller, "ListDecisions",
+                absl::PermissionDeniedError(absl::StrCat(
+                    "filter.exporter_id ", QuoteValue(filter.exporter_id()),
+                    " outside the caller's scope; answered an empty list")));
+      return v1::ListDecisionsResponse();
+    }
   }
-  response.set_next_page_token(page->next_page_token);
+  v1::ListDecisionsResponse response;
+  std::string token = request.page_token();
+  // Customs callers see only what they submitted: the store pages by the
+  // filter and the records of other callers are dropped here. A few store
+  // pages are read to fill one (each bounded by page_size and 2 MiB); the
+  // answer may hold fewer records, with the token to go on.
+  constexpr int kMaxStorePages = 8;
+  for (int pages = 0; pages < kMaxStorePages; ++pages) {
+    auto page = store_->ListDecisions(filter, page_size, token);
+    if (!page.ok()) return WithFieldDetail(page.status(), "page_token");
+    for (v1::Decision& d : page->decisions) {
+      if (CanRead(caller, d)) *response.add_decisions() = std::move(d);
+    }
+    token = page->next_page_token;
+    if (token.empty() || response.decisions_size() > 0) break;
+  }
+  response.set_next_page_token(token);
   return response;
 }
 
-void TradecheckCore::ListDecisions(const v1::ListDecisionsRequest& request,
+void TradecheckCore::ListDecisions(const Caller& caller,
+                                   const v1::ListDecisionsRequest& request,
                                    Callback<v1::ListDecisionsResponse> done) {
-  OnWorker(std::move(done),
-           [this, request] { return ListDecisionsNow(request); });
+  if (absl::Status allowed =
+          Check(caller, Permission::kReadDecisions, "ListDecisions");
+      !allowed.ok()) {
+    done(allowed);
+    return;
+  }
+  OnWorker(std::move(done), [this, caller, request] {
+    return ListDecisionsNow(caller, request);
+  });
 }
 
 absl::StatusOr<v1::ReevaluateDecisionResponse> TradecheckCore::ReevaluateNow(
-    const v1::ReevaluateDecisionRequest& request) {
-  TC_ASSIGN_OR_RETURN(v1::Decision decision,
-                      store_->GetDecision(request.decision_id()));
+    const Caller& caller, const v1::ReevaluateDecisionRequest& request) {
+  TC_ASSIGN_OR_RETURN(
+      v1::Decision decision,
+      ReadableDecision(caller, request.decision_id(), "ReevaluateDecision"));
   TC_ASSIGN_OR_RETURN(std::shared_ptr<const rules::RuleSet> original,
                       rules_->ForRevision(decision.rule_set_revision()));
   std::shared_ptr<const rules::RuleSet> current = rules_->Current();
@@ -384,17 +542,32 @@ absl::StatusOr<v1::ReevaluateDecisionResponse> TradecheckCore::ReevaluateNow(
 }
 
 void TradecheckCore::ReevaluateDecision(
-    const v1::ReevaluateDecisionRequest& request,
+    const Caller& caller, const v1::ReevaluateDecisionRequest& request,
     Callback<v1::ReevaluateDecisionResponse> done) {
+  if (absl::Status allowed =
+          Check(caller, Permission::kReevaluate, "ReevaluateDecision");
+      !allowed.ok()) {
+    done(allowed);
+    return;
+  }
   if (request.decision_id().empty()) {
     done(InvalidField("decision_id", "is required"));
     return;
   }
-  OnWorker(std::move(done), [this, request] { return ReevaluateNow(request); });
+  OnWorker(std::move(done), [this, caller, request] {
+    return ReevaluateNow(caller, request);
+  });
 }
 
-void TradecheckCore::VerifyTrail(const v1::VerifyTrailRequest& request,
+void TradecheckCore::VerifyTrail(const Caller& caller,
+                                 const v1::VerifyTrailRequest& request,
                                  Callback<v1::VerifyTrailResponse> done) {
+  if (absl::Status allowed =
+          Check(caller, Permission::kVerifyTrail, "VerifyTrail");
+      !allowed.ok()) {
+    done(allowed);
+    return;
+  }
   if (!v1::TrailStream_IsValid(request.stream())) {
     done(InvalidField("stream", absl::StrCat("unknown value ", request.stream())));
     return;
@@ -404,12 +577,23 @@ void TradecheckCore::VerifyTrail(const v1::VerifyTrailRequest& request,
     done(InvalidField("to_sequence", "must be >= from_sequence (or 0)"));
     return;
   }
-  OnWorker(std::move(done), [this, request] {
+  std::optional<CallLimiter::Slot> slot = expensive_calls_->TryAcquire();
+  if (!slot.has_value()) {
+    done(expensive_calls_->Busy("VerifyTrail"));
+    return;
+  }
+  // Freed before the answer goes out, so a caller that got its answer can
+  // start the next expensive call at once.
+  auto held = std::make_shared<std::optional<CallLimiter::Slot>>(
+      std::move(slot));
+  OnWorker(std::move(done), [this, request, held] {
     v1::TrailStream stream = request.stream() == v1::TRAIL_STREAM_UNSPECIFIED
                                  ? v1::TRAIL_STREAM_BINDING
                                  : request.stream();
-    return store_->VerifyTrail(stream, request.from_sequence(),
-                               request.to_sequence());
+    auto verified = store_->VerifyTrail(stream, request.from_sequence(),
+                                        request.to_sequence());
+    held->reset();
+    return verified;
   });
 }
 
@@ -453,8 +637,16 @@ v1::TrailStream StreamOrBinding(v1::TrailStream stream) {
 }  // namespace
 
 void TradecheckCore::GetSignedTreeHead(
-    const v1::GetSignedTreeHeadRequest& request,
+    const Caller& caller, const v1::GetSignedTreeHeadRequest& request,
     Callback<v1::SignedTreeHead> done) {
+  // A head holds sizes and hashes only: every role that reads decisions
+  // may hold the server to it.
+  if (absl::Status allowed =
+          Check(caller, Permission::kReadDecisions, "GetSignedTreeHead");
+      !allowed.ok()) {
+    done(allowed);
+    return;
+  }
   if (!v1::TrailStream_IsValid(request.stream())) {
     done(InvalidField("stream", absl::StrCat("unknown value ", request.stream())));
     return;
@@ -472,14 +664,27 @@ void TradecheckCore::GetSignedTreeHead(
 }
 
 void TradecheckCore::GetInclusionProof(
-    const v1::GetInclusionProofRequest& request,
+    const Caller& caller, const v1::GetInclusionProofRequest& request,
     Callback<v1::GetInclusionProofResponse> done) {
+  if (absl::Status allowed =
+          Check(caller, Permission::kReadDecisions, "GetInclusionProof");
+      !allowed.ok()) {
+    done(allowed);
+    return;
+  }
   if (request.decision_id().empty()) {
     done(InvalidField("decision_id", "is required"));
     return;
   }
   OnWorker(std::move(done),
-           [this, request]() -> absl::StatusOr<v1::GetInclusionProofResponse> {
+           [this, caller,
+            request]() -> absl::StatusOr<v1::GetInclusionProofResponse> {
+             // A record the caller may not read is NOT_FOUND here too, so
+             // proofs cannot probe ids either.
+             TC_RETURN_IF_ERROR(
+                 ReadableDecision(caller, request.decision_id(),
+                                  "GetInclusionProof")
+                     .status());
              absl::StatusOr<storage::InclusionProofResult> p =
                  store_->InclusionProof(request.decision_id(),
                                         request.tree_size());
@@ -497,8 +702,14 @@ void TradecheckCore::GetInclusionProof(
 }
 
 void TradecheckCore::GetConsistencyProof(
-    const v1::GetConsistencyProofRequest& request,
+    const Caller& caller, const v1::GetConsistencyProofRequest& request,
     Callback<v1::GetConsistencyProofResponse> done) {
+  if (absl::Status allowed =
+          Check(caller, Permission::kReadDecisions, "GetConsistencyProof");
+      !allowed.ok()) {
+    done(allowed);
+    return;
+  }
   if (!v1::TrailStream_IsValid(request.stream())) {
     done(InvalidField("stream", absl::StrCat("unknown value ", request.stream())));
     return;
@@ -566,11 +777,37 @@ v1::RuleSetInfo TradecheckCore::GetRuleSet() const {
   return rules_->CurrentInfo();
 }
 
+absl::StatusOr<v1::ListInstrumentsResponse> TradecheckCore::ListInstruments(
+    const Caller& caller, const v1::ListInstrumentsRequest& request) const {
+  TC_RETURN_IF_ERROR(
+      Check(caller, Permission::kReadAgreements, "ListInstruments"));
+  return ListInstruments(request);
+}
+
+absl::StatusOr<v1::Instrument> TradecheckCore::GetInstrument(
+    const Caller& caller, const v1::GetInstrumentRequest& request) const {
+  TC_RETURN_IF_ERROR(Check(caller, Permission::kReadAgreements, "GetInstrument"));
+  return GetInstrument(request);
+}
+
+absl::StatusOr<v1::RuleSetInfo> TradecheckCore::GetRuleSet(
+    const Caller& caller) const {
+  TC_RETURN_IF_ERROR(Check(caller, Permission::kReadAgreements, "GetRuleSet"));
+  return GetRuleSet();
+}
+
 std::vector<std::string> TradecheckCore::InstrumentsPastReview() const {
   return rules_->Current()->InstrumentsPastReview(TodayUtc(*clock_));
 }
 
-void TradecheckCore::ReloadRuleSet(Callback<v1::ReloadRuleSetResponse> done) {
+void TradecheckCore::ReloadRuleSet(const Caller& caller,
+                                   Callback<v1::ReloadRuleSetResponse> done) {
+  if (absl::Status allowed =
+          Check(caller, Permission::kReloadRuleSet, "ReloadRuleSet");
+      !allowed.ok()) {
+    done(allowed);
+    return;
+  }
   OnWorker(std::move(done),
            [this]() -> absl::StatusOr<v1::ReloadRuleSetResponse> {
              TC_ASSIGN_OR_RETURN(RuleSetHolder::ReloadResult result,
@@ -583,21 +820,51 @@ void TradecheckCore::ReloadRuleSet(Callback<v1::ReloadRuleSetResponse> done) {
            });
 }
 
-void TradecheckCore::CreateBackup(const v1::CreateBackupRequest& request,
+void TradecheckCore::CreateBackup(const Caller& caller,
+                                  const v1::CreateBackupRequest& request,
                                   Callback<v1::CreateBackupResponse> done) {
-  if (request.directory().empty()) {
-    done(InvalidField("directory", "is required (a path that does not exist)"));
+  if (absl::Status allowed =
+          Check(caller, Permission::kCreateBackup, "CreateBackup");
+      !allowed.ok()) {
+    done(allowed);
     return;
   }
+  absl::StatusOr<std::string> path =
+      ResolveBackupPath(backup_root_, "directory", request.directory());
+  if (!path.ok()) {
+    done(path.status());
+    return;
+  }
+  std::optional<CallLimiter::Slot> slot = expensive_calls_->TryAcquire();
+  if (!slot.has_value()) {
+    done(expensive_calls_->Busy("CreateBackup"));
+    return;
+  }
+  auto held = std::make_shared<std::optional<CallLimiter::Slot>>(
+      std::move(slot));
   OnWorker(std::move(done),
-           [this, request]() -> absl::StatusOr<v1::CreateBackupResponse> {
-             TC_ASSIGN_OR_RETURN(uint64_t sequence,
-                                 store_->CreateCheckpoint(request.directory()));
+           [this, request, path = *path,
+            held]() -> absl::StatusOr<v1::CreateBackupResponse> {
+             absl::StatusOr<uint64_t> checkpoint =
+                 store_->CreateCheckpoint(path);
+             // A backup holds every declaration and the page-token key.
+             absl::Status owner_only = checkpoint.ok()
+                                           ? RestrictToOwner(path)
+                                           : absl::OkStatus();
+             held->reset();
+             TC_ASSIGN_OR_RETURN(uint64_t sequence, std::move(checkpoint));
+             TC_RETURN_IF_ERROR(owner_only);
              v1::CreateBackupResponse response;
              response.set_directory(request.directory());
              response.set_binding_sequence(sequence);
              return response;
            });
+}
+
+absl::StatusOr<v1::GetStoreStatsResponse> TradecheckCore::GetStoreStats(
+    const Caller& caller) const {
+  TC_RETURN_IF_ERROR(Check(caller, Permission::kReadStats, "GetStoreStats"));
+  return GetStoreStats();
 }
 
 v1::GetStoreStatsResponse TradecheckCore::GetStoreStats() const {

@@ -23,6 +23,9 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "common/executor.h"
+#include "core/access.h"
+#include "core/access_policy.h"
+#include "core/call_limiter.h"
 #include "core/rule_set_holder.h"
 #include "storage/audit_store.h"
 #include "tradecheck/v1/admin_service.pb.h"
@@ -50,6 +53,21 @@ struct CoreOptions {
   // storage::AuditStoreOptions). tree_head_log: the witness file.
   std::shared_ptr<const TreeHeadSigner> tree_head_signer;
   std::string tree_head_log;
+  // The access policy file (core/access_policy.h); empty when the server
+  // runs plaintext on loopback and every caller is Caller::Local().
+  std::string access_policy_path;
+  // Backups go only into new directories directly under this one; empty
+  // turns CreateBackup off (FAILED_PRECONDITION).
+  std::string backup_root;
+  // Expensive calls (VerifyTrail, CreateBackup) running at once; more are
+  // refused with RESOURCE_EXHAUSTED. Must be below worker_threads, so a
+  // worker is always left for reads.
+  int max_expensive_calls = 1;
+  // When set, the limiter to use (tests hold its slots); otherwise one of
+  // max_expensive_calls slots is made.
+  std::shared_ptr<CallLimiter> expensive_calls;
+  // Where denied attempts are logged, one line each; stderr when empty.
+  AccessLog access_log;
 };
 
 template <typename T>
@@ -64,27 +82,92 @@ class TradecheckCore {
       const CoreOptions& options);
   ~TradecheckCore();
 
-  // ComplianceService.CheckDeclaration. `caller` is recorded in the trail.
+  // Every RPC method takes the Caller the server resolved from the client
+  // certificate (ResolveCaller) and answers UNAUTHENTICATED /
+  // PERMISSION_DENIED per core/access.h before doing anything; a record the
+  // caller may not read is NOT_FOUND, like an unknown id. Denials are
+  // logged (CoreOptions::access_log). The overloads without a Caller act as
+  // Caller::Local(): for in-process tools and tests, never for RPCs.
+
+  // The caller an authenticated identity is under the access policy in
+  // force (role UNSPECIFIED when the policy does not name it); with no
+  // policy (loopback plaintext), Caller::Local().
+  Caller ResolveCaller(absl::string_view identity) const;
+  // Re-reads the access policy file (SIGHUP); on error the policy in force
+  // stays. Returns the number of grants in force. Blocking (file read).
+  absl::StatusOr<int> ReloadAccessPolicy();
+  bool has_access_policy() const { return access_policy_ != nullptr; }
+
+  // ComplianceService.CheckDeclaration. The caller's identity and role are
+  // recorded in the trail. Binding checks need CHECK_BINDING, dry runs
+  // CHECK_DRY_RUN; an exporter may dry-run only declarations whose
+  // exporter_id is in its scope.
+  void CheckDeclaration(const Caller& caller,
+                        const v1::CheckDeclarationRequest& request,
+                        Callback<v1::CheckDeclarationResponse> done);
   void CheckDeclaration(const v1::CheckDeclarationRequest& request,
                         const std::string& caller,
                         Callback<v1::CheckDeclarationResponse> done);
+  // OK when the caller may make checks of some kind: batches and streams
+  // are refused as a whole otherwise (each item is still authorized).
+  absl::Status AuthorizeAnyCheck(const Caller& caller) const;
 
-  // AuditService.
-  void GetDecision(const v1::GetDecisionRequest& request,
+  // AuditService. Reads are record-level (CanRead): an exporter's listing
+  // is forced to its scope (filter.exporter_id must be one of its ids, and
+  // is taken as its only id when empty), a customs caller's listing holds
+  // only the records it submitted (pages may then hold fewer records than
+  // asked, still with a next_page_token).
+  void GetDecision(const Caller& caller, const v1::GetDecisionRequest& request,
                    Callback<v1::Decision> done);
-  void ListDecisions(const v1::ListDecisionsRequest& request,
+  void ListDecisions(const Caller& caller,
+                     const v1::ListDecisionsRequest& request,
                      Callback<v1::ListDecisionsResponse> done);
-  void ReevaluateDecision(const v1::ReevaluateDecisionRequest& request,
+  void ReevaluateDecision(const Caller& caller,
+                          const v1::ReevaluateDecisionRequest& request,
                           Callback<v1::ReevaluateDecisionResponse> done);
-  void VerifyTrail(const v1::VerifyTrailRequest& request,
+  // An expensive call: RESOURCE_EXHAUSTED while max_expensive_calls run.
+  void VerifyTrail(const Caller& caller, const v1::VerifyTrailRequest& request,
                    Callback<v1::VerifyTrailResponse> done);
   // The verifiable log (RFC 9162): signed tree heads and Merkle proofs.
-  void GetSignedTreeHead(const v1::GetSignedTreeHeadRequest& request,
+  // Each needs READ_DECISIONS; an inclusion proof also needs the record to
+  // be readable by the caller (NOT_FOUND otherwise, like an unknown id).
+  void GetSignedTreeHead(const Caller& caller,
+                         const v1::GetSignedTreeHeadRequest& request,
                          Callback<v1::SignedTreeHead> done);
-  void GetInclusionProof(const v1::GetInclusionProofRequest& request,
+  void GetInclusionProof(const Caller& caller,
+                         const v1::GetInclusionProofRequest& request,
                          Callback<v1::GetInclusionProofResponse> done);
-  void GetConsistencyProof(const v1::GetConsistencyProofRequest& request,
+  void GetConsistencyProof(const Caller& caller,
+                           const v1::GetConsistencyProofRequest& request,
                            Callback<v1::GetConsistencyProofResponse> done);
+  void GetSignedTreeHead(const v1::GetSignedTreeHeadRequest& request,
+                         Callback<v1::SignedTreeHead> done) {
+    GetSignedTreeHead(Caller::Local(), request, std::move(done));
+  }
+  void GetInclusionProof(const v1::GetInclusionProofRequest& request,
+                         Callback<v1::GetInclusionProofResponse> done) {
+    GetInclusionProof(Caller::Local(), request, std::move(done));
+  }
+  void GetConsistencyProof(const v1::GetConsistencyProofRequest& request,
+                           Callback<v1::GetConsistencyProofResponse> done) {
+    GetConsistencyProof(Caller::Local(), request, std::move(done));
+  }
+  void GetDecision(const v1::GetDecisionRequest& request,
+                   Callback<v1::Decision> done) {
+    GetDecision(Caller::Local(), request, std::move(done));
+  }
+  void ListDecisions(const v1::ListDecisionsRequest& request,
+                     Callback<v1::ListDecisionsResponse> done) {
+    ListDecisions(Caller::Local(), request, std::move(done));
+  }
+  void ReevaluateDecision(const v1::ReevaluateDecisionRequest& request,
+                          Callback<v1::ReevaluateDecisionResponse> done) {
+    ReevaluateDecision(Caller::Local(), request, std::move(done));
+  }
+  void VerifyTrail(const v1::VerifyTrailRequest& request,
+                   Callback<v1::VerifyTrailResponse> done) {
+    VerifyTrail(Caller::Local(), request, std::move(done));
+  }
 
   // AgreementService (in memory; answers on the calling thread).
   absl::StatusOr<v1::ListInstrumentsResponse> ListInstruments(
@@ -96,10 +179,30 @@ class TradecheckCore {
   // today or earlier, described for an operator's log.
   std::vector<std::string> InstrumentsPastReview() const;
 
+  // AgreementService with a caller: READ_AGREEMENTS (every role).
+  absl::StatusOr<v1::ListInstrumentsResponse> ListInstruments(
+      const Caller& caller, const v1::ListInstrumentsRequest& request) const;
+  absl::StatusOr<v1::Instrument> GetInstrument(
+      const Caller& caller, const v1::GetInstrumentRequest& request) const;
+  absl::StatusOr<v1::RuleSetInfo> GetRuleSet(const Caller& caller) const;
+
   // AdminService.
-  void ReloadRuleSet(Callback<v1::ReloadRuleSetResponse> done);
-  void CreateBackup(const v1::CreateBackupRequest& request,
+  void ReloadRuleSet(const Caller& caller,
+                     Callback<v1::ReloadRuleSetResponse> done);
+  // CreateBackup: request.directory is a name (core/backup_path.h), the
+  // backup goes to backup_root/name, owner-only. An expensive call.
+  void CreateBackup(const Caller& caller,
+                    const v1::CreateBackupRequest& request,
                     Callback<v1::CreateBackupResponse> done);
+  absl::StatusOr<v1::GetStoreStatsResponse> GetStoreStats(
+      const Caller& caller) const;
+  void ReloadRuleSet(Callback<v1::ReloadRuleSetResponse> done) {
+    ReloadRuleSet(Caller::Local(), std::move(done));
+  }
+  void CreateBackup(const v1::CreateBackupRequest& request,
+                    Callback<v1::CreateBackupResponse> done) {
+    CreateBackup(Caller::Local(), request, std::move(done));
+  }
   // Counters only (no I/O); answers on the calling thread.
   v1::GetStoreStatsResponse GetStoreStats() const;
 
@@ -111,16 +214,29 @@ class TradecheckCore {
  private:
   TradecheckCore(const CoreOptions& options,
                  std::unique_ptr<storage::AuditStore> store,
-                 std::unique_ptr<RuleSetHolder> rules);
+                 std::unique_ptr<RuleSetHolder> rules,
+                 std::unique_ptr<AccessPolicyHolder> access_policy);
+
+  // Authorize(), logging a denial. `what` names the call for the log.
+  absl::Status Check(const Caller& caller, Permission permission,
+                     absl::string_view what) const;
+  // Logs a denied attempt (one line).
+  void LogDenied(const Caller& caller, absl::string_view what,
+                 const absl::Status& status) const;
+  // The decision if the caller may read it; NOT_FOUND like an unknown id
+  // otherwise. Blocking (store read).
+  absl::StatusOr<v1::Decision> ReadableDecision(const Caller& caller,
+                                                const std::string& id,
+                                                absl::string_view what) const;
 
   // Answers `done` with work() run on a worker; UNAVAILABLE once shut down.
   template <typename T, typename Work>
   void OnWorker(Callback<T> done, Work work);
 
   absl::StatusOr<v1::ListDecisionsResponse> ListDecisionsNow(
-      const v1::ListDecisionsRequest& request) const;
+      const Caller& caller, const v1::ListDecisionsRequest& request) const;
   absl::StatusOr<v1::ReevaluateDecisionResponse> ReevaluateNow(
-      const v1::ReevaluateDecisionRequest& request);
+      const Caller& caller, const v1::ReevaluateDecisionRequest& request);
   void FinishConflict(const std::string& declaration_id, absl::Status status,
                       Callback<v1::CheckDeclarationResponse> done);
 
@@ -129,6 +245,11 @@ class TradecheckCore {
   absl::Status close_status_;
   std::unique_ptr<storage::AuditStore> store_;
   std::unique_ptr<RuleSetHolder> rules_;
+  // Null when the server runs plaintext on loopback (every caller local).
+  std::unique_ptr<AccessPolicyHolder> access_policy_;
+  const std::string backup_root_;
+  const std::shared_ptr<CallLimiter> expensive_calls_;
+  const AccessLog access_log_;
   // Declared last: destroyed first, so queued work finishes while the store
   // and rules are still alive.
   std::unique_ptr<ThreadPool> workers_;

@@ -16,6 +16,7 @@ PACKAGES=(
   python3-cryptography                     # the Python Merkle walkthrough (Ed25519)
   clang libclang-rt-14-dev         # libFuzzer + ASan/UBSan (fuzz/run.sh)
   iso-codes                        # ISO 4217 source of agreements/reference/iso4217.tab
+  openssl                          # deploy/make-dev-certs.sh (development CA and certificates)
 )
 
 missing=()

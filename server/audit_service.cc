@@ -10,13 +10,14 @@ namespace {
 
 class AuditServiceImpl final : public v1::AuditService::CallbackService {
  public:
-  explicit AuditServiceImpl(TradecheckCore* core) : core_(core) {}
+  AuditServiceImpl(TradecheckCore* core, const CallerResolver* callers)
+      : core_(core), callers_(callers) {}
 
   grpc::ServerUnaryReactor* GetDecision(grpc::CallbackServerContext* context,
                                         const v1::GetDecisionRequest* request,
                                         v1::Decision* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    core_->GetDecision(*request, FinishUnary(reactor, response));
+    core_->GetDecision(callers_->Of(context), *request, FinishUnary(reactor, response));
     return reactor;
   }
 
@@ -25,7 +26,7 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
       const v1::ListDecisionsRequest* request,
       v1::ListDecisionsResponse* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    core_->ListDecisions(*request, FinishUnary(reactor, response));
+    core_->ListDecisions(callers_->Of(context), *request, FinishUnary(reactor, response));
     return reactor;
   }
 
@@ -34,7 +35,7 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
       const v1::ReevaluateDecisionRequest* request,
       v1::ReevaluateDecisionResponse* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    core_->ReevaluateDecision(*request, FinishUnary(reactor, response));
+    core_->ReevaluateDecision(callers_->Of(context), *request, FinishUnary(reactor, response));
     return reactor;
   }
 
@@ -42,7 +43,7 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
                                         const v1::VerifyTrailRequest* request,
                                         v1::VerifyTrailResponse* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    core_->VerifyTrail(*request, FinishUnary(reactor, response));
+    core_->VerifyTrail(callers_->Of(context), *request, FinishUnary(reactor, response));
     return reactor;
   }
 
@@ -51,7 +52,7 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
       const v1::GetSignedTreeHeadRequest* request,
       v1::SignedTreeHead* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    core_->GetSignedTreeHead(*request, FinishUnary(reactor, response));
+    core_->GetSignedTreeHead(callers_->Of(context), *request, FinishUnary(reactor, response));
     return reactor;
   }
 
@@ -60,7 +61,7 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
       const v1::GetInclusionProofRequest* request,
       v1::GetInclusionProofResponse* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    core_->GetInclusionProof(*request, FinishUnary(reactor, response));
+    core_->GetInclusionProof(callers_->Of(context), *request, FinishUnary(reactor, response));
     return reactor;
   }
 
@@ -69,18 +70,20 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
       const v1::GetConsistencyProofRequest* request,
       v1::GetConsistencyProofResponse* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    core_->GetConsistencyProof(*request, FinishUnary(reactor, response));
+    core_->GetConsistencyProof(callers_->Of(context), *request, FinishUnary(reactor, response));
     return reactor;
   }
 
  private:
   TradecheckCore* const core_;
+  const CallerResolver* const callers_;
 };
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> NewAuditService(TradecheckCore* core) {
-  return std::make_unique<AuditServiceImpl>(core);
+std::unique_ptr<grpc::Service> NewAuditService(TradecheckCore* core,
+                                               const CallerResolver* callers) {
+  return std::make_unique<AuditServiceImpl>(core, callers);
 }
 
 }  // namespace tradecheck::server

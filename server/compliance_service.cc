@@ -28,10 +28,6 @@ constexpr int kMaxBatch = 1000;
 // the server buffer without bound.
 constexpr int kMaxStreamInFlight = 256;
 
-// The caller identity recorded in the trail. Empty until authentication
-// exists (a peer address is not an identity).
-std::string CallerOf(const grpc::CallbackServerContext*) { return ""; }
-
 // `buffer` parsed as a T, or INVALID_ARGUMENT naming what was expected.
 template <typename T>
 absl::StatusOr<T> ParseRequest(const grpc::ByteBuffer& buffer) {
@@ -93,8 +89,14 @@ v1::CheckResult ToResult(uint64_t index, const std::string& declaration_id,
 class StreamCheckReactor final
     : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  StreamCheckReactor(TradecheckCore* core, std::string caller)
+  StreamCheckReactor(TradecheckCore* core, Caller caller)
       : core_(core), caller_(std::move(caller)) {
+    // A caller that may make no check at all ends the stream at once.
+    if (absl::Status allowed = core_->AuthorizeAnyCheck(caller_);
+        !allowed.ok()) {
+      Finish(ToGrpcStatus(allowed));
+      return;
+    }
     StartRead(&request_);
   }
 
@@ -128,7 +130,7 @@ class StreamCheckReactor final
     }
     std::string id = request->declaration().declaration_id();
     core_->CheckDeclaration(
-        *request, caller_,
+        caller_, *request,
         [this, index, id](absl::StatusOr<v1::CheckDeclarationResponse> r) {
           grpc::ByteBuffer result = Serialize(ToResult(index, id, std::move(r)));
           bool finish;
@@ -237,7 +239,7 @@ class StreamCheckReactor final
   }
 
   TradecheckCore* const core_;
-  const std::string caller_;
+  const Caller caller_;
   grpc::ByteBuffer request_;  // only touched by the read chain
   absl::Mutex mu_;
   uint64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;
@@ -260,7 +262,8 @@ using RawService = v1::ComplianceService::WithRawCallbackMethod_CheckDeclaration
 
 class ComplianceServiceImpl final : public RawService {
  public:
-  explicit ComplianceServiceImpl(TradecheckCore* core) : core_(core) {}
+  ComplianceServiceImpl(TradecheckCore* core, const CallerResolver* callers)
+      : core_(core), callers_(callers) {}
 
   grpc::ServerUnaryReactor* CheckDeclaration(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw,
@@ -272,7 +275,7 @@ class ComplianceServiceImpl final : public RawService {
       return reactor;
     }
     core_->CheckDeclaration(
-        *request, CallerOf(context),
+        callers_->Of(context), *request,
         FinishRaw<v1::CheckDeclarationResponse>(reactor, response));
     return reactor;
   }
@@ -281,6 +284,12 @@ class ComplianceServiceImpl final : public RawService {
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw,
       grpc::ByteBuffer* raw_response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    const Caller caller = callers_->Of(context);
+    if (absl::Status allowed = core_->AuthorizeAnyCheck(caller);
+        !allowed.ok()) {
+      reactor->Finish(ToGrpcStatus(allowed));
+      return reactor;
+    }
     auto parsed = ParseRequest<v1::CheckDeclarationsRequest>(*raw);
     if (!parsed.ok()) {
       reactor->Finish(ToGrpcStatus(parsed.status()));
@@ -316,7 +325,7 @@ class ComplianceServiceImpl final : public RawService {
       const v1::CheckDeclarationRequest& one = request->requests(i);
       std::string id = one.declaration().declaration_id();
       core_->CheckDeclaration(
-          one, CallerOf(context),
+          caller, one,
           [batch, reactor, raw_response, i, id](
               absl::StatusOr<v1::CheckDeclarationResponse> r) {
             *batch->response.mutable_results(i) =
@@ -337,17 +346,19 @@ class ComplianceServiceImpl final : public RawService {
 
   grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
   StreamCheckDeclarations(grpc::CallbackServerContext* context) override {
-    return new StreamCheckReactor(core_, CallerOf(context));
+    return new StreamCheckReactor(core_, callers_->Of(context));
   }
 
  private:
   TradecheckCore* const core_;
+  const CallerResolver* const callers_;
 };
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> NewComplianceService(TradecheckCore* core) {
-  return std::make_unique<ComplianceServiceImpl>(core);
+std::unique_ptr<grpc::Service> NewComplianceService(
+    TradecheckCore* core, const CallerResolver* callers) {
+  return std::make_unique<ComplianceServiceImpl>(core, callers);
 }
 
 }  // namespace tradecheck::server

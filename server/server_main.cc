@@ -4,8 +4,15 @@
 //   tradecheck_server --listen=127.0.0.1:0 --port_file=/tmp/port
 //                     --data_dir=/var/lib/tradecheck
 //
-// Signals: SIGHUP reloads the agreement data (validated first; the set in
-// force stays on error). SIGTERM / SIGINT: health turns NOT_SERVING, new
+// Secure setup (docs/access.md): mutual TLS with the certificate, key and
+// client CA named by --tls_cert/--tls_key/--tls_client_ca (re-read when
+// they change), and an --access_policy mapping certificate identities to
+// roles. Without TLS the server listens only on a loopback address, and
+// every caller is the local operator; it refuses to start plaintext on any
+// other address.
+//
+// Signals: SIGHUP reloads the agreement data and the access policy (each
+// validated first; what is in force stays on error). SIGTERM / SIGINT: health turns NOT_SERVING, new
 // calls are refused, in-flight calls get --grace_period to finish, the store
 // is closed cleanly. Exit code 0 on a clean stop, 1 when start-up failed,
 // 2 when the listen address could not be bound, 3 when closing the store
@@ -13,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -31,7 +39,14 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/impl/server_builder_option.h"
+#include "grpcpp/impl/server_builder_plugin.h"
 #include "grpcpp/impl/service_type.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
+#include "server/caller_identity.h"
+#include "server/listen_address.h"
 #include "server/proto_log.h"
 #include "server/services.h"
 #include "server/tree_head_key.h"
@@ -67,6 +82,26 @@ ABSL_FLAG(std::string, tree_head_log, "",
           "File every signed tree head is appended to, one line each (the "
           "witness to ship elsewhere); outside --data_dir. Default: "
           "<data_dir>.tree-heads.log.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate (chain) of the server. With --tls_key and "
+          "--tls_client_ca: serve mutual TLS; the files are re-read when "
+          "they change.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificate(s) that sign client certificates.");
+ABSL_FLAG(int, tls_refresh_seconds, 60,
+          "How often the TLS files are checked for changes.");
+ABSL_FLAG(std::string, access_policy, "",
+          "Access policy file (text tradecheck.v1.AccessPolicy): identity -> "
+          "role and scope. Required with TLS; reloaded on SIGHUP.");
+ABSL_FLAG(std::string, backup_root, "",
+          "Directory under which CreateBackup makes new backups (by name); "
+          "empty turns backups off.");
+ABSL_FLAG(bool, reflection, true,
+          "Serve gRPC server reflection (grpc.reflection.v1alpha).");
+ABSL_FLAG(int, max_expensive_calls, 1,
+          "Whole-trail verifications and backups running at once (below "
+          "--workers); more are refused with RESOURCE_EXHAUSTED.");
 
 namespace tradecheck::server {
 namespace {
@@ -100,6 +135,17 @@ void WarnPastReview(const TradecheckCore& core) {
   }
 }
 
+void ReloadAccessPolicy(TradecheckCore& core) {
+  if (!core.has_access_policy()) return;
+  absl::StatusOr<int> grants = core.ReloadAccessPolicy();
+  if (!grants.ok()) {
+    Log(absl::StrCat("access policy reload refused, policy in force unchanged: ",
+                     grants.status().ToString()));
+  } else {
+    Log(absl::StrCat("access policy reloaded: ", *grants, " grants"));
+  }
+}
+
 void ReloadRules(TradecheckCore& core) {
   core.ReloadRuleSet([&core](absl::StatusOr<v1::ReloadRuleSetResponse> r) {
     if (!r.ok()) {
@@ -116,6 +162,24 @@ void ReloadRules(TradecheckCore& core) {
   });
 }
 
+// Linking gRPC's reflection library registers its plugin with every
+// ServerBuilder, whether or not InitProtoReflectionServerBuilderPlugin() is
+// called; --reflection=false removes it through this builder option.
+class WithoutReflection final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(
+      std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins)
+      override {
+    plugins->erase(
+        std::remove_if(plugins->begin(), plugins->end(),
+                       [](const std::unique_ptr<grpc::ServerBuilderPlugin>& p) {
+                         return p->name() == "proto_server_reflection";
+                       }),
+        plugins->end());
+  }
+};
+
 int Run() {
   // Signals are taken by sigwait() on this thread only: block them before
   // any other thread exists so every thread inherits the mask.
@@ -126,7 +190,44 @@ int Run() {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  const std::string tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  const std::string tls_key = absl::GetFlag(FLAGS_tls_key);
+  const std::string tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  const int tls_files =
+      !tls_cert.empty() + !tls_key.empty() + !tls_client_ca.empty();
+  const bool tls = tls_files == 3;
+  if (tls_files != 0 && !tls) {
+    Log("cannot start: --tls_cert, --tls_key and --tls_client_ca go "
+        "together (mutual TLS needs all three)");
+    return 1;
+  }
+  if (!tls && !IsLoopbackListenAddress(listen)) {
+    Log(absl::StrCat(
+        "cannot start: refusing plaintext on ", listen,
+        ", which is not a loopback address: anyone who reaches it could "
+        "check, read and back up as the local operator. Serve mutual TLS "
+        "(--tls_cert, --tls_key, --tls_client_ca, --access_policy; "
+        "deploy/make-dev-certs.sh makes a development set) or listen on "
+        "127.0.0.1 / [::1] / localhost"));
+    return 1;
+  }
+  if (tls && absl::GetFlag(FLAGS_access_policy).empty()) {
+    Log("cannot start: TLS needs --access_policy (without it no "
+        "certificate holds a role and every call would be denied)");
+    return 1;
+  }
+  if (!tls && !absl::GetFlag(FLAGS_access_policy).empty()) {
+    Log("cannot start: --access_policy needs TLS (plaintext callers have "
+        "no certificate to name them)");
+    return 1;
+  }
+
   CoreOptions options;
+  options.access_policy_path = absl::GetFlag(FLAGS_access_policy);
+  options.backup_root = absl::GetFlag(FLAGS_backup_root);
+  options.max_expensive_calls = absl::GetFlag(FLAGS_max_expensive_calls);
+  options.access_log = [](const std::string& line) { Log(line); };
   options.agreements_dir = absl::GetFlag(FLAGS_agreements_dir);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.worker_threads = absl::GetFlag(FLAGS_workers);
@@ -157,18 +258,47 @@ int Run() {
   }
 
   InstallRateLimitedProtobufLog();
+  // Health stays open to every caller (no certificate needed): it says
+  // only whether the server is serving.
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (absl::GetFlag(FLAGS_reflection)) {
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  }
+  const CallerResolver callers(core->get(), tls);
   std::vector<std::unique_ptr<grpc::Service>> services;
-  services.push_back(NewComplianceService(core->get()));
-  services.push_back(NewAuditService(core->get()));
-  services.push_back(NewAgreementService(core->get()));
-  services.push_back(NewAdminService(core->get()));
+  services.push_back(NewComplianceService(core->get(), &callers));
+  services.push_back(NewAuditService(core->get(), &callers));
+  services.push_back(NewAgreementService(core->get(), &callers));
+  services.push_back(NewAdminService(core->get(), &callers));
+
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      grpc::InsecureServerCredentials();
+  if (tls) {
+    // gRPC's own provider re-reads the files when they change, so a
+    // renewed certificate or CA needs no restart.
+    auto provider =
+        std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+            tls_key, tls_cert, tls_client_ca,
+            static_cast<unsigned>(
+                std::max(1, absl::GetFlag(FLAGS_tls_refresh_seconds))));
+    grpc::experimental::TlsServerCredentialsOptions tls_options(provider);
+    tls_options.watch_root_certs();
+    tls_options.watch_identity_key_cert_pairs();
+    // A certificate is verified against the client CA whenever one is
+    // presented; a caller without one still completes the handshake, so
+    // health answers it and every other call says UNAUTHENTICATED
+    // (core/access.h) instead of a bare connection failure.
+    tls_options.set_cert_request_type(
+        GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+    credentials = grpc::experimental::TlsServerCredentials(tls_options);
+  }
 
   grpc::ServerBuilder builder;
+  if (!absl::GetFlag(FLAGS_reflection)) {
+    builder.SetOption(std::make_unique<WithoutReflection>());
+  }
   int port = 0;
-  const std::string listen = absl::GetFlag(FLAGS_listen);
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, credentials, &port);
   // gRPC sets SO_REUSEPORT by default: a second server on the same port
   // would start "successfully" and steal connections. Fail loudly instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -190,7 +320,10 @@ int Run() {
     Log(absl::StrCat("cannot write --port_file ", port_file));
   }
   v1::RuleSetInfo info = (*core)->GetRuleSet();
-  Log(absl::StrCat("serving on port ", port, " (", listen, "); data_dir=",
+  Log(absl::StrCat("serving on port ", port, " (", listen, ", ",
+                   tls ? "mutual TLS, access policy " + options.access_policy_path
+                       : "plaintext on loopback, every caller local",
+                   "); data_dir=",
                    options.data_dir, "; agreements_dir=", options.agreements_dir,
                    "; rule-set revision ", info.revision(),
                    info.has_data_current_through()
@@ -205,6 +338,7 @@ int Run() {
     int signal = 0;
     if (sigwait(&signals, &signal) != 0) continue;
     if (signal == SIGHUP) {
+      ReloadAccessPolicy(**core);
       ReloadRules(**core);
       continue;
     }

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "core/tradecheck_core.h"
+#include "server/caller_identity.h"
 
 namespace grpc {
 class Service;
@@ -18,11 +19,17 @@ namespace tradecheck::server {
 // server_main.cc says why 2 MiB.
 inline constexpr int kMaxReceiveMessageBytes = 2 * 1024 * 1024;
 
-// `core` is not owned and must outlive the services.
-std::unique_ptr<grpc::Service> NewComplianceService(TradecheckCore* core);
-std::unique_ptr<grpc::Service> NewAuditService(TradecheckCore* core);
-std::unique_ptr<grpc::Service> NewAgreementService(TradecheckCore* core);
-std::unique_ptr<grpc::Service> NewAdminService(TradecheckCore* core);
+// `core` and `callers` are not owned and must outlive the services. Each
+// handler takes its Caller from `callers` and hands it to the core, which
+// decides what the caller may do.
+std::unique_ptr<grpc::Service> NewComplianceService(
+    TradecheckCore* core, const CallerResolver* callers);
+std::unique_ptr<grpc::Service> NewAuditService(TradecheckCore* core,
+                                               const CallerResolver* callers);
+std::unique_ptr<grpc::Service> NewAgreementService(
+    TradecheckCore* core, const CallerResolver* callers);
+std::unique_ptr<grpc::Service> NewAdminService(TradecheckCore* core,
+                                               const CallerResolver* callers);
 
 }  // namespace tradecheck::server
 

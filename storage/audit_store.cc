@@ -941,6 +941,7 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(Pending& pending,
   *d.mutable_governing_date() = verdict.governing_date();
   *d.mutable_recorded_at() = ToTimestamp(recorded_at);
   d.set_caller(request.caller);
+  d.set_caller_role(request.caller_role);
   d.set_previous_hash(chain.head_hash.empty()
                           ? GenesisHashHex()
                           : absl::BytesToHexString(chain.head_hash));

@@ -78,7 +78,10 @@ struct AppendRequest {
   // The store fills decision_id, audit_sequence, record_hash, recorded_at
   // and validate_only.
   v1::Verdict verdict;
+  // Who submitted the check, and in which role; both go into the hashed
+  // record.
   std::string caller;
+  v1::CallerRole caller_role = v1::CALLER_ROLE_UNSPECIFIED;
   // BINDING only. Applied atomically with the record: either every draw
   // fits and every balance is decremented in the record's WriteBatch, or
   // on_shortfall is called for each draw that does not fit (with what

@@ -169,6 +169,32 @@ TEST_F(AuditStoreTest, AppendFillsAuditFieldsAndGetReturnsTheRecord) {
               StatusIs(absl::StatusCode::kNotFound));
 }
 
+// The caller's role is part of the hashed record; a record without one
+// (made before roles existed) has exactly the bytes it had then.
+TEST_F(AuditStoreTest, CallerRoleIsHashedAndAbsentWhenUnspecified) {
+  OpenStore();
+  AppendRequest with_role = MakeRequest("D-role");
+  with_role.caller_role = v1::CALLER_ROLE_CUSTOMS;
+  TC_ASSERT_OK_AND_ASSIGN(AppendResult a,
+                          store_->AppendAndWait(std::move(with_role)));
+  TC_ASSERT_OK_AND_ASSIGN(AppendResult b,
+                          store_->AppendAndWait(MakeRequest("D-norole")));
+  TC_ASSERT_OK_AND_ASSIGN(v1::Decision read,
+                          store_->GetDecision(a.decision.decision_id()));
+  EXPECT_EQ(read.caller_role(), v1::CALLER_ROLE_CUSTOMS);
+  EXPECT_EQ(absl::BytesToHexString(LeafHash(EntryBytes(read))),
+            read.record_hash());
+  v1::Decision altered = read;
+  altered.set_caller_role(v1::CALLER_ROLE_AUDITOR);
+  EXPECT_NE(absl::BytesToHexString(LeafHash(EntryBytes(altered))),
+            read.record_hash());
+  // Field 120 is not on the wire when unspecified.
+  const std::string plain = EntryBytes(b.decision);
+  v1::Decision without = b.decision;
+  without.clear_caller_role();
+  EXPECT_EQ(plain, EntryBytes(without));
+}
+
 TEST_F(AuditStoreTest, ValidateOnlyIsASeparateStreamWithoutIdempotency) {
   OpenStore();
   Append(MakeRequest("D-1"));

@@ -27,7 +27,7 @@ import unittest
 ENV = {
     name: os.environ.get(name, "")
     for name in ("TC_SERVER_BINARY", "TC_PROTO_ROOT", "TC_AGREEMENTS_DIR",
-                 "TC_EXAMPLES_DIR", "TC_STUB_DIR")
+                 "TC_EXAMPLES_DIR", "TC_STUB_DIR", "TC_MAKE_CERTS")
 }
 PROTOC = os.environ.get("PROTOC", "/usr/bin/protoc")
 GRPC_PYTHON_PLUGIN = os.environ.get("GRPC_PYTHON_PLUGIN",
@@ -53,7 +53,7 @@ class Server:
     """tradecheck_server on 127.0.0.1 with a free port and a fresh data
     directory, stopped by its own pid."""
 
-    def __init__(self, binary, agreements_dir):
+    def __init__(self, binary, agreements_dir, extra_args=()):
         self.tmp = tempfile.mkdtemp(prefix="tc-python-")
         port_file = os.path.join(self.tmp, "port")
         self.log = open(os.path.join(self.tmp, "server.log"), "wb")
@@ -61,6 +61,7 @@ class Server:
                 "--data_dir=" + os.path.join(self.tmp, "data")]
         if agreements_dir:
             args.append("--agreements_dir=" + agreements_dir)
+        args += list(extra_args)
         self.process = subprocess.Popen(args, stdout=self.log,
                                         stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
@@ -234,6 +235,135 @@ class PythonClientTest(unittest.TestCase):
         self.assertEqual(len(seen), len(set(seen)))
         # Newest first.
         self.assertEqual(seen[0], "PY-LIST-4")
+
+
+class PythonMutualTlsTest(unittest.TestCase):
+    """The same API over mutual TLS, as each kind of user: the server takes
+    the caller's identity and role from its client certificate
+    (deploy/make-dev-certs.sh makes them)."""
+
+    @classmethod
+    def setUpClass(cls):
+        missing = [k for k in ("TC_SERVER_BINARY", "TC_PROTO_ROOT",
+                               "TC_EXAMPLES_DIR", "TC_MAKE_CERTS")
+                   if not ENV[k]]
+        if missing:
+            raise unittest.SkipTest("set " + ", ".join(missing))
+        cls.stub_tmp = tempfile.mkdtemp(prefix="tc-stubs-tls-")
+        if ENV["TC_STUB_DIR"]:
+            sys.path.insert(0, ENV["TC_STUB_DIR"])
+        sys.path.insert(0, generate_stubs(ENV["TC_PROTO_ROOT"], cls.stub_tmp))
+        import grpc
+        from google.protobuf import json_format
+        from tradecheck.v1 import access_policy_pb2
+        from tradecheck.v1 import audit_service_pb2
+        from tradecheck.v1 import audit_service_pb2_grpc
+        from tradecheck.v1 import compliance_service_pb2
+        from tradecheck.v1 import compliance_service_pb2_grpc
+        from tradecheck.v1 import declaration_pb2
+        cls.grpc = grpc
+        cls.json_format = json_format
+        cls.roles = access_policy_pb2
+        cls.audit_pb2 = audit_service_pb2
+        cls.audit_grpc = audit_service_pb2_grpc
+        cls.compliance_pb2 = compliance_service_pb2
+        cls.compliance_grpc = compliance_service_pb2_grpc
+        cls.declaration_pb2 = declaration_pb2
+        cls.certs = os.path.join(cls.stub_tmp, "certs")
+        subprocess.run([ENV["TC_MAKE_CERTS"], cls.certs], check=True,
+                       stderr=subprocess.DEVNULL)
+        c = lambda name: os.path.join(cls.certs, name)
+        cls.server = Server(ENV["TC_SERVER_BINARY"], ENV["TC_AGREEMENTS_DIR"], [
+            "--tls_cert=" + c("server.crt"), "--tls_key=" + c("server.key"),
+            "--tls_client_ca=" + c("ca.crt"),
+            "--access_policy=" + c("access-policy.textproto")])
+        cls.channels = []
+
+    @classmethod
+    def tearDownClass(cls):
+        for channel in cls.channels:
+            channel.close()
+        exit_code = cls.server.stop()
+        shutil.rmtree(cls.stub_tmp, ignore_errors=True)
+        if exit_code != 0:
+            raise AssertionError("server exited with %d" % exit_code)
+
+    def connect(self, who):
+        """A channel presenting `who`'s certificate (None: no certificate)."""
+        def read(name):
+            with open(os.path.join(self.certs, name), "rb") as f:
+                return f.read()
+        credentials = self.grpc.ssl_channel_credentials(
+            root_certificates=read("ca.crt"),
+            private_key=read(who + ".key") if who else None,
+            certificate_chain=read(who + ".crt") if who else None)
+        # A distinct option per identity: channels with identical options
+        # may share one connection, and with it one certificate.
+        channel = self.grpc.secure_channel(
+            self.server.address, credentials,
+            options=[("tradecheck.identity", who or "none"),
+                     ("grpc.use_local_subchannel_pool", 1)])
+        self.channels.append(channel)
+        return (self.compliance_grpc.ComplianceServiceStub(channel),
+                self.audit_grpc.AuditServiceStub(channel))
+
+    def example(self, name, declaration_id):
+        with open(os.path.join(ENV["TC_EXAMPLES_DIR"], name)) as f:
+            declaration = self.json_format.Parse(
+                f.read(), self.declaration_pb2.Declaration())
+        declaration.declaration_id = declaration_id
+        return declaration
+
+    def test_each_role(self):
+        customs, _ = self.connect("customs")
+        palm = self.example("customs/my-palm-oil-import.json", "PY-TLS-1")
+        verdict = customs.CheckDeclaration(
+            self.compliance_pb2.CheckDeclarationRequest(declaration=palm),
+            timeout=10).verdict
+
+        exporter_b, _ = self.connect("exporter-b")
+        speakers = self.example("exporters/vn-speakers-dry-run.json",
+                                "PY-TLS-DRY")
+        dry = exporter_b.CheckDeclaration(
+            self.compliance_pb2.CheckDeclarationRequest(
+                declaration=speakers, validate_only=True), timeout=10)
+        self.assertTrue(dry.verdict.validate_only)
+
+        _, auditor = self.connect("auditor")
+        record = auditor.GetDecision(
+            self.audit_pb2.GetDecisionRequest(decision_id=verdict.decision_id),
+            timeout=10)
+        self.assertEqual(record.caller,
+                         "spiffe://tradecheck.dev/customs/port-klang")
+        self.assertEqual(record.caller_role, self.roles.CALLER_ROLE_CUSTOMS)
+
+        # Exporter B may not read the palm-oil record (exporter A's): the
+        # same NOT_FOUND as an id nobody holds.
+        _, b_audit = self.connect("exporter-b")
+        with self.assertRaises(self.grpc.RpcError) as caught:
+            b_audit.GetDecision(self.audit_pb2.GetDecisionRequest(
+                decision_id=verdict.decision_id), timeout=10)
+        self.assertEqual(caught.exception.code(),
+                         self.grpc.StatusCode.NOT_FOUND)
+
+        # An auditor may not check.
+        auditor_checks, _ = self.connect("auditor")
+        with self.assertRaises(self.grpc.RpcError) as caught:
+            auditor_checks.CheckDeclaration(
+                self.compliance_pb2.CheckDeclarationRequest(
+                    declaration=self.example(
+                        "customs/my-palm-oil-import.json", "PY-TLS-2")),
+                timeout=10)
+        self.assertEqual(caught.exception.code(),
+                         self.grpc.StatusCode.PERMISSION_DENIED)
+
+    def test_no_certificate_is_unauthenticated(self):
+        _, audit = self.connect(None)
+        with self.assertRaises(self.grpc.RpcError) as caught:
+            audit.ListDecisions(self.audit_pb2.ListDecisionsRequest(),
+                                timeout=10)
+        self.assertEqual(caught.exception.code(),
+                         self.grpc.StatusCode.UNAUTHENTICATED)
 
 
 if __name__ == "__main__":

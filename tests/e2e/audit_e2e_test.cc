@@ -231,9 +231,12 @@ TEST(AuditE2eTest, VerificationNamesARecordAlteredOnDisk) {
 }
 
 TEST(AuditE2eTest, BackupIsAWorkingStoreUpToItsSequence) {
-  TC_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start({}));
   TC_ASSERT_OK_AND_ASSIGN(std::string scratch, MakeTempDir("backup"));
-  const std::string backup = scratch + "/backup-1";
+  // Backups go only under --backup_root, by name.
+  ServerProcessOptions server_options;
+  server_options.extra_flags = {"--backup_root=" + scratch + "/backups"};
+  TC_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start(server_options));
+  const std::string backup = scratch + "/backups/backup-1";
   {
     Stubs stubs(server->address());
     for (int i = 1; i <= 3; ++i) {
@@ -241,7 +244,7 @@ TEST(AuditE2eTest, BackupIsAWorkingStoreUpToItsSequence) {
       ASSERT_TRUE(stubs.Check(PalmOilImport(absl::StrCat("BK-", i)), &response).ok());
     }
     v1::CreateBackupRequest request;
-    request.set_directory(backup);
+    request.set_directory("backup-1");
     v1::CreateBackupResponse response;
     grpc::Status status = stubs.admin->CreateBackup(Ctx(60).get(), request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
