@@ -391,7 +391,25 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
       if (us > 0 && customs > 0) {
         const int64_t share_bp = BasisPointsOf(us, customs);
         v1::Finding* f;
-        if (ShareAtLeastBasisPoints(us, customs, u.threshold_basis_points())) {
+        if (ShareAtLeastBasisPoints(us, customs, u.threshold_basis_points()) &&
+            !u.unconfirmed_note().empty()) {
+          const int64_t non_us = base > us ? base - us : 0;
+          f = ctx.Add(
+              out, u.rule_id(), &e, v1::SEVERITY_REVIEW,
+              absl::StrCat("US content ", ctx.Money(us), " is ",
+                           PctBp(share_bp), " of value, threshold ",
+                           PctBp(u.threshold_basis_points()),
+                           ", but whether the US-content rule reaches ", rid,
+                           " is not settled (", u.unconfirmed_note(),
+                           "): duty computed on the full value ",
+                           ctx.Money(base), "; on the non-US share ",
+                           ctx.Money(non_us), " it would be ",
+                           ctx.Money(ApplyBasisPoints(non_us, rate))),
+              absl::StrCat("ask CBP whether ", rid,
+                           " applies to the non-US share before filing the "
+                           "entry as one line"));
+        } else if (ShareAtLeastBasisPoints(us, customs,
+                                           u.threshold_basis_points())) {
           base = base > us ? base - us : 0;
           f = ctx.Add(
               out, u.rule_id(), &e, v1::SEVERITY_INFO,
