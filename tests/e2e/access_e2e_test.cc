@@ -248,6 +248,35 @@ TEST_F(AccessE2eTest, EveryRpcForEveryRole) {
              .error_code();
        },
        {PD, PD, PD, OK, PD, UA}},
+      // The verifiable log: heads and consistency proofs hold only sizes
+      // and hashes; an inclusion proof is as readable as its record.
+      {"GetSignedTreeHead",
+       [](Stubs& s, int) {
+         v1::SignedTreeHead response;
+         return s.audit
+             ->GetSignedTreeHead(Ctx().get(), v1::GetSignedTreeHeadRequest(),
+                                 &response)
+             .error_code();
+       },
+       {OK, OK, OK, OK, PD, UA}},
+      {"GetInclusionProof",
+       [record](Stubs& s, int) {
+         v1::GetInclusionProofRequest request;
+         request.set_decision_id(record);
+         v1::GetInclusionProofResponse response;
+         return s.audit->GetInclusionProof(Ctx().get(), request, &response)
+             .error_code();
+       },
+       {OK, OK, NF, OK, PD, UA}},
+      {"GetConsistencyProof",
+       [](Stubs& s, int) {
+         v1::GetConsistencyProofRequest request;
+         request.set_first_size(1);
+         v1::GetConsistencyProofResponse response;
+         return s.audit->GetConsistencyProof(Ctx().get(), request, &response)
+             .error_code();
+       },
+       {OK, OK, OK, OK, PD, UA}},
       {"ListInstruments",
        [](Stubs& s, int) {
          v1::ListInstrumentsResponse response;
