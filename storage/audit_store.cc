@@ -38,6 +38,7 @@
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "storage/hashing.h"
+#include "storage/decision_index.h"
 #include "storage/keys.h"
 #include "storage/page_token.h"
 #include "storage/testing/write_fault.h"
@@ -57,7 +58,12 @@ std::atomic<int> injected_write_faults{0};
 //   3: the Merkle tree (tree family) and signed tree heads (heads family).
 //      A version 1 or 2 store is upgraded at Open: the tree is built over
 //      the records' stored hashes, then version 3 is recorded.
-constexpr int kSchemaVersion = 3;
+//   4: postings of declaration id, governing day, caller, caller role and
+//      destination (storage/decision_index.h, since_schema 4). A version 1
+//      to 3 store is upgraded at Open: those postings are backfilled from
+//      its records (after the tree, for 1 and 2), then version 4 is
+//      recorded.
+constexpr int kSchemaVersion = 4;
 constexpr int kOldestUpgradableSchemaVersion = 1;
 // Records per WriteBatch while building the tree of an upgraded store.
 constexpr uint64_t kTreeBuildBatch = 8192;
@@ -143,38 +149,6 @@ google::protobuf::Timestamp ToTimestamp(absl::Time t) {
   return ts;
 }
 
-// Every equality posting a record gets (deduplicated, empty values skipped).
-std::set<std::pair<keys::Field, std::string>> PostingValues(
-    const v1::Decision& d) {
-  std::set<std::pair<keys::Field, std::string>> out;
-  auto add = [&out](keys::Field field, const std::string& value) {
-    if (!value.empty()) out.emplace(field, value);
-  };
-  const v1::Declaration& decl = d.declaration();
-  add(keys::Field::kExporter, decl.exporter_id());
-  add(keys::Field::kImporter, decl.importer_id());
-  add(keys::Field::kOriginCountry, decl.origin_country());
-  for (const v1::LineItem& line : decl.lines()) {
-    const std::string& code = line.hs_code();
-    for (size_t n = 2; n <= std::min<size_t>(code.size(), 10); ++n) {
-      add(keys::Field::kHsPrefix, code.substr(0, n));
-    }
-  }
-  if (d.verdict().outcome() != v1::OUTCOME_UNSPECIFIED) {
-    add(keys::Field::kOutcome, keys::OutcomeValue(d.verdict().outcome()));
-  }
-  for (const v1::Finding& f : d.verdict().findings()) {
-    add(keys::Field::kRuleId, f.rule_id());
-  }
-  for (const v1::LineVerdict& line : d.verdict().lines()) {
-    for (const v1::Finding& f : line.findings()) {
-      add(keys::Field::kRuleId, f.rule_id());
-    }
-  }
-  add(keys::Field::kRuleSetRevision, d.rule_set_revision());
-  return out;
-}
-
 // One equality filter's postings, walked newest first, block by block
 // (keys::EncodePostingBlock).
 class PostingCursor {
@@ -247,6 +221,40 @@ class PostingCursor {
   std::vector<uint64_t> block_;  // newest first
   size_t position_ = 0;
   bool started_ = false;
+};
+
+// Any of several postings of one field (a governing date range is one list
+// per day), walked newest first: the largest sequence <= bound among them.
+class AnyOfCursor {
+ public:
+  void Add(std::unique_ptr<PostingCursor> cursor) {
+    cursors_.push_back(std::move(cursor));
+    at_.push_back(std::nullopt);
+    exhausted_.push_back(false);
+  }
+
+  // REQUIRES: bound never increases between calls.
+  absl::StatusOr<std::optional<uint64_t>> SeekAtMost(uint64_t bound) {
+    std::optional<uint64_t> best;
+    for (size_t i = 0; i < cursors_.size(); ++i) {
+      if (exhausted_[i]) continue;
+      // A cursor already at or below bound needs no step.
+      if (!at_[i].has_value() || *at_[i] > bound) {
+        TC_ASSIGN_OR_RETURN(at_[i], cursors_[i]->SeekAtMost(bound));
+        if (!at_[i].has_value()) {
+          exhausted_[i] = true;
+          continue;
+        }
+      }
+      if (!best.has_value() || *at_[i] > *best) best = at_[i];
+    }
+    return best;
+  }
+
+ private:
+  std::vector<std::unique_ptr<PostingCursor>> cursors_;
+  std::vector<std::optional<uint64_t>> at_;
+  std::vector<bool> exhausted_;
 };
 
 struct Pending {
@@ -332,6 +340,9 @@ class AuditStore::Impl {
 
   absl::Status OpenDb();
   absl::Status LoadStreamState(v1::TrailStream stream);
+  // Schema 1..3 -> 4: the postings of fields newer than the store's schema
+  // (decision_index.h), from every record of `stream`.
+  absl::Status BackfillPostings(v1::TrailStream stream, int from_schema);
   // Schema 1/2 -> 3: builds the tree over the chain, then records version 3.
   absl::Status BuildTree(v1::TrailStream stream);
   // Reads perfect subtree hashes of `stream` (level 0 from the chain).
@@ -393,6 +404,8 @@ class AuditStore::Impl {
   StreamState streams_[2];
   // A version 1 or 2 store: Open builds the tree and records version 3.
   bool build_tree_at_open_ = false;
+  // The schema version of the store as opened (before any upgrade).
+  int opened_schema_ = kSchemaVersion;
 
   // Published by the writer after each durable batch.
   std::atomic<uint64_t> committed_head_[2] = {0, 0};
@@ -408,15 +421,22 @@ class AuditStore::Impl {
 
 absl::Status AuditStore::Impl::Open() {
   TC_RETURN_IF_ERROR(OpenDb());
-  if (build_tree_at_open_) {
+  if (opened_schema_ < 3) {
     TC_RETURN_IF_ERROR(BuildTree(v1::TRAIL_STREAM_BINDING));
     TC_RETURN_IF_ERROR(BuildTree(v1::TRAIL_STREAM_VALIDATE_ONLY));
+  }
+  if (opened_schema_ < kSchemaVersion) {
+    TC_RETURN_IF_ERROR(
+        BackfillPostings(v1::TRAIL_STREAM_BINDING, opened_schema_));
+    TC_RETURN_IF_ERROR(
+        BackfillPostings(v1::TRAIL_STREAM_VALIDATE_ONLY, opened_schema_));
     rocksdb::WriteOptions wo;
     wo.sync = true;
     TC_RETURN_IF_ERROR(FromRocks(
         db_->Put(wo, meta_, keys::kMetaSchemaVersion,
                  std::to_string(kSchemaVersion)),
-        "recording schema version 3 after building the Merkle tree"));
+        absl::StrCat("recording schema version ", kSchemaVersion,
+                     " after upgrading from ", opened_schema_)));
   }
   TC_RETURN_IF_ERROR(LoadStreamState(v1::TRAIL_STREAM_BINDING));
   TC_RETURN_IF_ERROR(LoadStreamState(v1::TRAIL_STREAM_VALIDATE_ONLY));
@@ -554,6 +574,7 @@ absl::Status AuditStore::Impl::OpenDb() {
       version.has_value() && absl::SimpleAtoi(*version, &version_number) &&
       version_number >= kOldestUpgradableSchemaVersion &&
       version_number < kSchemaVersion;
+  if (build_tree_at_open_) opened_schema_ = version_number;
   if (!build_tree_at_open_ &&
       (!version.has_value() || *version != std::to_string(kSchemaVersion))) {
     return absl::FailedPreconditionError(
@@ -662,6 +683,67 @@ absl::Status AuditStore::Impl::BuildTree(v1::TrailStream stream) {
   }
   TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading the hash chain"));
   return FromRocks(db_->Write(wo, &batch), "writing the Merkle tree");
+}
+
+absl::Status AuditStore::Impl::BackfillPostings(v1::TrailStream stream,
+                                                int from_schema) {
+  const std::string stream_byte(1, static_cast<char>(keys::StreamByte(stream)));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  // Prefix -> sequences (ascending) of one chunk of records. A chunk is a
+  // contiguous run of sequences, so its blocks overlap no other block of
+  // the same prefix (keys.h).
+  std::map<std::string, std::vector<uint64_t>> postings;
+  auto flush = [&]() -> absl::Status {
+    rocksdb::WriteBatch batch;
+    for (const auto& [prefix, sequences] : postings) {
+      batch.Put(postings_, keys::PostingKey(prefix, sequences.front()),
+                keys::EncodePostingBlock(sequences));
+    }
+    postings.clear();
+    return FromRocks(db_->Write(wo, &batch), "backfilling the indexes");
+  };
+  // Whatever postings of these fields the stream holds (an upgrade cut
+  // short by a crash) go first: blocks must not overlap.
+  {
+    rocksdb::WriteBatch clear;
+    for (const IndexedField& f : IndexedFields()) {
+      if (f.since_schema <= from_schema) continue;
+      std::string begin(1, static_cast<char>(f.field));
+      begin.push_back(static_cast<char>(keys::StreamByte(stream)));
+      std::string end = begin;
+      end.back() = static_cast<char>(keys::StreamByte(stream) + 1);
+      clear.DeleteRange(postings_, begin, end);
+    }
+    TC_RETURN_IF_ERROR(
+        FromRocks(db_->Write(wo, &clear), "clearing postings to backfill"));
+  }
+  uint64_t in_chunk = 0;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), records_));
+  for (it->Seek(ToSlice(stream_byte));
+       it->Valid() && it->key().starts_with(ToSlice(stream_byte)); it->Next()) {
+    TC_ASSIGN_OR_RETURN(keys::StreamSeq at,
+                        keys::ParseRecordKey(ToView(it->key())));
+    v1::Decision d;
+    if (!d.ParseFromArray(it->value().data(),
+                          static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(
+          absl::StrCat("backfilling the indexes: record ",
+                       keys::DecisionId(stream, at.sequence),
+                       " does not parse"));
+    }
+    for (const auto& [field, value] : PostingValues(d, from_schema)) {
+      postings[keys::PostingPrefix(field, stream, value)].push_back(
+          at.sequence);
+    }
+    if (++in_chunk == kTreeBuildBatch) {
+      TC_RETURN_IF_ERROR(flush());
+      in_chunk = 0;
+    }
+  }
+  TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading the records"));
+  return flush();
 }
 
 merkle::NodeReader AuditStore::Impl::TreeReader(v1::TrailStream stream) const {
@@ -1098,6 +1180,7 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
         absl::StrCat("filter.stream: unknown trail stream ", filter.stream()));
   }
   filter.set_stream(stream);
+  TC_RETURN_IF_ERROR(ValidateIndexedFilter(filter));
   const std::string& hs = filter.hs_code_prefix();
   if (!hs.empty() &&
       (hs.size() < 2 || hs.size() > 10 ||
@@ -1129,21 +1212,19 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
     if (first.has_value()) hi = std::min(hi, *first - 1);
   }
 
-  std::vector<std::unique_ptr<PostingCursor>> cursors;
-  auto add = [&](keys::Field field, const std::string& value) {
-    if (value.empty()) return;
-    cursors.push_back(std::make_unique<PostingCursor>(
-        db_.get(), postings_, keys::PostingPrefix(field, stream, value)));
-  };
-  add(keys::Field::kExporter, filter.exporter_id());
-  add(keys::Field::kImporter, filter.importer_id());
-  add(keys::Field::kOriginCountry, filter.origin_country());
-  add(keys::Field::kHsPrefix, filter.hs_code_prefix());
-  if (filter.outcome() != v1::OUTCOME_UNSPECIFIED) {
-    add(keys::Field::kOutcome, keys::OutcomeValue(filter.outcome()));
+  // One cursor per filtered field (decision_index.h); a field with several
+  // accepted values (a governing date range) walks them as one.
+  std::vector<std::unique_ptr<AnyOfCursor>> cursors;
+  for (const IndexedField& field : IndexedFields()) {
+    std::vector<std::string> any_of = field.filter_values(filter);
+    if (any_of.empty()) continue;
+    auto cursor = std::make_unique<AnyOfCursor>();
+    for (const std::string& value : any_of) {
+      cursor->Add(std::make_unique<PostingCursor>(
+          db_.get(), postings_, keys::PostingPrefix(field.field, stream, value)));
+    }
+    cursors.push_back(std::move(cursor));
   }
-  add(keys::Field::kRuleId, filter.rule_id());
-  add(keys::Field::kRuleSetRevision, filter.rule_set_revision());
 
   // Leapfrog join, newest first: every cursor seeks to the largest sequence
   // <= target; the first one below target lowers it; when none does, target
@@ -1206,8 +1287,12 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
     TC_ASSIGN_OR_RETURN(
         v1::Decision d,
         DecodeRecord(stream, matches[i], values[i], values[i + page]));
-    result.decisions.push_back(std::move(d));
-    page_bytes += values[i].size();
+    // Filters no index answers drop records from the page (which may then
+    // hold fewer than page_size, or none, with the token to go on).
+    if (MatchesUnindexed(filter, d)) {
+      result.decisions.push_back(std::move(d));
+      page_bytes += values[i].size();
+    }
     // A page stops once it holds kMaxPageBytes of records (at least one
     // record), so a page of large records still fits a client's default
     // 4 MiB receive limit; the token continues right after it.

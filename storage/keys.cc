@@ -192,6 +192,17 @@ std::string OutcomeValue(v1::Outcome outcome) {
   return value;
 }
 
+std::string CallerRoleValue(v1::CallerRole role) {
+  std::string value;
+  AppendBigEndian32(static_cast<uint32_t>(role), &value);
+  return value;
+}
+
+std::string GoverningDayValue(const v1::Date& date) {
+  return absl::StrFormat("%04d%02d%02d", date.year(), date.month(),
+                         date.day());
+}
+
 std::string TimeKey(v1::TrailStream stream, absl::Time recorded_at,
                     uint64_t sequence) {
   std::string key(1, static_cast<char>(StreamByte(stream)));

@@ -54,7 +54,8 @@ absl::StatusOr<StreamSeq> ParseRecordKey(absl::string_view key);
 std::string DecisionId(v1::TrailStream stream, uint64_t sequence);
 absl::StatusOr<StreamSeq> ParseDecisionId(absl::string_view decision_id);
 
-// Fields with equality postings.
+// Fields with equality postings (storage/decision_index.h says which
+// record values each gets).
 enum class Field : uint8_t {
   kExporter = 'e',
   kImporter = 'i',
@@ -63,6 +64,23 @@ enum class Field : uint8_t {
   kOutcome = 'u',
   kRuleId = 'r',
   kRuleSetRevision = 'v',
+  // Schema 4. A store of schema 1 to 3 gets these postings backfilled for
+  // every record it holds when this build opens it, so a filter on them
+  // means the same for old and new records; a record written before the
+  // value existed has none and never matches a filter on it:
+  //   kDeclarationId  declaration.declaration_id (every record has one).
+  //   kGoverningDay   Decision.governing_date as GoverningDayValue; a
+  //                   record without one (none so far) matches no range.
+  //   kCaller         Decision.caller; records made before authentication
+  //                   existed have none.
+  //   kCallerRole     Decision.caller_role as CallerRoleValue; records made
+  //                   before roles existed have none.
+  //   kDestination    declaration.destination_country.
+  kDeclarationId = 'd',
+  kGoverningDay = 'g',
+  kCaller = 'c',
+  kCallerRole = 'l',
+  kDestination = 't',
 };
 
 // postings: <field:1><stream:1><len(value):4><value><~sequence:8>. The
@@ -92,6 +110,11 @@ absl::StatusOr<std::vector<uint64_t>> DecodePostingBlock(
 
 // Value a posting for an outcome is keyed by.
 std::string OutcomeValue(v1::Outcome outcome);
+// Value a posting for a caller role is keyed by (4 bytes, like outcomes).
+std::string CallerRoleValue(v1::CallerRole role);
+// Value a governing-day posting is keyed by: "YYYYMMDD", one posting list
+// per calendar day, so a month is 31 lists and never a scan of the trail.
+std::string GoverningDayValue(const v1::Date& date);
 
 // time: <stream:1><recorded_at unix nanos, sign bit flipped:8><sequence:8>.
 // recorded_at never decreases along a stream, so time order is sequence order.

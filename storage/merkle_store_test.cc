@@ -264,7 +264,7 @@ TEST_F(MerkleStoreTest, AVersion2StoreGetsItsTreeAtOpen) {
   EXPECT_EQ(head.head.root_hash, ExpectedTree(41).Root());
   Close();
   TC_ASSERT_OK_AND_ASSIGN(version, testing::GetSchemaVersion(path_));
-  EXPECT_EQ(version, "3");
+  EXPECT_EQ(version, "4");
 }
 
 TEST_F(MerkleStoreTest, ATailCutAfterASignedHeadIsNamed) {

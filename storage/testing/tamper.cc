@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
+#include "storage/decision_index.h"
 #include "storage/keys.h"
 
 namespace tradecheck::storage::testing {
@@ -177,6 +178,35 @@ absl::StatusOr<int> RewriteIndexesAsVersion1(const std::string& db_path) {
       });
   if (!status.ok()) return status;
   return split;
+}
+
+absl::StatusOr<int> DropPostingsNewerThan(const std::string& db_path,
+                                          int schema) {
+  std::string newer;
+  for (const IndexedField& f : IndexedFields()) {
+    if (f.since_schema > schema) newer.push_back(static_cast<char>(f.field));
+  }
+  int deleted = 0;
+  absl::Status status = WithColumnFamily(
+      db_path, keys::kPostingsCf,
+      [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) -> absl::Status {
+        rocksdb::WriteBatch batch;
+        std::unique_ptr<rocksdb::Iterator> it(
+            db->NewIterator(rocksdb::ReadOptions(), cf));
+        for (it->SeekToFirst(); it->Valid(); it->Next()) {
+          if (newer.find(it->key()[0]) == std::string::npos) continue;
+          batch.Delete(cf, it->key());
+          ++deleted;
+        }
+        if (!it->status().ok()) {
+          return FromRocks(it->status(), "reading the postings");
+        }
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        return FromRocks(db->Write(wo, &batch), "deleting postings");
+      });
+  if (!status.ok()) return status;
+  return deleted;
 }
 
 }  // namespace tradecheck::storage::testing

@@ -38,6 +38,12 @@ absl::StatusOr<std::string> GetSchemaVersion(const std::string& db_path);
 // change the schema version (see SetSchemaVersion).
 absl::StatusOr<int> RewriteIndexesAsVersion1(const std::string& db_path);
 
+// Deletes every posting of the fields a build of `schema` did not write
+// (decision_index.h, since_schema > schema): with SetSchemaVersion, the
+// store as that build left it. Returns how many keys it deleted.
+absl::StatusOr<int> DropPostingsNewerThan(const std::string& db_path,
+                                          int schema);
+
 }  // namespace tradecheck::storage::testing
 
 #endif  // TRADECHECK_STORAGE_TESTING_TAMPER_H_
