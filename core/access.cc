@@ -31,6 +31,8 @@ absl::string_view PermissionName(Permission permission) {
       return "REEVALUATE";
     case Permission::kVerifyTrail:
       return "VERIFY_TRAIL";
+    case Permission::kSummarize:
+      return "SUMMARIZE";
     case Permission::kReadAgreements:
       return "READ_AGREEMENTS";
     case Permission::kReloadRuleSet:
@@ -77,8 +79,8 @@ bool RoleHas(v1::CallerRole role, Permission permission) {
              permission == P::kReadAgreements;
     case v1::CALLER_ROLE_AUDITOR:
       return permission == P::kReadDecisions || permission == P::kReevaluate ||
-             permission == P::kVerifyTrail || permission == P::kReadStats ||
-             permission == P::kReadAgreements;
+             permission == P::kVerifyTrail || permission == P::kSummarize ||
+             permission == P::kReadStats || permission == P::kReadAgreements;
     case v1::CALLER_ROLE_ADMIN:
       return permission == P::kReloadRuleSet ||
              permission == P::kCreateBackup || permission == P::kReadStats ||
@@ -127,6 +129,12 @@ absl::Status NotFoundLikeUnknown(absl::string_view decision_id) {
   // does not hold (access_test checks it against a real store).
   return absl::NotFoundError(
       absl::StrCat("no decision with id \"", decision_id, "\""));
+}
+
+absl::Status NotFoundLikeUnknownDeclaration(absl::string_view declaration_id) {
+  // Must stay identical to AuditStore::FindByDeclarationId's answer.
+  return absl::NotFoundError(absl::StrCat(
+      "no binding decision for declaration_id \"", declaration_id, "\""));
 }
 
 std::string DenialLine(const Caller& caller, absl::string_view what,

@@ -47,6 +47,7 @@ enum class Permission {
   kReadDecisions,    // GetDecision, ListDecisions (record-level: CanRead)
   kReevaluate,       // ReevaluateDecision (record-level: CanRead)
   kVerifyTrail,      // VerifyTrail
+  kSummarize,        // SummarizeDecisions (counts over every record)
   kReadAgreements,   // AgreementService
   kReloadRuleSet,    // AdminService.ReloadRuleSet
   kCreateBackup,     // AdminService.CreateBackup
@@ -76,6 +77,8 @@ bool CanRead(const Caller& caller, const v1::Decision& decision);
 // The NOT_FOUND a caller gets for a record it may not read: the very status
 // the store gives for an id it does not hold, so ids cannot be probed.
 absl::Status NotFoundLikeUnknown(absl::string_view decision_id);
+// The same for a declaration id (AuditStore::FindByDeclarationId's answer).
+absl::Status NotFoundLikeUnknownDeclaration(absl::string_view declaration_id);
 
 // Where the core reports a denied attempt (one line each). Empty: stderr.
 using AccessLog = std::function<void(const std::string& line)>;

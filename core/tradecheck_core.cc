@@ -1,8 +1,10 @@
 #include "core/tradecheck_core.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <optional>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -15,9 +17,12 @@
 #include "common/proto_bytes.h"
 #include "common/status_macros.h"
 #include "core/backup_path.h"
+#include "core/decision_summary.h"
 #include "core/declaration_validator.h"
 #include "core/errors.h"
 #include "rules/engine.h"
+#include "storage/decision_index.h"
+#include "storage/keys.h"
 
 namespace tradecheck {
 namespace {
@@ -27,6 +32,49 @@ constexpr int kMaxPageSize = 1000;
 
 absl::CivilDay TodayUtc(const Clock& clock) {
   return absl::ToCivilDay(clock.Now(), absl::UTCTimeZone());
+}
+
+// The filter fields added with the declaration-id, governing-date, caller
+// and duty filters (shared by ListDecisions and SummarizeDecisions).
+void AddFilterViolations(const v1::DecisionFilter& f,
+                         const rules::RuleSet& rules,
+                         FieldViolations* violations) {
+  if (absl::Status s = storage::ValidateIndexedFilter(f); !s.ok()) {
+    // "filter.governing_to: ..." -> field and description.
+    const std::string message(s.message());
+    const size_t colon = message.find(": ");
+    violations->Add(message.substr(0, colon), message.substr(colon + 2));
+  }
+  if (!v1::CallerRole_IsValid(f.caller_role())) {
+    violations->Add("filter.caller_role",
+                    absl::StrCat("unknown value ", f.caller_role()));
+  }
+  if (!f.destination_country().empty() &&
+      !rules.IsKnownCountry(f.destination_country())) {
+    violations->Add("filter.destination_country",
+                    absl::StrCat(QuoteValue(f.destination_country()),
+                                 " is not an ISO 3166-1 alpha-2 code"));
+  }
+  for (const auto& [name, money, set] :
+       {std::make_tuple("filter.duty_min", &f.duty_min(), f.has_duty_min()),
+        std::make_tuple("filter.duty_max", &f.duty_max(), f.has_duty_max())}) {
+    if (!set) continue;
+    if (!rules.IsKnownCurrency(money->currency_code())) {
+      violations->Add(absl::StrCat(name, ".currency_code"),
+                      "must be an ISO 4217 code such as \"USD\"");
+    }
+    if (money->minor_units() < 0) {
+      violations->Add(absl::StrCat(name, ".minor_units"), "must be >= 0");
+    }
+  }
+  if (f.has_duty_min() && f.has_duty_max()) {
+    if (f.duty_min().currency_code() != f.duty_max().currency_code()) {
+      violations->Add("filter.duty_max.currency_code",
+                      "must be the currency of duty_min");
+    } else if (f.duty_max().minor_units() < f.duty_min().minor_units()) {
+      violations->Add("filter.duty_max", "must not be below duty_min");
+    }
+  }
 }
 
 absl::Status ValidateListRequest(const v1::ListDecisionsRequest& request,
@@ -62,6 +110,16 @@ absl::Status ValidateListRequest(const v1::ListDecisionsRequest& request,
         std::make_pair(from.seconds(), from.nanos())) {
       violations.Add("filter.recorded_to", "must be after recorded_from");
     }
+  }
+  AddFilterViolations(f, rules, &violations);
+  // AIP-132: only the order the indexes are walked in is served.
+  const std::string order = absl::AsciiStrToLower(
+      absl::StripAsciiWhitespace(request.order_by()));
+  if (!order.empty() && order != "recorded_time desc") {
+    violations.Add("order_by",
+                   absl::StrCat(QuoteValue(request.order_by()),
+                                " is not served; the only order is "
+                                "\"recorded_time desc\" (newest first)"));
   }
   return violations.ToStatus();
 }
@@ -279,10 +337,20 @@ absl::Status TradecheckCore::Check(const Caller& caller, Permission permission,
 }
 
 absl::StatusOr<v1::Decision> TradecheckCore::ReadableDecision(
-    const Caller& caller, const std::string& id, absl::string_view what) const {
-  absl::StatusOr<v1::Decision> decision = store_->GetDecision(id);
+    const Caller& caller, const std::string& id, absl::string_view what,
+    bool or_declaration_id) const {
+  // What is not a decision id ("b-" / "v-" + 12 digits) may be the
+  // declaration id customs knows the decision by.
+  const bool by_declaration =
+      or_declaration_id && !storage::keys::ParseDecisionId(id).ok();
+  absl::StatusOr<v1::Decision> decision =
+      by_declaration ? store_->FindByDeclarationId(id)
+                     : store_->GetDecision(id);
   if (decision.ok() && !CanRead(caller, *decision)) {
-    absl::Status hidden = NotFoundLikeUnknown(id);
+    // The very answer the store gives for an id it does not hold.
+    absl::Status hidden = by_declaration
+                              ? NotFoundLikeUnknownDeclaration(id)
+                              : NotFoundLikeUnknown(id);
     LogDenied(caller, absl::StrCat(what, " ", id),
               absl::PermissionDeniedError("record outside the caller's scope; "
                                           "answered NOT_FOUND"));
@@ -440,7 +508,8 @@ void TradecheckCore::GetDecision(const Caller& caller,
     return;
   }
   OnWorker(std::move(done), [this, caller, id = request.decision_id()] {
-    return ReadableDecision(caller, id, "GetDecision");
+    return ReadableDecision(caller, id, "GetDecision",
+                            /*or_declaration_id=*/true);
   });
 }
 
@@ -471,6 +540,12 @@ absl::StatusOr<v1::ListDecisionsResponse> TradecheckCore::ListDecisionsNow(
                     " outside the caller's scope; answered an empty list")));
       return v1::ListDecisionsResponse();
     }
+  }
+  if (caller.role == v1::CALLER_ROLE_CUSTOMS) {
+    // Customs reads only what it submitted: the caller index answers that
+    // (a filter naming another caller lists nothing, as CanRead would).
+    if (filter.caller().empty()) filter.set_caller(caller.identity);
+    if (filter.caller() != caller.identity) return v1::ListDecisionsResponse();
   }
   v1::ListDecisionsResponse response;
   std::string token = request.page_token();
@@ -503,6 +578,61 @@ void TradecheckCore::ListDecisions(const Caller& caller,
   }
   OnWorker(std::move(done), [this, caller, request] {
     return ListDecisionsNow(caller, request);
+  });
+}
+
+absl::StatusOr<v1::SummarizeDecisionsResponse> TradecheckCore::SummarizeNow(
+    const Caller& caller, const v1::SummarizeDecisionsRequest& request) const {
+  DecisionSummary summary(request.group_by());
+  v1::ListDecisionsRequest list;
+  *list.mutable_filter() = request.filter();
+  list.set_page_size(kMaxPageSize);
+  // The filter selects the records through the indexes; every page is read
+  // and summed. Records the caller may not read are left out (only roles
+  // that read everything hold SUMMARIZE today).
+  std::string token;
+  do {
+    list.set_page_token(token);
+    TC_ASSIGN_OR_RETURN(v1::ListDecisionsResponse page,
+                        ListDecisionsNow(caller, list));
+    for (const v1::Decision& d : page.decisions()) summary.Add(d);
+    token = page.next_page_token();
+    if (shut_down_.load()) return ShuttingDown();
+  } while (!token.empty());
+  return summary.Finish();
+}
+
+void TradecheckCore::SummarizeDecisions(
+    const Caller& caller, const v1::SummarizeDecisionsRequest& request,
+    Callback<v1::SummarizeDecisionsResponse> done) {
+  if (absl::Status allowed =
+          Check(caller, Permission::kSummarize, "SummarizeDecisions");
+      !allowed.ok()) {
+    done(allowed);
+    return;
+  }
+  v1::ListDecisionsRequest as_list;
+  *as_list.mutable_filter() = request.filter();
+  if (absl::Status valid = ValidateListRequest(as_list, *rules_->Current());
+      !valid.ok()) {
+    done(valid);
+    return;
+  }
+  if (absl::Status valid = ValidateGroupBy(request.group_by()); !valid.ok()) {
+    done(valid);
+    return;
+  }
+  std::optional<CallLimiter::Slot> slot = expensive_calls_->TryAcquire();
+  if (!slot.has_value()) {
+    done(expensive_calls_->Busy("SummarizeDecisions"));
+    return;
+  }
+  auto held = std::make_shared<std::optional<CallLimiter::Slot>>(
+      std::move(slot));
+  OnWorker(std::move(done), [this, caller, request, held] {
+    auto summary = SummarizeNow(caller, request);
+    held->reset();
+    return summary;
   });
 }
 

@@ -125,6 +125,10 @@ class TradecheckCore {
   void ReevaluateDecision(const Caller& caller,
                           const v1::ReevaluateDecisionRequest& request,
                           Callback<v1::ReevaluateDecisionResponse> done);
+  // Counts and duty totals over a filter (SUMMARIZE); an expensive call.
+  void SummarizeDecisions(const Caller& caller,
+                          const v1::SummarizeDecisionsRequest& request,
+                          Callback<v1::SummarizeDecisionsResponse> done);
   // An expensive call: RESOURCE_EXHAUSTED while max_expensive_calls run.
   void VerifyTrail(const Caller& caller, const v1::VerifyTrailRequest& request,
                    Callback<v1::VerifyTrailResponse> done);
@@ -225,9 +229,11 @@ class TradecheckCore {
                  const absl::Status& status) const;
   // The decision if the caller may read it; NOT_FOUND like an unknown id
   // otherwise. Blocking (store read).
-  absl::StatusOr<v1::Decision> ReadableDecision(const Caller& caller,
-                                                const std::string& id,
-                                                absl::string_view what) const;
+  // With or_declaration_id, an id that is not a decision id is taken as a
+  // declaration id (its binding decision).
+  absl::StatusOr<v1::Decision> ReadableDecision(
+      const Caller& caller, const std::string& id, absl::string_view what,
+      bool or_declaration_id = false) const;
 
   // Answers `done` with work() run on a worker; UNAVAILABLE once shut down.
   template <typename T, typename Work>
@@ -235,6 +241,8 @@ class TradecheckCore {
 
   absl::StatusOr<v1::ListDecisionsResponse> ListDecisionsNow(
       const Caller& caller, const v1::ListDecisionsRequest& request) const;
+  absl::StatusOr<v1::SummarizeDecisionsResponse> SummarizeNow(
+      const Caller& caller, const v1::SummarizeDecisionsRequest& request) const;
   absl::StatusOr<v1::ReevaluateDecisionResponse> ReevaluateNow(
       const Caller& caller, const v1::ReevaluateDecisionRequest& request);
   void FinishConflict(const std::string& declaration_id, absl::Status status,

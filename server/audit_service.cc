@@ -30,6 +30,16 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
     return reactor;
   }
 
+  grpc::ServerUnaryReactor* SummarizeDecisions(
+      grpc::CallbackServerContext* context,
+      const v1::SummarizeDecisionsRequest* request,
+      v1::SummarizeDecisionsResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    core_->SummarizeDecisions(callers_->Of(context), *request,
+                              FinishUnary(reactor, response));
+    return reactor;
+  }
+
   grpc::ServerUnaryReactor* ReevaluateDecision(
       grpc::CallbackServerContext* context,
       const v1::ReevaluateDecisionRequest* request,

@@ -231,6 +231,15 @@ TEST_F(AccessE2eTest, EveryRpcForEveryRole) {
              .error_code();
        },
        {OK, OK, OK, OK, PD, UA}},
+      {"SummarizeDecisions",
+       [](Stubs& s, int) {
+         v1::SummarizeDecisionsRequest request;
+         request.add_group_by(v1::SUMMARY_DIMENSION_OUTCOME);
+         v1::SummarizeDecisionsResponse response;
+         return s.audit->SummarizeDecisions(Ctx().get(), request, &response)
+             .error_code();
+       },
+       {PD, PD, PD, OK, PD, UA}},
       {"ReevaluateDecision",
        [record](Stubs& s, int) {
          v1::ReevaluateDecisionRequest request;
