@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -25,9 +27,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/audit_report.h"
 #include "client/declaration_json.h"
 #include "client/errors.h"
 #include "client/log_verifier.h"
@@ -475,6 +479,54 @@ absl::StatusOr<v1::TrailStream> ParseStreamFlag(const std::string& value) {
       absl::StrCat("--stream=", value, ": expected binding or validate_only"));
 }
 
+// "2500.00" (USD), "EUR 2500.00" or "EUR2500": exact, at most the
+// currency's minor digits.
+absl::StatusOr<v1::Money> ParseMoneyFlag(absl::string_view flag,
+                                         const std::string& value) {
+  std::string text(absl::StripAsciiWhitespace(value));
+  std::string currency = "USD";
+  if (text.size() >= 3 && absl::ascii_isalpha(text[0])) {
+    currency = absl::AsciiStrToUpper(text.substr(0, 3));
+    text = std::string(absl::StripAsciiWhitespace(text.substr(3)));
+  }
+  text.erase(std::remove(text.begin(), text.end(), ','), text.end());
+  const int digits = MinorDigits(currency);
+  const size_t dot = text.find('.');
+  std::string whole = text.substr(0, dot);
+  std::string fraction = dot == std::string::npos ? "" : text.substr(dot + 1);
+  int64_t units = 0;
+  int64_t minor = 0;
+  const bool ok =
+      !whole.empty() && static_cast<int>(fraction.size()) <= digits &&
+      std::all_of(whole.begin(), whole.end(), absl::ascii_isdigit) &&
+      std::all_of(fraction.begin(), fraction.end(), absl::ascii_isdigit) &&
+      whole.size() <= 15 && absl::SimpleAtoi(whole, &units) &&
+      (fraction.empty() ||
+       absl::SimpleAtoi(fraction + std::string(digits - fraction.size(), '0'),
+                        &minor));
+  if (!ok) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag, "=", value,
+        ": expected an amount such as 2500.00 (USD) or EUR 2500.00"));
+  }
+  int64_t scale = 1;
+  for (int i = 0; i < digits; ++i) scale *= 10;
+  v1::Money money;
+  money.set_currency_code(currency);
+  money.set_minor_units(units * scale + minor);
+  return money;
+}
+
+absl::StatusOr<v1::Date> ParseDateFlag(absl::string_view flag,
+                                       const std::string& value) {
+  absl::StatusOr<v1::Date> date = ParseDate(value);
+  if (!date.ok() || !ToCivilDay(*date).ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, "=", value, ": expected a date YYYY-MM-DD"));
+  }
+  return *date;
+}
+
 absl::StatusOr<v1::DecisionFilter> BuildFilter(const CliOptions& options) {
   v1::DecisionFilter filter;
   filter.set_exporter_id(options.exporter);
@@ -517,7 +569,138 @@ absl::StatusOr<v1::DecisionFilter> BuildFilter(const CliOptions& options) {
     if (!stream.ok()) return stream.status();
     filter.set_stream(*stream);
   }
+  filter.set_declaration_id(options.declaration);
+  filter.set_caller(options.caller);
+  filter.set_destination_country(options.destination);
+  // Both ends of the governing range or neither (the index walks the days
+  // between them).
+  if (options.governing_from.empty() != options.governing_to.empty()) {
+    return absl::InvalidArgumentError(
+        "--governing-from and --governing-to go together");
+  }
+  if (!options.governing_from.empty()) {
+    absl::StatusOr<v1::Date> from =
+        ParseDateFlag("governing-from", options.governing_from);
+    if (!from.ok()) return from.status();
+    absl::StatusOr<v1::Date> to =
+        ParseDateFlag("governing-to", options.governing_to);
+    if (!to.ok()) return to.status();
+    *filter.mutable_governing_from() = *from;
+    *filter.mutable_governing_to() = *to;
+  }
+  if (!options.duty_min.empty()) {
+    absl::StatusOr<v1::Money> min = ParseMoneyFlag("duty-min", options.duty_min);
+    if (!min.ok()) return min.status();
+    *filter.mutable_duty_min() = *min;
+  }
+  if (!options.duty_max.empty()) {
+    absl::StatusOr<v1::Money> max = ParseMoneyFlag("duty-max", options.duty_max);
+    if (!max.ok()) return max.status();
+    *filter.mutable_duty_max() = *max;
+  }
+  if (!options.role.empty()) {
+    v1::CallerRole role;
+    std::string name =
+        absl::StrCat("CALLER_ROLE_", absl::AsciiStrToUpper(options.role));
+    if (!v1::CallerRole_Parse(name, &role) ||
+        role == v1::CALLER_ROLE_UNSPECIFIED) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--role=", options.role,
+                       ": expected customs, exporter, auditor, admin or local"));
+    }
+    filter.set_caller_role(role);
+  }
   return filter;
+}
+
+// audit report: SummarizeDecisions over a governing date range, rendered as
+// a table, CSV or one self-contained HTML file.
+int AuditReport(const CliOptions& options, CliIo& io,
+                const ClientFactory& make_client) {
+  if (options.from.empty() || options.to.empty()) {
+    return Usage(io, "audit report needs --from=YYYY-MM-DD and --to=YYYY-MM-DD "
+                     "(governing dates, inclusive)");
+  }
+  CliOptions as_filter = options;
+  as_filter.from.clear();
+  as_filter.to.clear();
+  as_filter.governing_from = options.from;
+  as_filter.governing_to = options.to;
+  absl::StatusOr<v1::DecisionFilter> filter = BuildFilter(as_filter);
+  if (!filter.ok()) {
+    std::string message(filter.status().message());
+    // The report's --from/--to are the governing range.
+    message = absl::StrReplaceAll(
+        message, {{"--governing-from", "--from"}, {"--governing-to", "--to"}});
+    return Usage(io, message);
+  }
+  const std::string format =
+      options.format.empty() ? "table" : absl::AsciiStrToLower(options.format);
+  if (format != "table" && format != "csv" && format != "html") {
+    return Usage(io, absl::StrCat("--format=", options.format,
+                                  ": expected table, csv or html"));
+  }
+  absl::StatusOr<std::vector<v1::SummaryDimension>> group_by =
+      ParseGroupBy(options.group_by.empty() ? "outcome" : options.group_by);
+  if (!group_by.ok()) return Usage(io, group_by.status().message());
+
+  int exit_code = kExitServer;
+  std::unique_ptr<TradecheckClient> client =
+      MakeClient(options, io, make_client, &exit_code);
+  if (client == nullptr) return exit_code;
+  auto summarize = [&](const std::vector<v1::SummaryDimension>& by)
+      -> absl::StatusOr<v1::SummarizeDecisionsResponse> {
+    v1::SummarizeDecisionsRequest request;
+    *request.mutable_filter() = *filter;
+    for (v1::SummaryDimension d : by) request.add_group_by(d);
+    return client->SummarizeDecisions(request);
+  };
+  ReportData data;
+  data.from = options.from;
+  data.to = options.to;
+  data.server = options.client.server;
+  data.generated = absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::Now(),
+                                    absl::UTCTimeZone());
+  absl::StatusOr<v1::SummarizeDecisionsResponse> grouped = summarize(*group_by);
+  if (!grouped.ok()) {
+    return ReportRpcError(grouped.status(), "audit report failed", io);
+  }
+  data.grouped = *std::move(grouped);
+  if (format == "html") {
+    for (const auto& [by, into] :
+         {std::make_pair(std::vector<v1::SummaryDimension>{
+                             v1::SUMMARY_DIMENSION_MONTH,
+                             v1::SUMMARY_DIMENSION_OUTCOME},
+                         &data.by_month_outcome),
+          std::make_pair(std::vector<v1::SummaryDimension>{
+                             v1::SUMMARY_DIMENSION_ORIGIN},
+                         &data.by_origin),
+          std::make_pair(
+              std::vector<v1::SummaryDimension>{v1::SUMMARY_DIMENSION_RULE},
+              &data.by_rule)}) {
+      absl::StatusOr<v1::SummarizeDecisionsResponse> r = summarize(by);
+      if (!r.ok()) return ReportRpcError(r.status(), "audit report failed", io);
+      *into = *std::move(r);
+    }
+  }
+  const std::string text = format == "html"  ? RenderReportHtml(data)
+                           : format == "csv" ? RenderReportCsv(data)
+                                             : RenderReportTable(data);
+  if (options.output.empty()) {
+    io.out << text;
+    return kExitAllow;
+  }
+  std::ofstream file(options.output, std::ios::binary | std::ios::trunc);
+  file << text;
+  file.close();
+  if (!file) {
+    io.err << "tradecheck: audit report: cannot write " << options.output
+           << "\n";
+    return kExitUsage;
+  }
+  io.out << "wrote " << options.output << " (" << data.grouped.total().decisions()
+         << " decisions)\n";
+  return kExitAllow;
 }
 
 int AuditList(const CliOptions& options, CliIo& io,
@@ -861,6 +1044,13 @@ int RunCli(const std::vector<std::string>& args, const CliOptions& options,
     if (!want_args(2, "audit list [filters]")) return kExitUsage;
     return AuditList(options, io, make_client);
   }
+  if (Is(args, "audit", "report")) {
+    if (!want_args(2, "audit report --from=DATE --to=DATE [--group-by=...] "
+                      "[--format=table|csv|html] [--output=FILE]")) {
+      return kExitUsage;
+    }
+    return AuditReport(options, io, make_client);
+  }
   if (Is(args, "audit", "verify") && options.offline) {
     if (!want_args(2,
                    "audit verify --offline --trail=DIR --head=FILE "
@@ -971,14 +1161,29 @@ Commands
                                progress on stderr (terminal only), summary at
                                the end. Every line is validated before any is
                                sent. Combines with --validate-only.
-  decision get ID              Show a recorded decision.
+  decision get ID              Show a recorded decision: by decision id
+                               (b-000000000001) or by declaration id (the
+                               binding decision of CBP-ENT-...).
   audit list                   List decisions, newest first, all pages.
       --exporter=ID --importer=ID --origin=CC --hs-prefix=DIGITS
       --outcome=allow|deny|needs_review --rule=RULE_ID
       --from=TIME --to=TIME (recorded_at in [from, to); YYYY-MM-DD = 00:00 UTC,
                              or RFC 3339 like 2026-03-01T08:00:00Z)
       --revision=RULE_SET_REVISION --stream=binding|validate_only
+      --declaration=ID --destination=CC
+      --governing-from=DATE --governing-to=DATE (the entry or export date
+          that governed the verdict, both inclusive, YYYY-MM-DD)
+      --caller=IDENTITY --role=customs|exporter|auditor|admin|local
+      --duty-min=AMOUNT --duty-max=AMOUNT (total duty, e.g. 2500.00 for USD
+          or "EUR 2500.00"; checked on the records the other filters select)
       --page-size=N (1..1000, per request) --limit=N (stop after N)
+  audit report --from=DATE --to=DATE
+                               Counts and duties of the binding decisions
+                               governed in [from, to] (inclusive), grouped.
+      --group-by=outcome,rule,origin,destination,hs-chapter,exporter,month
+          (up to 3; default outcome) --format=table|csv|html
+      --output=FILE (html: one self-contained file with SVG charts)
+      and any audit list filter (--origin, --exporter, ...)
   audit verify                 Verify the trail's hash chain.
       --stream=binding|validate_only --from-sequence=N --to-sequence=N
   audit verify --offline --trail=DIR --head=FILE --public-key=FILE

@@ -53,6 +53,14 @@ struct CliOptions {
   std::string to;    // recorded_at < to
   std::string revision;
   std::string stream;  // binding | validate_only
+  std::string declaration;     // declaration_id
+  std::string governing_from;  // YYYY-MM-DD, inclusive
+  std::string governing_to;    // YYYY-MM-DD, inclusive
+  std::string caller;          // identity that submitted the check
+  std::string role;            // customs | exporter | auditor | admin | local
+  std::string destination;
+  std::string duty_min;  // "2500.00" (USD) or "EUR 2500.00"
+  std::string duty_max;
   int32_t page_size = 0;
   int64_t limit = 0;
 
@@ -66,6 +74,11 @@ struct CliOptions {
   std::string head;        // file of tree-head lines (one head or a log)
   std::string public_key;  // Ed25519 public key PEM file
   std::string log;         // tree-head log file (verify-heads)
+
+  // audit report: --from/--to are governing dates (inclusive).
+  std::string group_by;  // "outcome,origin"
+  std::string format;    // table | csv | html
+  std::string output;    // file to write; empty: stdout
 
   // agreements list.
   std::string as_of;  // YYYY-MM-DD

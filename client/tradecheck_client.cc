@@ -269,6 +269,14 @@ absl::StatusOr<v1::ListDecisionsResponse> TradecheckClient::ListDecisionsPage(
                    "ListDecisions", options_);
 }
 
+absl::StatusOr<v1::SummarizeDecisionsResponse>
+TradecheckClient::SummarizeDecisions(
+    const v1::SummarizeDecisionsRequest& request) {
+  return CallUnary(stubs_->audit.get(),
+                   &v1::AuditService::StubInterface::SummarizeDecisions,
+                   request, "SummarizeDecisions", options_);
+}
+
 absl::Status TradecheckClient::ForEachDecision(
     const v1::DecisionFilter& filter, const ListOptions& list_options,
     const std::function<absl::Status(const v1::Decision&)>& fn) {

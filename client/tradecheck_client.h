@@ -145,6 +145,7 @@ class TradecheckClient {
 
   // --- AuditService --------------------------------------------------------
 
+  // By decision id, or the binding decision of a declaration id.
   absl::StatusOr<v1::Decision> GetDecision(const std::string& decision_id);
   // One page, as the RPC returns it.
   absl::StatusOr<v1::ListDecisionsResponse> ListDecisionsPage(
@@ -159,6 +160,10 @@ class TradecheckClient {
   absl::Status ForEachDecision(
       const v1::DecisionFilter& filter, const ListOptions& list_options,
       const std::function<absl::Status(const v1::Decision&)>& fn);
+
+  // Counts and duty totals over a filter (auditors).
+  absl::StatusOr<v1::SummarizeDecisionsResponse> SummarizeDecisions(
+      const v1::SummarizeDecisionsRequest& request);
 
   absl::StatusOr<v1::ReevaluateDecisionResponse> ReevaluateDecision(
       const std::string& decision_id);

@@ -40,8 +40,24 @@ ABSL_FLAG(std::string, origin, "", "audit list: origin country");
 ABSL_FLAG(std::string, hs_prefix, "", "audit list: HS code prefix");
 ABSL_FLAG(std::string, outcome, "", "audit list: allow|deny|needs_review");
 ABSL_FLAG(std::string, rule, "", "audit list: rule id in a finding");
-ABSL_FLAG(std::string, from, "", "audit list: recorded at or after");
-ABSL_FLAG(std::string, to, "", "audit list: recorded before");
+ABSL_FLAG(std::string, from, "",
+          "audit list: recorded at or after; audit report: first governing "
+          "date");
+ABSL_FLAG(std::string, to, "",
+          "audit list: recorded before; audit report: last governing date");
+ABSL_FLAG(std::string, declaration, "", "audit list: declaration id");
+ABSL_FLAG(std::string, governing_from, "",
+          "audit list: governing date on or after (YYYY-MM-DD)");
+ABSL_FLAG(std::string, governing_to, "",
+          "audit list: governing date on or before (YYYY-MM-DD)");
+ABSL_FLAG(std::string, caller, "", "audit list: identity that checked");
+ABSL_FLAG(std::string, role, "", "audit list: role of that identity");
+ABSL_FLAG(std::string, destination, "", "audit list: destination country");
+ABSL_FLAG(std::string, duty_min, "", "audit list: total duty at least");
+ABSL_FLAG(std::string, duty_max, "", "audit list: total duty at most");
+ABSL_FLAG(std::string, group_by, "", "audit report: dimensions, comma-separated");
+ABSL_FLAG(std::string, format, "table", "audit report: table|csv|html");
+ABSL_FLAG(std::string, output, "", "audit report: write to this file");
 ABSL_FLAG(std::string, revision, "", "audit list: rule-set revision");
 ABSL_FLAG(std::string, stream, "", "audit: binding|validate_only");
 ABSL_FLAG(int32_t, page_size, 0, "audit list: decisions per request");
@@ -144,6 +160,17 @@ int main(int argc, char** argv) {
   options.importer = absl::GetFlag(FLAGS_importer);
   options.origin = absl::GetFlag(FLAGS_origin);
   options.hs_prefix = absl::GetFlag(FLAGS_hs_prefix);
+  options.declaration = absl::GetFlag(FLAGS_declaration);
+  options.governing_from = absl::GetFlag(FLAGS_governing_from);
+  options.governing_to = absl::GetFlag(FLAGS_governing_to);
+  options.caller = absl::GetFlag(FLAGS_caller);
+  options.role = absl::GetFlag(FLAGS_role);
+  options.destination = absl::GetFlag(FLAGS_destination);
+  options.duty_min = absl::GetFlag(FLAGS_duty_min);
+  options.duty_max = absl::GetFlag(FLAGS_duty_max);
+  options.group_by = absl::GetFlag(FLAGS_group_by);
+  options.format = absl::GetFlag(FLAGS_format);
+  options.output = absl::GetFlag(FLAGS_output);
   options.outcome = absl::GetFlag(FLAGS_outcome);
   options.rule = absl::GetFlag(FLAGS_rule);
   options.from = absl::GetFlag(FLAGS_from);

@@ -17,6 +17,7 @@ PACKAGES=(
   clang libclang-rt-14-dev         # libFuzzer + ASan/UBSan (fuzz/run.sh)
   iso-codes                        # ISO 4217 source of agreements/reference/iso4217.tab
   openssl                          # deploy/make-dev-certs.sh (development CA and certificates)
+  chromium                         # renders the HTML audit report in queries_e2e_test
 )
 
 missing=()
