@@ -11,6 +11,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "common/testing/status_matchers.h"
+#include "common/testing/temp_dir.h"
 #include "core/errors.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -25,9 +26,9 @@ using ::tradecheck::testing::IsOk;
 using ::tradecheck::testing::StatusIs;
 
 std::string TempDir(const std::string& prefix) {
-  std::string pattern = "/tmp/" + prefix + "-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp";
-  return pattern;
+  absl::StatusOr<std::string> dir = ::tradecheck::testing::MakeTempDir(prefix);
+  if (!dir.ok()) ADD_FAILURE() << dir.status();
+  return dir.value_or("");
 }
 
 // Calls an async core method and waits for its answer.
