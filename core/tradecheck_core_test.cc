@@ -208,6 +208,28 @@ TEST_F(TradecheckCoreTest, ShutdownRefusesLaterChecksWithoutLosingEarlierOnes) {
             first.verdict().SerializeAsString());
 }
 
+// The benchmark-only switch (bench/ builds a server with it for the
+// no-store ceiling): the same verdict, but nothing reaches the trail.
+TEST_F(TradecheckCoreTest, BenchmarkSkipStoreAnswersTheVerdictAndRecordsNothing) {
+  TC_ASSERT_OK_AND_ASSIGN(auto recorded, Check(VietnamLaptops("CORE-B-1")));
+  EXPECT_THAT(core_->Shutdown(), IsOk());
+  core_.reset();
+  options_.benchmark_skip_store = true;
+  auto bench = TradecheckCore::Create(options_);
+  ASSERT_TRUE(bench.ok()) << bench.status();
+  core_ = std::move(*bench);
+  TC_ASSERT_OK_AND_ASSIGN(auto answered, Check(VietnamLaptops("CORE-B-2")));
+  EXPECT_EQ(answered.verdict().outcome(), recorded.verdict().outcome());
+  EXPECT_EQ(answered.verdict().lines(0).total_duty().minor_units(),
+            recorded.verdict().lines(0).total_duty().minor_units());
+  EXPECT_EQ(answered.verdict().audit_sequence(), 0u);
+  EXPECT_TRUE(answered.verdict().decision_id().empty());
+  // The id stays free: a second check with other content is no conflict.
+  v1::CheckDeclarationRequest other = VietnamLaptops("CORE-B-2");
+  other.mutable_declaration()->mutable_lines(0)->set_description("Notebooks");
+  EXPECT_THAT(Check(other), IsOk());
+}
+
 TEST_F(TradecheckCoreTest, AfterShutdownEveryCallIsUnavailable) {
   ASSERT_THAT(core_->Shutdown(), IsOk());
   EXPECT_THAT(Check(VietnamLaptops("CORE-LATE")),
