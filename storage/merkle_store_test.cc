@@ -27,6 +27,7 @@
 namespace tradecheck::storage {
 namespace {
 
+using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::tradecheck::testing::IsOk;
 using ::tradecheck::testing::StatusIs;
@@ -63,7 +64,7 @@ class MerkleStoreTest : public ::testing::Test {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void Open(bool sign = true) {
+  AuditStoreOptions Options(bool sign = true, bool check_at_open = true) {
     AuditStoreOptions options;
     options.path = path_;
     options.clock = &clock_;
@@ -72,7 +73,12 @@ class MerkleStoreTest : public ::testing::Test {
       options.tree_head_signer = signer_;
       options.tree_head_log = log_;
     }
-    TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options));
+    options.check_at_open = check_at_open;
+    return options;
+  }
+  void Open(bool sign = true, bool check_at_open = true) {
+    TC_ASSERT_OK_AND_ASSIGN(store_,
+                            AuditStore::Open(Options(sign, check_at_open)));
   }
   void Close() {
     ASSERT_THAT(store_->Close(), IsOk());
@@ -277,11 +283,23 @@ TEST_F(MerkleStoreTest, ATailCutAfterASignedHeadIsNamed) {
   ASSERT_THAT(testing::CutTail(path_, v1::TRAIL_STREAM_BINDING, 6,
                                /*drop_heads=*/false),
               IsOk());
-  Open();
+  // Open refuses the store, naming what is missing...
+  EXPECT_THAT(AuditStore::Open(Options()).status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("records b-000000000007 to b-000000000010 "
+                                 "are missing")));
+  // ...which a tool opening it without the check sees too.
+  Open(/*sign=*/true, /*check_at_open=*/false);
   TC_ASSERT_OK_AND_ASSIGN(
       v1::VerifyTrailResponse verify,
       store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
   EXPECT_TRUE(verify.ok());
+  TC_ASSERT_OK_AND_ASSIGN(std::vector<std::string> problems,
+                          store_->CheckIntegrity(/*postings=*/true));
+  EXPECT_THAT(problems, Contains(HasSubstr("the query index names records up "
+                                           "to b-000000000010")));
+  EXPECT_THAT(problems,
+              Contains(HasSubstr("4 declaration id(s)")));
   EXPECT_THAT(store_->CheckLatestSignedTreeHead(v1::TRAIL_STREAM_BINDING),
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("records b-000000000007 to b-000000000010 "
@@ -295,7 +313,10 @@ TEST_F(MerkleStoreTest, AForgedRecordWithRecomputedLinksIsNamed) {
   ASSERT_THAT(testing::ForgeRecord(path_, v1::TRAIL_STREAM_BINDING, 4,
                                    "someone else"),
               IsOk());
-  Open();
+  EXPECT_THAT(AuditStore::Open(Options()).status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("a record up to b-000000000009 was changed")));
+  Open(/*sign=*/true, /*check_at_open=*/false);
   TC_ASSERT_OK_AND_ASSIGN(
       v1::VerifyTrailResponse verify,
       store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
