@@ -63,7 +63,12 @@ std::atomic<int> injected_write_faults{0};
 //   3: the Merkle tree (tree family) and signed tree heads (heads family).
 //      A version 1 or 2 store is upgraded at Open: the tree is built over
 //      the records' stored hashes, then version 3 is recorded.
-constexpr int kSchemaVersion = 3;
+//   4: a store identity and epoch in meta, signed into every head; from
+//      epoch 2 on (after an accepted loss) decision ids carry "-e<epoch>",
+//      which a version 3 build would take for misplaced records. A version
+//      3 store is upgraded at Open (identity made, epoch 1); its ids and
+//      heads stay as they are.
+constexpr int kSchemaVersion = 4;
 constexpr int kOldestUpgradableSchemaVersion = 1;
 // Records per WriteBatch while building the tree of an upgraded store.
 constexpr uint64_t kTreeBuildBatch = 8192;
@@ -129,6 +134,14 @@ rocksdb::Slice ToSlice(absl::string_view s) {
 }
 absl::string_view ToView(const rocksdb::Slice& s) {
   return absl::string_view(s.data(), s.size());
+}
+
+// Whether a stored record's own decision_id names the position (stream,
+// sequence) it is stored at, in any epoch.
+bool IdNamesPosition(const std::string& decision_id, v1::TrailStream stream,
+                     uint64_t sequence) {
+  absl::StatusOr<keys::StreamSeq> at = keys::ParseDecisionId(decision_id);
+  return at.ok() && at->stream == stream && at->sequence == sequence;
 }
 
 v1::TrailStream Normalize(v1::TrailStream stream) {
@@ -315,6 +328,8 @@ class AuditStore::Impl {
                                                   uint64_t size) const;
   absl::Status CheckLatestSignedTreeHead(v1::TrailStream stream) const;
   absl::StatusOr<std::vector<std::string>> CheckIntegrity(bool postings) const;
+  absl::StatusOr<std::string> AcceptLoss(const std::string& reason);
+  absl::StatusOr<StoreIdentity> Identity() const;
   absl::StatusOr<InclusionProofResult> InclusionProof(
       const std::string& decision_id, uint64_t tree_size) const;
   absl::StatusOr<ConsistencyProofResult> ConsistencyProof(
@@ -430,6 +445,17 @@ class AuditStore::Impl {
   // The last write failed with an I/O error (e.g. ENOSPC); RocksDB refuses
   // writes until Resume() succeeds.
   mutable std::atomic<bool> write_failed_{false};
+  // Schema 4: the store's identity (raw bytes) and epoch. The epoch only
+  // changes in AcceptLoss, on a store nothing else is appending to.
+  std::string identity_;
+  std::atomic<uint64_t> epoch_{1};
+  // Whether a signed head belongs to this store's current epoch (heads of
+  // a store before schema 4 carry no identity and epoch 0, meaning 1).
+  bool InCurrentEpoch(const TreeHead& head) const {
+    const uint64_t epoch = head.epoch == 0 ? 1 : head.epoch;
+    return epoch == epoch_.load() &&
+           (head.store_identity.empty() || head.store_identity == identity_);
+  }
 
   // Published by the writer after each durable batch.
   std::atomic<uint64_t> committed_head_[2] = {0, 0};
@@ -458,7 +484,7 @@ absl::Status AuditStore::Impl::Open() {
     TC_RETURN_IF_ERROR(FromRocks(
         db_->Put(wo, meta_, keys::kMetaSchemaVersion,
                  std::to_string(kSchemaVersion)),
-        "recording schema version 3 after building the Merkle tree"));
+        "recording the schema version after building the Merkle tree"));
   }
   TC_RETURN_IF_ERROR(LoadStreamState(v1::TRAIL_STREAM_BINDING));
   TC_RETURN_IF_ERROR(LoadStreamState(v1::TRAIL_STREAM_VALIDATE_ONLY));
@@ -654,11 +680,12 @@ absl::Status AuditStore::Impl::OpenDb() {
   TC_ASSIGN_OR_RETURN(std::optional<std::string> version,
                       GetValue(meta_, keys::kMetaSchemaVersion));
   int version_number = 0;
-  build_tree_at_open_ =
+  const bool upgradable =
       version.has_value() && absl::SimpleAtoi(*version, &version_number) &&
       version_number >= kOldestUpgradableSchemaVersion &&
       version_number < kSchemaVersion;
-  if (!build_tree_at_open_ &&
+  build_tree_at_open_ = upgradable && version_number < 3;
+  if (!upgradable &&
       (!version.has_value() || *version != std::to_string(kSchemaVersion))) {
     return absl::FailedPreconditionError(
         absl::StrCat("audit store ", path, " has schema version ",
@@ -681,6 +708,39 @@ absl::Status AuditStore::Impl::OpenDb() {
   rulesets_ = by_name[keys::kRuleSetsCf];
   tree_ = by_name[keys::kTreeCf];
   heads_ = by_name[keys::kHeadsCf];
+
+  TC_ASSIGN_OR_RETURN(std::optional<std::string> identity,
+                      GetValue(meta_, keys::kMetaStoreIdentity));
+  TC_ASSIGN_OR_RETURN(std::optional<std::string> epoch,
+                      GetValue(meta_, keys::kMetaEpoch));
+  uint64_t epoch_number = 1;
+  if (epoch.has_value() && !absl::SimpleAtoi(*epoch, &epoch_number)) {
+    return absl::DataLossError(absl::StrCat(
+        "audit store ", path, " has an unreadable epoch \"", *epoch, "\""));
+  }
+  epoch_.store(epoch_number);
+  if (identity.has_value()) {
+    identity_ = *identity;
+  } else if (read_only_) {
+    // A store from before schema 4, read only: it has no identity yet (its
+    // heads carry none either); it gets one when next opened for writing.
+  } else {
+    // A new store, or one from before schema 4: it gets its identity now.
+    // Schema 3 -> 4 is only this (1 and 2 build their tree first, in
+    // Open, and record version 4 after it).
+    identity_ = RandomBytes(16);
+    rocksdb::WriteBatch batch;
+    batch.Put(meta_, keys::kMetaStoreIdentity, identity_);
+    batch.Put(meta_, keys::kMetaEpoch, std::to_string(epoch_number));
+    if (!build_tree_at_open_) {
+      batch.Put(meta_, keys::kMetaSchemaVersion,
+                std::to_string(kSchemaVersion));
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    TC_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch),
+                                 "recording the store's identity"));
+  }
 
   token_key_ = options_.page_token_key;
   if (token_key_.empty()) {
@@ -879,6 +939,8 @@ void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
       head.tree_size = state.streams[i].head_sequence;
       head.timestamp_unix_nanos = absl::ToUnixNanos(*state.recorded_at[i]);
       head.root_hash = state.streams[i].frontier.Root();
+      head.store_identity = identity_;
+      head.epoch = epoch_.load();
       signed_head.signature = options_.tree_head_signer->Sign(head);
       std::string line = FormatTreeHeadLine(signed_head);
       batch.Put(heads_, keys::TreeHeadKey(stream, head.tree_size), line);
@@ -1055,7 +1117,8 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(Pending& pending,
   const int stream_index = StreamIndex(stream);
   StreamState& chain = state.streams[stream_index];
   const uint64_t sequence = chain.head_sequence + 1;
-  const std::string decision_id = keys::DecisionId(stream, sequence);
+  const std::string decision_id =
+      keys::DecisionId(stream, sequence, epoch_.load());
   if (!state.recorded_at[stream_index].has_value()) {
     state.recorded_at[stream_index] =
         std::max(options_.clock->Now(), chain.last_recorded_at);
@@ -1156,7 +1219,7 @@ absl::StatusOr<v1::Decision> AuditStore::Impl::DecodeRecord(
   // A whole record moved or copied under another key keeps a valid hash;
   // its own id says where it belongs.
   if (d.stream() != stream || d.sequence() != sequence ||
-      d.decision_id() != id) {
+      !IdNamesPosition(d.decision_id(), stream, sequence)) {
     return absl::DataLossError(absl::StrCat(
         "the audit trail's slot for ", id, " holds record ", d.decision_id(),
         " (moved or copied in storage); run VerifyTrail"));
@@ -1208,7 +1271,15 @@ absl::StatusOr<v1::Decision> AuditStore::Impl::GetDecision(
     return absl::NotFoundError(
         absl::StrCat("no decision with id \"", id, "\""));
   }
-  return ReadDecision(at.stream, at.sequence);
+  TC_ASSIGN_OR_RETURN(v1::Decision d, ReadDecision(at.stream, at.sequence));
+  if (d.decision_id() != id) {
+    // The id was given out in another epoch: its record was lost and the
+    // loss accepted; the position now holds a later decision.
+    return absl::NotFoundError(absl::StrCat(
+        "no decision with id \"", id, "\" (its position now holds ",
+        d.decision_id(), ", recorded after a loss was accepted)"));
+  }
+  return d;
 }
 
 absl::StatusOr<std::optional<uint64_t>>
@@ -1444,7 +1515,7 @@ absl::StatusOr<v1::VerifyTrailResponse> AuditStore::Impl::VerifyTrail(
       break;
     }
     if (d.stream() != stream || d.sequence() != seq ||
-        d.decision_id() != keys::DecisionId(stream, seq)) {
+        !IdNamesPosition(d.decision_id(), stream, seq)) {
       fail(seq, absl::StrCat("the record claims to be ", d.decision_id(),
                              " (stream ", d.stream(), ", sequence ",
                              d.sequence(), ")"));
@@ -1466,6 +1537,139 @@ absl::StatusOr<v1::VerifyTrailResponse> AuditStore::Impl::VerifyTrail(
   TC_RETURN_IF_ERROR(FromRocks(records->status(), "reading audit records"));
   TC_RETURN_IF_ERROR(FromRocks(hashes->status(), "reading the hash chain"));
   return response;
+}
+
+// ---------------------------------------------------------------- loss
+
+absl::StatusOr<std::string> AuditStore::Impl::AcceptLoss(
+    const std::string& reason) {
+  if (reason.empty()) {
+    return absl::InvalidArgumentError(
+        "reason: say why the loss is accepted (it is kept in the store)");
+  }
+  if (read_only_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot accept a loss: the store is read-only (", read_only_reason_,
+        ")"));
+  }
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  TC_ASSIGN_OR_RETURN(std::vector<std::string> problems,
+                      CheckIntegrityLocked(/*postings=*/true));
+  if (problems.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "audit store ", options_.path,
+        " has lost nothing the checks can see; there is no loss to accept"));
+  }
+  uint64_t head[2] = {committed_head_[0].load(), committed_head_[1].load()};
+  rocksdb::WriteBatch batch;
+  // Nothing may point past the chain that is left: declaration ids (their
+  // retries are then checked afresh), time keys, posting blocks, records
+  // without hashes, and signed heads beyond it (the tree-head log keeps
+  // them, and the acceptance below says why they no longer match).
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), declarations_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      TC_ASSIGN_OR_RETURN(keys::DeclarationEntry entry,
+                          keys::DecodeDeclarationEntry(ToView(it->value())));
+      if (entry.sequence > head[0]) batch.Delete(declarations_, it->key());
+    }
+    TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading declaration ids"));
+  }
+  for (const v1::TrailStream stream :
+       {v1::TRAIL_STREAM_BINDING, v1::TRAIL_STREAM_VALIDATE_ONLY}) {
+    const uint64_t h = head[StreamIndex(stream)];
+    const std::string stream_byte(1,
+                                  static_cast<char>(keys::StreamByte(stream)));
+    const uint64_t end = std::numeric_limits<uint64_t>::max();
+    batch.DeleteRange(records_, keys::RecordKey(stream, h + 1),
+                      keys::RecordKey(stream, end));
+    batch.DeleteRange(heads_, keys::TreeHeadKey(stream, h + 1),
+                      keys::TreeHeadKey(stream, end));
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), time_));
+    for (it->SeekForPrev(ToSlice(keys::TimeKey(stream, absl::InfiniteFuture(),
+                                               end)));
+         it->Valid() && it->key().starts_with(ToSlice(stream_byte));
+         it->Prev()) {
+      TC_ASSIGN_OR_RETURN(keys::TimeSeq t,
+                          keys::ParseTimeKey(stream, ToView(it->key())));
+      if (t.sequence <= h) break;
+      batch.Delete(time_, it->key());
+    }
+    TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading the time index"));
+  }
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), postings_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const absl::string_view key = ToView(it->key());
+      if (key.size() <= keys::kPostingSequenceSize + 1) continue;
+      const uint64_t h =
+          static_cast<uint8_t>(key[1]) ==
+                  keys::StreamByte(v1::TRAIL_STREAM_VALIDATE_ONLY)
+              ? head[1]
+              : head[0];
+      const absl::string_view prefix =
+          key.substr(0, key.size() - keys::kPostingSequenceSize);
+      TC_ASSIGN_OR_RETURN(const uint64_t smallest,
+                          keys::ParsePostingSequence(prefix, key));
+      TC_ASSIGN_OR_RETURN(
+          std::vector<uint64_t> block,
+          keys::DecodePostingBlock(smallest, ToView(it->value())));
+      if (block.empty() || block.front() <= h) continue;
+      std::vector<uint64_t> kept;  // ascending
+      for (auto s = block.rbegin(); s != block.rend() && *s <= h; ++s) {
+        kept.push_back(*s);
+      }
+      if (kept.empty()) {
+        batch.Delete(postings_, it->key());
+      } else {
+        batch.Put(postings_, it->key(), keys::EncodePostingBlock(kept));
+      }
+    }
+    TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading the postings"));
+  }
+  const uint64_t old_epoch = epoch_.load();
+  const uint64_t new_epoch = old_epoch + 1;
+  const std::string acceptance = absl::StrCat(
+      "loss accepted at ",
+      absl::FormatTime(absl::RFC3339_sec, options_.clock->Now(),
+                       absl::UTCTimeZone()),
+      "; reason: ", reason, "; found: ", absl::StrJoin(problems, "; "),
+      "; kept the binding chain through ", head[0],
+      " and the validate-only chain through ", head[1], "; epoch ", old_epoch,
+      " -> ", new_epoch, " (new decision ids end in -e", new_epoch, ")");
+  std::string epoch_key = keys::kMetaAcceptedLossPrefix;
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    epoch_key.push_back(static_cast<char>((new_epoch >> shift) & 0xff));
+  }
+  batch.Put(meta_, epoch_key, acceptance);
+  batch.Put(meta_, keys::kMetaEpoch, std::to_string(new_epoch));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  TC_RETURN_IF_ERROR(
+      FromRocks(db_->Write(wo, &batch), "recording the accepted loss"));
+  epoch_.store(new_epoch);
+  return acceptance;
+}
+
+absl::StatusOr<StoreIdentity> AuditStore::Impl::Identity() const {
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  StoreIdentity out;
+  out.identity = identity_;
+  out.epoch = epoch_.load();
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  const rocksdb::Slice prefix(keys::kMetaAcceptedLossPrefix);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    out.accepted_losses.push_back(it->value().ToString());
+  }
+  TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading accepted losses"));
+  return out;
 }
 
 // ---------------------------------------------------------------- backup
@@ -1661,8 +1865,10 @@ AuditStore::Impl::NewestLoggedHeads() const {
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     if (line.empty()) continue;
     absl::StatusOr<SignedTreeHead> head = ParseTreeHeadLine(line);
-    // A line cut short by a crash (the log is not synced) is skipped.
-    if (!head.ok()) continue;
+    // A line cut short by a crash (the log is not synced) is skipped, and
+    // so are heads of an earlier epoch (their loss was accepted) or of
+    // another store.
+    if (!head.ok() || !InCurrentEpoch(head->head)) continue;
     SignedTreeHead& slot = newest[head->head.stream];
     if (head->head.tree_size >= slot.head.tree_size) slot = *std::move(head);
   }
@@ -1730,7 +1936,7 @@ AuditStore::Impl::CheckIntegrityLocked(bool postings) const {
     absl::StatusOr<std::optional<SignedTreeHead>> stored =
         ReadHead(stream, std::numeric_limits<uint64_t>::max(), false);
     TC_RETURN_IF_ERROR(stored.status());
-    if (stored->has_value()) {
+    if (stored->has_value() && InCurrentEpoch((*stored)->head)) {
       absl::Status s =
           CheckAgainstHead(stream, **stored, "the newest signed tree head");
       if (absl::IsDataLoss(s)) {
@@ -1847,6 +2053,12 @@ absl::StatusOr<InclusionProofResult> AuditStore::Impl::InclusionProof(
     return absl::NotFoundError(absl::StrCat(
         "decision_id: ", decision_id, " is not in the ",
         tree_size == 0 ? "trail" : absl::StrCat("tree of size ", size)));
+  }
+  if (absl::StatusOr<v1::Decision> d = ReadDecision(at->stream, at->sequence);
+      d.ok() && d->decision_id() != decision_id) {
+    return absl::NotFoundError(absl::StrCat(
+        "decision_id: ", decision_id, " is not in the trail (its position "
+        "holds ", d->decision_id(), ")"));
   }
   InclusionProofResult out;
   out.stream = at->stream;
@@ -2124,6 +2336,13 @@ absl::StatusOr<int64_t> AuditStore::QuotaConsumed(
     const std::string& quota_key) const {
   return impl_->QuotaConsumed(quota_key);
 }
+absl::StatusOr<std::string> AuditStore::AcceptLoss(const std::string& reason) {
+  return impl_->AcceptLoss(reason);
+}
+absl::StatusOr<StoreIdentity> AuditStore::Identity() const {
+  return impl_->Identity();
+}
+
 absl::StatusOr<BackupResult> AuditStore::CreateVerifiedBackup(
     const std::string& directory) {
   return impl_->CreateVerifiedBackup(directory);

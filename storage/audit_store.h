@@ -82,6 +82,14 @@ struct AuditStoreOptions {
   bool read_only = false;
 };
 
+// Who the store is (schema 4): signed into every tree head.
+struct StoreIdentity {
+  std::string identity;  // 16 raw bytes, made at creation; empty read-only
+                         // on a store from before schema 4
+  uint64_t epoch = 1;    // advanced by each accepted loss
+  std::vector<std::string> accepted_losses;  // oldest first, as recorded
+};
+
 // What CreateVerifiedBackup wrote and checked.
 struct BackupResult {
   uint64_t binding_head = 0;       // last BINDING sequence in the backup
@@ -225,6 +233,22 @@ class AuditStore {
   // index and the records concerned; empty when the store is whole. For
   // `tradecheck_store_admin check` on a store opened with check_at_open off.
   absl::StatusOr<std::vector<std::string>> CheckIntegrity(bool postings) const;
+
+  // The operator's explicit acceptance of a loss CheckIntegrity found (for
+  // `tradecheck_store_admin accept-loss`, on a store opened with
+  // check_at_open off and nothing else appending). Removes what points past
+  // the chain that is left (declaration ids, so their retries are checked
+  // afresh; time keys; posting blocks; the store's signed heads beyond it),
+  // advances the epoch (new decision ids end in "-e<epoch>", so no id given
+  // out before the loss is ever given out again, and new heads are signed
+  // with it; heads of earlier epochs no longer count at open), and keeps
+  // the acceptance (time, reason, problems, epochs) in the store's meta
+  // family, listed by Identity(). Returns that text. FAILED_PRECONDITION
+  // when nothing is missing; INVALID_ARGUMENT naming `reason` when empty.
+  absl::StatusOr<std::string> AcceptLoss(const std::string& reason);
+
+  // The store's identity, epoch and accepted losses.
+  absl::StatusOr<StoreIdentity> Identity() const;
 
   // Merkle proofs over the durable records (tree_size 0 = the stream's
   // head). INVALID_ARGUMENT naming tree_size / first_size / second_size

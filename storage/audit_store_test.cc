@@ -460,10 +460,10 @@ TEST_F(AuditStoreTest, CloseDrainsPendingAppends) {
 TEST_F(AuditStoreTest, OtherSchemaVersionIsRefusedClearly) {
   OpenStore();
   CloseStore();
-  ASSERT_THAT(testing::SetSchemaVersion(path_, "4"), IsOk());
+  ASSERT_THAT(testing::SetSchemaVersion(path_, "5"), IsOk());
   EXPECT_THAT(AuditStore::Open(Options(path_)),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("schema version 4")));
+                       HasSubstr("schema version 5")));
 }
 
 // Records that arrive together are group-committed: their index postings
@@ -642,12 +642,12 @@ TEST_F(AuditStoreTest, GroupCommittedIndexesAnswerLikeAScanAcrossVersions) {
   ASSERT_THAT(testing::SetSchemaVersion(path_, "1"), IsOk());
   TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options));
   check_all("version 1 layout");
-  // Opening builds the Merkle tree and records version 3 (a version 1 or 2
+  // Opening builds the Merkle tree and records version 4 (a version 1 or 2
   // build then refuses the store).
   CloseStore();
   TC_ASSERT_OK_AND_ASSIGN(std::string version,
                           testing::GetSchemaVersion(path_));
-  EXPECT_EQ(version, "3");
+  EXPECT_EQ(version, "4");
 
   // New group commits after version 1 keys of the same values.
   TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options));
@@ -655,7 +655,7 @@ TEST_F(AuditStoreTest, GroupCommittedIndexesAnswerLikeAScanAcrossVersions) {
   check_all("after the upgrade");
   CloseStore();
   TC_ASSERT_OK_AND_ASSIGN(version, testing::GetSchemaVersion(path_));
-  EXPECT_EQ(version, "3");
+  EXPECT_EQ(version, "4");
 }
 
 TEST_F(AuditStoreTest, DirectoryThatIsNotAStoreIsRefusedClearly) {

@@ -2,13 +2,24 @@
 // the server refused to open (docs/storage.md, "No silent loss").
 //
 //   tradecheck_store_admin check --db=DIR [--tree_head_log=FILE]
+//   tradecheck_store_admin accept-loss --db=DIR --reason=TEXT
 //
 // `check` opens the store without the checks that made the server refuse
 // it, then lists every problem: indexes, time keys and signed heads (the
 // store's and the tree-head log's) that reach past the chain's head, a tree
 // root that differs from a signed one, and the first record of each stream
-// that VerifyTrail finds altered or missing. Exit code 0 when the store is
+// that VerifyTrail finds altered or missing; and the store's identity,
+// epoch and every loss accepted so far. Exit code 0 when the store is
 // whole, 3 when it is not, 1 when it cannot be read, 2 for bad usage.
+//
+// `accept-loss` is the explicit alternative to restoring a backup: the
+// store goes on without what is missing. Nothing past the chain that is
+// left is pointed at any more (a retry of a lost declaration is checked
+// afresh), the epoch advances (decision ids from now on end in "-e<epoch>",
+// so no id is given out twice; heads are signed with it) and the
+// acceptance, with the reason and every problem found, is kept in the store
+// (`check` lists it). A restored backup that is older than the tree-head
+// log is a loss too: the server refuses it until it is accepted.
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -17,10 +28,13 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "storage/audit_store.h"
 
 ABSL_FLAG(std::string, db, "", "Directory of the audit store (closed).");
+ABSL_FLAG(std::string, reason, "",
+          "accept-loss: why the loss is accepted (kept in the store).");
 ABSL_FLAG(std::string, tree_head_log, "",
           "The tree-head log to check the store against; default "
           "<db>.tree-heads.log (the server's default) when it exists.");
@@ -33,11 +47,14 @@ namespace v1 = tradecheck::v1;
 int Usage(const std::string& why) {
   std::cerr << "tradecheck_store_admin: " << why
             << "\nusage: tradecheck_store_admin check --db=DIR "
-               "[--tree_head_log=FILE]\n";
+               "[--tree_head_log=FILE]\n"
+               "       tradecheck_store_admin accept-loss --db=DIR "
+               "--reason=TEXT [--tree_head_log=FILE]\n";
   return 2;
 }
 
-int Check(const std::string& db) {
+absl::StatusOr<std::unique_ptr<storage::AuditStore>> OpenUnchecked(
+    const std::string& db, std::string* log) {
   storage::AuditStoreOptions options;
   options.path = db;
   options.check_at_open = false;
@@ -47,13 +64,17 @@ int Check(const std::string& db) {
     const std::string fallback = db + ".tree-heads.log";
     if (std::filesystem::exists(fallback, ec)) options.tree_head_log = fallback;
   }
+  *log = options.tree_head_log;
   if (!std::filesystem::exists(std::filesystem::path(db) / "CURRENT")) {
-    std::cerr << "tradecheck_store_admin: " << db
-              << " holds no audit store\n";
-    return 1;
+    return absl::FailedPreconditionError(db + " holds no audit store");
   }
+  return storage::AuditStore::Open(options);
+}
+
+int Check(const std::string& db) {
+  std::string log;
   absl::StatusOr<std::unique_ptr<storage::AuditStore>> store =
-      storage::AuditStore::Open(options);
+      OpenUnchecked(db, &log);
   if (!store.ok()) {
     std::cerr << "tradecheck_store_admin: " << store.status() << "\n";
     return 1;
@@ -79,6 +100,17 @@ int Check(const std::string& db) {
     }
   }
   const storage::AuditStoreStats stats = (*store)->Stats();
+  absl::StatusOr<storage::StoreIdentity> identity = (*store)->Identity();
+  if (identity.ok()) {
+    std::cout << "store identity "
+              << (identity->identity.empty()
+                      ? std::string("(none yet)")
+                      : absl::BytesToHexString(identity->identity))
+              << ", epoch " << identity->epoch << "\n";
+    for (const std::string& loss : identity->accepted_losses) {
+      std::cout << "  " << loss << "\n";
+    }
+  }
   absl::Status closed = (*store)->Close();
   if (!closed.ok()) {
     std::cerr << "tradecheck_store_admin: " << closed << "\n";
@@ -89,10 +121,8 @@ int Check(const std::string& db) {
               << " binding and " << stats.validate_only_head
               << " validate-only records, every index and signed head "
                  "within them"
-              << (options.tree_head_log.empty()
-                      ? ""
-                      : ", the tree-head log " + options.tree_head_log +
-                            " included")
+              << (log.empty() ? ""
+                              : ", the tree-head log " + log + " included")
               << ")\n";
     return 0;
   }
@@ -101,9 +131,35 @@ int Check(const std::string& db) {
     std::cout << "  - " << problem << "\n";
   }
   std::cout << "Choices: restore the newest backup that passes this check "
-               "(docs/storage.md, \"Backup and restore\"); or keep the store "
-               "for investigation and start a new one.\n";
+               "(docs/storage.md, \"Backup and restore\"), keeping this "
+               "directory for investigation; or go on without what is "
+               "missing: tradecheck_store_admin accept-loss --db="
+            << db << " --reason=TEXT (kept in the store).\n";
   return 3;
+}
+
+int AcceptLoss(const std::string& db) {
+  const std::string reason = absl::GetFlag(FLAGS_reason);
+  if (reason.empty()) return Usage("accept-loss needs --reason=TEXT");
+  std::string log;
+  absl::StatusOr<std::unique_ptr<storage::AuditStore>> store =
+      OpenUnchecked(db, &log);
+  if (!store.ok()) {
+    std::cerr << "tradecheck_store_admin: " << store.status() << "\n";
+    return 1;
+  }
+  absl::StatusOr<std::string> accepted = (*store)->AcceptLoss(reason);
+  absl::Status closed = (*store)->Close();
+  if (!accepted.ok()) {
+    std::cerr << "tradecheck_store_admin: " << accepted.status() << "\n";
+    return 1;
+  }
+  if (!closed.ok()) {
+    std::cerr << "tradecheck_store_admin: " << closed << "\n";
+    return 1;
+  }
+  std::cout << *accepted << "\n";
+  return 0;
 }
 
 }  // namespace
@@ -115,5 +171,6 @@ int main(int argc, char** argv) {
   const std::string db = absl::GetFlag(FLAGS_db);
   if (db.empty()) return Usage("--db is required");
   if (command == "check") return Check(db);
+  if (command == "accept-loss") return AcceptLoss(db);
   return Usage("unknown command " + command);
 }

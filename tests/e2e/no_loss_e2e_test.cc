@@ -240,6 +240,45 @@ TEST_F(NoLossE2eTest, ACutTailStopsTheServerFromStarting) {
                              "b-000000000006"));
 }
 
+TEST_F(NoLossE2eTest, AnAcceptedLossIsRecordedAndNoIdIsGivenOutTwice) {
+  StartAndCheck(6);
+  StopCleanly();
+  Tamper("--op=cut --keep=4 --drop_heads");
+  RestartRefused();
+  const std::string admin =
+      absl::StrCat(TC_STORE_ADMIN_BINARY, " --db='", data_dir_, "' ");
+  std::string out;
+  EXPECT_EQ(Run(admin + "accept-loss", &out), 2) << out;  // no reason
+  ASSERT_EQ(Run(admin + "accept-loss --reason='disk swapped, tail lost'",
+                &out),
+            0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("epoch 1 -> 2"));
+  EXPECT_EQ(Run(admin + "check", &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("disk swapped, tail lost"));
+  EXPECT_THAT(out, HasSubstr("epoch 2"));
+
+  Restart();
+  // NL-4 was acknowledged as b-000000000005, then lost: its retry is a new
+  // check under a new id, and the old id names nothing.
+  v1::CheckDeclarationResponse response;
+  grpc::Status s = Check(4, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_FALSE(response.replayed());
+  EXPECT_EQ(response.verdict().decision_id(), "b-000000000005-e2");
+  v1::Decision decision;
+  EXPECT_EQ(Get("b-000000000005", &decision).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(Get("b-000000000005-e2", &decision).ok());
+  EXPECT_EQ(decision.declaration().declaration_id(), "NL-4");
+  EXPECT_TRUE(Verify().ok());
+  v1::GetSignedTreeHeadRequest request;
+  v1::SignedTreeHead head;
+  ASSERT_TRUE(audit_->GetSignedTreeHead(Ctx().get(), request, &head).ok());
+  EXPECT_EQ(head.epoch(), 2u);
+  EXPECT_EQ(head.store_identity().size(), 16u);
+}
+
 TEST_F(NoLossE2eTest, ACutTailWithItsHeadsKeptIsNamedFromTheStoresHeads) {
   StartAndCheck(5);
   StopCleanly();
