@@ -39,7 +39,7 @@ using ::testing::HasSubstr;
 using HealthStatus = grpc::health::v1::HealthCheckResponse;
 
 // Runs a command; returns its exit code and, through `out`, stdout + stderr.
-int Run(const std::string& command, std::string* out) {
+int RunCommand(const std::string& command, std::string* out) {
   FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return -1;
   char buffer[4096];
@@ -145,10 +145,10 @@ class NoLossE2eTest : public ::testing::Test {
 };
 
 TEST_F(NoLossE2eTest, AFlippedByteIsNamedByVerifyAndReads) {
-  StartAndCheck(5);
+  ASSERT_NO_FATAL_FAILURE(StartAndCheck(5));
   StopCleanly();
   Tamper("--op=flip --sequence=3 --offset=40");
-  Restart();
+  ASSERT_NO_FATAL_FAILURE(Restart());
   const v1::VerifyTrailResponse verify = Verify();
   EXPECT_FALSE(verify.ok());
   EXPECT_EQ(verify.first_bad_decision_id(), acknowledged_[2]);
@@ -160,10 +160,10 @@ TEST_F(NoLossE2eTest, AFlippedByteIsNamedByVerifyAndReads) {
 }
 
 TEST_F(NoLossE2eTest, ADeletedRecordIsNamedAndItsRetryIsDataLoss) {
-  StartAndCheck(6);
+  ASSERT_NO_FATAL_FAILURE(StartAndCheck(6));
   StopCleanly();
   Tamper("--op=delete --sequence=3");
-  Restart();
+  ASSERT_NO_FATAL_FAILURE(Restart());
   const v1::VerifyTrailResponse verify = Verify();
   EXPECT_FALSE(verify.ok());
   EXPECT_EQ(verify.first_bad_decision_id(), "b-000000000003");
@@ -180,10 +180,10 @@ TEST_F(NoLossE2eTest, ADeletedRecordIsNamedAndItsRetryIsDataLoss) {
 }
 
 TEST_F(NoLossE2eTest, TwoSwappedRecordsAreNamed) {
-  StartAndCheck(5);
+  ASSERT_NO_FATAL_FAILURE(StartAndCheck(5));
   StopCleanly();
   Tamper("--op=swap --sequence=2 --other=4");
-  Restart();
+  ASSERT_NO_FATAL_FAILURE(Restart());
   const v1::VerifyTrailResponse verify = Verify();
   EXPECT_FALSE(verify.ok());
   EXPECT_EQ(verify.first_bad_decision_id(), "b-000000000002");
@@ -198,24 +198,33 @@ TEST_F(NoLossE2eTest, TwoSwappedRecordsAreNamed) {
 }
 
 TEST_F(NoLossE2eTest, ACopiedRecordIsNamedAndNeverAnsweredAsAnotherReplay) {
-  StartAndCheck(5);
+  ASSERT_NO_FATAL_FAILURE(StartAndCheck(5));
   StopCleanly();
-  Tamper("--op=copy --sequence=2 --other=5");
-  Restart();
+  // Over an older record (covered by a stored subtree of the tree), the
+  // server starts; verify, reads and retries name it.
+  Tamper("--op=copy --sequence=2 --other=4");
+  ASSERT_NO_FATAL_FAILURE(Restart());
   const v1::VerifyTrailResponse verify = Verify();
   EXPECT_FALSE(verify.ok());
-  EXPECT_EQ(verify.first_bad_decision_id(), "b-000000000005");
+  EXPECT_EQ(verify.first_bad_decision_id(), "b-000000000004");
   EXPECT_THAT(verify.problem(), HasSubstr("claims to be b-000000000002"));
-  // NL-4's slot now holds NL-1's verdict: its retry is DATA_LOSS, never
+  // NL-3's slot now holds NL-1's verdict: its retry is DATA_LOSS, never
   // NL-1's verdict with replayed=true.
   v1::CheckDeclarationResponse response;
-  grpc::Status s = Check(4, &response);
+  grpc::Status s = Check(3, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::DATA_LOSS) << s.error_message();
   EXPECT_THAT(s.error_message(), HasSubstr("holds record b-000000000002"));
+
+  // Over the newest record, the tree's root no longer matches the signed
+  // head: the server refuses to start.
+  StopCleanly();
+  Tamper("--op=copy --sequence=2 --other=5");
+  EXPECT_THAT(RestartRefused(),
+              HasSubstr("a record up to b-000000000005 was changed"));
 }
 
 TEST_F(NoLossE2eTest, ACutTailStopsTheServerFromStarting) {
-  StartAndCheck(6);
+  ASSERT_NO_FATAL_FAILURE(StartAndCheck(6));
   StopCleanly();
   // The heads in the store go too; the tree-head log outside it stays.
   Tamper("--op=cut --keep=4 --drop_heads");
@@ -229,7 +238,7 @@ TEST_F(NoLossE2eTest, ACutTailStopsTheServerFromStarting) {
 
   // The operator's tool lists the same, and the query index too.
   std::string out;
-  EXPECT_EQ(Run(absl::StrCat(TC_STORE_ADMIN_BINARY, " check --db='",
+  EXPECT_EQ(RunCommand(absl::StrCat(TC_STORE_ADMIN_BINARY, " check --db='",
                              data_dir_, "'"),
                 &out),
             3)
@@ -241,24 +250,24 @@ TEST_F(NoLossE2eTest, ACutTailStopsTheServerFromStarting) {
 }
 
 TEST_F(NoLossE2eTest, AnAcceptedLossIsRecordedAndNoIdIsGivenOutTwice) {
-  StartAndCheck(6);
+  ASSERT_NO_FATAL_FAILURE(StartAndCheck(6));
   StopCleanly();
   Tamper("--op=cut --keep=4 --drop_heads");
   RestartRefused();
   const std::string admin =
       absl::StrCat(TC_STORE_ADMIN_BINARY, " --db='", data_dir_, "' ");
   std::string out;
-  EXPECT_EQ(Run(admin + "accept-loss", &out), 2) << out;  // no reason
-  ASSERT_EQ(Run(admin + "accept-loss --reason='disk swapped, tail lost'",
+  EXPECT_EQ(RunCommand(admin + "accept-loss", &out), 2) << out;  // no reason
+  ASSERT_EQ(RunCommand(admin + "accept-loss --reason='disk swapped, tail lost'",
                 &out),
             0)
       << out;
   EXPECT_THAT(out, HasSubstr("epoch 1 -> 2"));
-  EXPECT_EQ(Run(admin + "check", &out), 0) << out;
+  EXPECT_EQ(RunCommand(admin + "check", &out), 0) << out;
   EXPECT_THAT(out, HasSubstr("disk swapped, tail lost"));
   EXPECT_THAT(out, HasSubstr("epoch 2"));
 
-  Restart();
+  ASSERT_NO_FATAL_FAILURE(Restart());
   // NL-4 was acknowledged as b-000000000005, then lost: its retry is a new
   // check under a new id, and the old id names nothing.
   v1::CheckDeclarationResponse response;
@@ -280,7 +289,7 @@ TEST_F(NoLossE2eTest, AnAcceptedLossIsRecordedAndNoIdIsGivenOutTwice) {
 }
 
 TEST_F(NoLossE2eTest, ACutTailWithItsHeadsKeptIsNamedFromTheStoresHeads) {
-  StartAndCheck(5);
+  ASSERT_NO_FATAL_FAILURE(StartAndCheck(5));
   StopCleanly();
   Tamper("--op=cut --keep=3");
   const std::string log = RestartRefused();
@@ -289,7 +298,7 @@ TEST_F(NoLossE2eTest, ACutTailWithItsHeadsKeptIsNamedFromTheStoresHeads) {
 }
 
 TEST_F(NoLossE2eTest, AForgedRecordWithRecomputedLinksStopsTheServer) {
-  StartAndCheck(6);
+  ASSERT_NO_FATAL_FAILURE(StartAndCheck(6));
   StopCleanly();
   Tamper("--op=forge --sequence=3 --caller=mallory");
   const std::string log = RestartRefused();
@@ -297,7 +306,7 @@ TEST_F(NoLossE2eTest, AForgedRecordWithRecomputedLinksStopsTheServer) {
 }
 
 TEST_F(NoLossE2eTest, AFlippedByteInTheWriteAheadLogStopsTheServer) {
-  StartAndCheck(10);
+  ASSERT_NO_FATAL_FAILURE(StartAndCheck(10));
   // A crash: the records are in the write-ahead log only.
   ASSERT_THAT(server_->Kill(), tradecheck::testing::IsOk());
   server_.reset();
@@ -394,7 +403,7 @@ class DiskFullE2eTest : public ::testing::Test {
 };
 
 TEST_F(DiskFullE2eTest, UnavailableNotAnAbortAndWritingResumes) {
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   std::vector<std::string> acknowledged;
   for (int i = 0; i < 3; ++i) {
     v1::CheckDeclarationResponse response;
@@ -409,7 +418,8 @@ TEST_F(DiskFullE2eTest, UnavailableNotAnAbortAndWritingResumes) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
   EXPECT_THAT(s.error_message(), HasSubstr("--min_free_disk_mb"));
   bool has_retry_info = false;
-  for (const auto& detail : Details(s).details()) {
+  const google::rpc::Status details = Details(s);
+  for (const auto& detail : details.details()) {
     has_retry_info |=
         detail.type_url() == "type.googleapis.com/google.rpc.RetryInfo";
   }
@@ -439,7 +449,7 @@ TEST_F(DiskFullE2eTest, UnavailableNotAnAbortAndWritingResumes) {
   TC_ASSERT_OK_AND_ASSIGN(int code, server_->Stop());
   ASSERT_EQ(code, 0);
   Fill(8 * kMiB);
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   EXPECT_TRUE(HealthBecomes(HealthStatus::NOT_SERVING));
   EXPECT_TRUE(audit_->GetDecision(Ctx().get(), get, &decision).ok());
   s = Check("DISK-read-only", &response);
