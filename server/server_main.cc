@@ -243,6 +243,11 @@ int Run() {
   options.min_free_disk_bytes =
       static_cast<uint64_t>(std::max(0, absl::GetFlag(FLAGS_min_free_disk_mb)))
       << 20;
+#ifdef TC_BENCHMARK_SKIP_STORE
+  // The benchmark-only binary (bench/CMakeLists.txt): never shipped.
+  options.benchmark_skip_store = true;
+  Log("BENCHMARK BUILD: checks are answered but NOT recorded");
+#endif
   if (absl::GetFlag(FLAGS_sign_tree_heads)) {
     auto heads = SetUpTreeHeads(options.data_dir,
                                 absl::GetFlag(FLAGS_tree_head_key),
