@@ -83,23 +83,23 @@ const std::vector<IndexedField>* BuildTable() {
          out->push_back(d.rule_set_revision());
        },
        [](const v1::DecisionFilter& f) { return One(f.rule_set_revision()); }},
-      // Schema 4 (backfilled for older records when a store is upgraded).
-      {F::kDeclarationId, "filter.declaration_id", 4,
+      // Schema 5 (backfilled for older records when a store is upgraded).
+      {F::kDeclarationId, "filter.declaration_id", 5,
        [](const v1::Decision& d, Values* out) {
          out->push_back(d.declaration().declaration_id());
        },
        [](const v1::DecisionFilter& f) { return One(f.declaration_id()); }},
-      {F::kGoverningDay, "filter.governing_from", 4,
+      {F::kGoverningDay, "filter.governing_from", 5,
        [](const v1::Decision& d, Values* out) {
          if (!IsUnset(d.governing_date())) {
            out->push_back(keys::GoverningDayValue(d.governing_date()));
          }
        },
        GoverningDays},
-      {F::kCaller, "filter.caller", 4,
+      {F::kCaller, "filter.caller", 5,
        [](const v1::Decision& d, Values* out) { out->push_back(d.caller()); },
        [](const v1::DecisionFilter& f) { return One(f.caller()); }},
-      {F::kCallerRole, "filter.caller_role", 4,
+      {F::kCallerRole, "filter.caller_role", 5,
        [](const v1::Decision& d, Values* out) {
          if (d.caller_role() != v1::CALLER_ROLE_UNSPECIFIED) {
            out->push_back(keys::CallerRoleValue(d.caller_role()));
@@ -109,7 +109,7 @@ const std::vector<IndexedField>* BuildTable() {
          if (f.caller_role() == v1::CALLER_ROLE_UNSPECIFIED) return Values();
          return Values{keys::CallerRoleValue(f.caller_role())};
        }},
-      {F::kDestination, "filter.destination_country", 4,
+      {F::kDestination, "filter.destination_country", 5,
        [](const v1::Decision& d, Values* out) {
          out->push_back(d.declaration().destination_country());
        },

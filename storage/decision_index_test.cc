@@ -1,6 +1,6 @@
-// The schema 4 filters (declaration id, governing date range, caller, caller
+// The schema 5 filters (declaration id, governing date range, caller, caller
 // role, destination, duty range) against a brute-force reading of the same
-// records, on a fresh store and on a store upgraded from schema 3.
+// records, on a fresh store and on a store upgraded from schema 4.
 #include "storage/decision_index.h"
 
 #include <stdlib.h>
@@ -198,20 +198,20 @@ TEST_F(DecisionIndexTest, NewFiltersMatchTheRecords) {
   CheckAllFilters("fresh store");
 }
 
-// A store written by the release before schema 4 (the same records, without
-// the new postings, marked version 3) is upgraded at open: its records get
+// A store written by the release before schema 5 (the same records, without
+// the new postings, marked version 4) is upgraded at open: its records get
 // the postings, so the new filters find old and new records alike.
-TEST_F(DecisionIndexTest, UpgradeFromSchema3BackfillsPostings) {
+TEST_F(DecisionIndexTest, UpgradeFromSchema4BackfillsPostings) {
   Fill();
   ASSERT_THAT(store_->Close(), IsOk());
   store_.reset();
   TC_ASSERT_OK_AND_ASSIGN(int dropped,
-                          testing::DropPostingsNewerThan(options_.path, 3));
+                          testing::DropPostingsNewerThan(options_.path, 4));
   EXPECT_GT(dropped, 0);
-  ASSERT_THAT(testing::SetSchemaVersion(options_.path, "3"), IsOk());
+  ASSERT_THAT(testing::SetSchemaVersion(options_.path, "4"), IsOk());
 
   TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options_));
-  CheckAllFilters("upgraded from schema 3");
+  CheckAllFilters("upgraded from schema 4");
   // Records appended after the upgrade join the same lists.
   for (int i = kRecords; i < kRecords + 30; ++i) {
     auto appended = store_->AppendAndWait(Record(i, v1::TRAIL_STREAM_BINDING));
@@ -223,7 +223,7 @@ TEST_F(DecisionIndexTest, UpgradeFromSchema3BackfillsPostings) {
   store_.reset();
   TC_ASSERT_OK_AND_ASSIGN(std::string version,
                           testing::GetSchemaVersion(options_.path));
-  EXPECT_EQ(version, "4");
+  EXPECT_EQ(version, "5");
 }
 
 TEST_F(DecisionIndexTest, BadGoverningRangesNameTheField) {
