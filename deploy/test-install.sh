@@ -30,7 +30,7 @@ unit="$prefix/lib/systemd/system/tradecheck.service"
 grep -q '^Type=notify$' "$unit" || { echo "FAIL: unit is not Type=notify" >&2; exit 1; }
 grep -q '^ExecStart=/.*/bin/tradecheck_server --flagfile=/.*/tradecheck/tradecheck.flags$' "$unit" \
   || { echo "FAIL: ExecStart is not an absolute installed path" >&2; exit 1; }
-if grep -q '@' "$unit" "$prefix/lib/systemd/system/tradecheck-backup.service"; then echo "FAIL: unconfigured @VAR@ in the unit" >&2; exit 1; fi
+if grep -q '@TC_' "$unit" "$prefix/lib/systemd/system/tradecheck-backup.service"; then echo "FAIL: unconfigured @VAR@ in the unit" >&2; exit 1; fi
 grep -q '^u tradecheck ' "$prefix/lib/sysusers.d/tradecheck.conf" \
   || { echo "FAIL: sysusers.d does not declare the tradecheck user" >&2; exit 1; }
 "$prefix/bin/tradecheck_server" --version | grep -q '^tradecheck_server [0-9]' \

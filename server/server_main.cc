@@ -33,12 +33,12 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "common/build_info.h"
 #include "common/dates.h"
 #include "common/install_paths.h"
@@ -155,8 +155,9 @@ void ReloadAccessPolicy(TradecheckCore& core) {
   if (!core.has_access_policy()) return;
   absl::StatusOr<int> grants = core.ReloadAccessPolicy();
   if (!grants.ok()) {
-    LogError(absl::StrCat("access policy reload refused, policy in force unchanged: ",
-                     grants.status().ToString()));
+    LogError(absl::StrCat(
+        "access policy reload refused, policy in force unchanged: ",
+        grants.status().ToString()));
   } else {
     Log(absl::StrCat("access policy reloaded: ", *grants, " grants"));
   }
@@ -166,7 +167,7 @@ void ReloadRules(TradecheckCore& core) {
   core.ReloadRuleSet([&core](absl::StatusOr<v1::ReloadRuleSetResponse> r) {
     if (!r.ok()) {
       LogError(absl::StrCat("reload refused, rule set in force unchanged: ",
-                       r.status().ToString()));
+                            r.status().ToString()));
     } else if (r->changed()) {
       Log(absl::StrCat("rule set reloaded: revision ", r->previous_revision(),
                        " -> ", r->rule_set().revision()));
