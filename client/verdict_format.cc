@@ -95,6 +95,55 @@ std::string FormatRate(int32_t basis_points) {
   return absl::StrFormat("%d.%02d%%", basis_points / 100, basis_points % 100);
 }
 
+// "USD 40.01", "0.14 %", "2,500.000 KGM"; "-" when unset.
+std::string FormatFigure(const v1::Figure& figure) {
+  switch (figure.value_case()) {
+    case v1::Figure::kMoney:
+      return FormatMoney(figure.money());
+    case v1::Figure::kRatioPpm: {
+      // Hundredths of a percent, more digits only when the share needs them.
+      const int64_t ppm = figure.ratio_ppm();
+      if (ppm % 100 == 0) {
+        return absl::StrFormat("%d.%02d %%", ppm / 10000, (ppm / 100) % 100);
+      }
+      return absl::StrFormat("%d.%04d %%", ppm / 10000, ppm % 10000);
+    }
+    case v1::Figure::kQuantity:
+      return absl::StrCat(FormatMilli(figure.quantity().amount_milli()), " ",
+                          figure.quantity().unit());
+    default:
+      return "-";
+  }
+}
+
+// "CONTROLLED_ORIGIN_CONTENT 0.14 % (threshold 0.10 %): reduce by USD 40.01
+// to at most USD 99.99".
+std::string FormatMargin(const v1::Margin& margin) {
+  std::string text = margin.measured();
+  if (margin.has_actual()) {
+    absl::StrAppend(&text, " ", FormatFigure(margin.actual()));
+  }
+  absl::StrAppend(&text, " (threshold ", FormatFigure(margin.threshold()),
+                  ")");
+  switch (margin.direction()) {
+    case v1::MARGIN_DIRECTION_MUST_REDUCE:
+      absl::StrAppend(&text, ": reduce by ", FormatFigure(margin.distance()),
+                      " to at most ", FormatFigure(margin.passing_value()));
+      break;
+    case v1::MARGIN_DIRECTION_MUST_INCREASE:
+      absl::StrAppend(&text, ": increase by ", FormatFigure(margin.distance()),
+                      " to at least ", FormatFigure(margin.passing_value()));
+      break;
+    case v1::MARGIN_DIRECTION_HEADROOM:
+      absl::StrAppend(&text, ": headroom ", FormatFigure(margin.distance()),
+                      " (limit ", FormatFigure(margin.passing_value()), ")");
+      break;
+    default:
+      break;
+  }
+  return text;
+}
+
 void AppendFinding(const v1::Finding& finding, absl::string_view indent,
                    std::string* out) {
   absl::StrAppend(
@@ -104,6 +153,10 @@ void AppendFinding(const v1::Finding& finding, absl::string_view indent,
   const std::string more = absl::StrCat(indent, "         ");
   if (!finding.remedy().empty()) {
     absl::StrAppend(out, more, "remedy: ", finding.remedy(), "\n");
+  }
+  if (finding.has_margin()) {
+    absl::StrAppend(out, more, "margin: ", FormatMargin(finding.margin()),
+                    "\n");
   }
   const std::string citation = FormatCitation(finding.citation());
   if (!citation.empty()) absl::StrAppend(out, more, "source: ", citation, "\n");

@@ -34,6 +34,26 @@ TEST(VerdictFormatTest, ShowsOutcomeDutiesFindingsAndSources) {
   EXPECT_THAT(text, Not(HasSubstr("Replayed")));
 }
 
+TEST(VerdictFormatTest, ShowsTheTypedMarginOfAFinding) {
+  v1::CheckDeclarationResponse response = VerdictWith(v1::OUTCOME_DENY);
+  v1::Finding* f = response.mutable_verdict()->add_findings();
+  f->set_rule_id("CN-001");
+  f->set_severity(v1::SEVERITY_DENY);
+  v1::Margin* m = f->mutable_margin();
+  m->set_measured("CONTROLLED_ORIGIN_CONTENT");
+  m->mutable_threshold()->set_ratio_ppm(1000);
+  m->mutable_actual()->set_ratio_ppm(1400);
+  m->set_direction(v1::MARGIN_DIRECTION_MUST_REDUCE);
+  m->mutable_distance()->mutable_money()->set_currency_code("USD");
+  m->mutable_distance()->mutable_money()->set_minor_units(4001);
+  m->mutable_passing_value()->mutable_money()->set_currency_code("USD");
+  m->mutable_passing_value()->mutable_money()->set_minor_units(9999);
+  const std::string text = FormatCheckResponse(response, nullptr);
+  EXPECT_THAT(text,
+              HasSubstr("margin: CONTROLLED_ORIGIN_CONTENT 0.14 % (threshold "
+                        "0.10 %): reduce by USD 40.01 to at most USD 99.99"));
+}
+
 TEST(VerdictFormatTest, SaysWhenReplayedOrADryRun) {
   v1::CheckDeclarationResponse response = VerdictWith(v1::OUTCOME_DENY);
   response.set_replayed(true);

@@ -408,6 +408,17 @@ void ApplyQuotaShortfall(const RuleSet& rules, const QuotaDraw& draw,
         "reduce the quantity to at most %.3f %s or ship in the next period",
         std::max<int64_t>(remaining_milli, 0) / 1000.0, draw.unit));
     f->add_tags("QUOTA_EXHAUSTED");
+    const int64_t remaining = std::max<int64_t>(remaining_milli, 0);
+    v1::Margin* m = f->mutable_margin();
+    m->set_measured("QUOTA_QUANTITY");
+    *m->mutable_threshold() = QuantityFigure(remaining, draw.unit);
+    *m->mutable_actual() = QuantityFigure(draw.amount_milli, draw.unit);
+    m->set_direction(v1::MARGIN_DIRECTION_MUST_REDUCE);
+    *m->mutable_distance() =
+        QuantityFigure(draw.amount_milli - remaining, draw.unit);
+    *m->mutable_passing_value() = QuantityFigure(remaining, draw.unit);
+    *AddChange(f, v1::RemedyChange::ACTION_REDUCE_QUANTITY)->mutable_amount() =
+        QuantityFigure(remaining, draw.unit);
     auto it = rs.measure_by_id.find(draw.measure_id);
     if (it != rs.measure_by_id.end()) {
       const MeasureEntry& e = rs.measures[it->second];

@@ -182,6 +182,46 @@ v1::Citation EvalContext::Cite(const MeasureEntry& e) const {
   return c;
 }
 
+v1::Figure EvalContext::MoneyFigure(int64_t minor) const {
+  v1::Figure f;
+  *f.mutable_money() = MakeMoney(currency_, minor);
+  return f;
+}
+
+v1::Figure RatioFigure(int64_t ppm) {
+  v1::Figure f;
+  f.set_ratio_ppm(ppm);
+  return f;
+}
+
+v1::Figure QuantityFigure(int64_t amount_milli, absl::string_view unit) {
+  v1::Figure f;
+  f.mutable_quantity()->set_amount_milli(amount_milli);
+  f.mutable_quantity()->set_unit(std::string(unit));
+  return f;
+}
+
+v1::Margin ShareMargin(absl::string_view measured, const std::string& currency,
+                       int64_t threshold_ppm, int64_t actual_ppm,
+                       v1::MarginDirection direction, int64_t distance_minor,
+                       int64_t passing_minor) {
+  v1::Margin m;
+  m.set_measured(std::string(measured));
+  *m.mutable_threshold() = RatioFigure(threshold_ppm);
+  *m.mutable_actual() = RatioFigure(actual_ppm);
+  m.set_direction(direction);
+  *m.mutable_distance()->mutable_money() = MakeMoney(currency, distance_minor);
+  *m.mutable_passing_value()->mutable_money() =
+      MakeMoney(currency, passing_minor);
+  return m;
+}
+
+v1::RemedyChange* AddChange(v1::Finding* f, v1::RemedyChange::Action action) {
+  v1::RemedyChange* c = f->add_remedy_changes();
+  c->set_action(action);
+  return c;
+}
+
 v1::Finding* EvalContext::Add(Findings* out, absl::string_view rule_id,
                               const MeasureEntry* e, v1::Severity sev,
                               std::string message, std::string remedy) const {

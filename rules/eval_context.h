@@ -138,6 +138,8 @@ class EvalContext {
 
   // "USD 1,250.00" in the declaration's currency.
   std::string Money(int64_t minor) const;
+  // The same amount as a typed figure.
+  v1::Figure MoneyFigure(int64_t minor) const;
   const std::string& RuleId(const MeasureEntry& e) const {
     return e.measure->rule_ids(0);
   }
@@ -176,6 +178,18 @@ class EvalContext {
   std::vector<QuotaDraw> draws_;
   std::set<int> origin_rules_seen_;
 };
+
+// Typed numbers for Finding.margin and Finding.remedy_changes.
+v1::Figure RatioFigure(int64_t ppm);
+v1::Figure QuantityFigure(int64_t amount_milli, absl::string_view unit);
+// A margin whose threshold and actual are shares of value (ppm) and whose
+// distance and passing value are money: the content and US-content tests.
+v1::Margin ShareMargin(absl::string_view measured, const std::string& currency,
+                       int64_t threshold_ppm, int64_t actual_ppm,
+                       v1::MarginDirection direction, int64_t distance_minor,
+                       int64_t passing_minor);
+// Adds a RemedyChange to `f` and returns it.
+v1::RemedyChange* AddChange(v1::Finding* f, v1::RemedyChange::Action action);
 
 // " [unconfirmed: <doubt> <doubt>]", or "" without doubts: the one way a
 // message says why it is a review and not a hard outcome.

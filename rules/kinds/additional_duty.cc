@@ -341,16 +341,21 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
     int64_t base = customs - other_regime_part;
     int64_t amount = 0;
     std::string how;
+    // The minimum-price test as data, for the finding that states the duty.
+    v1::Margin price_margin;
     if (d.has_minimum_price()) {
       // A specific duty: the shortfall below the minimum import price.
       const auto& mp = d.minimum_price();
       const v1::Quantity& q = line.quantity();
       if (q.unit() != mp.unit() || q.amount_milli() <= 0) {
-        ctx.Add(out, ctx.ids().fact_missing(), &e, v1::SEVERITY_REVIEW,
-                absl::StrCat(rid, " (", m.title(),
-                             ") sets a minimum import price per ", mp.unit(),
-                             "; the line declares no quantity in ", mp.unit()),
-                absl::StrCat("declare quantity in ", mp.unit()));
+        v1::Finding* f = ctx.Add(
+            out, ctx.ids().fact_missing(), &e, v1::SEVERITY_REVIEW,
+            absl::StrCat(rid, " (", m.title(),
+                         ") sets a minimum import price per ", mp.unit(),
+                         "; the line declares no quantity in ", mp.unit()),
+            absl::StrCat("declare quantity in ", mp.unit()));
+        *AddChange(f, v1::RemedyChange::ACTION_DECLARE_QUANTITY)
+             ->mutable_amount() = QuantityFigure(0, mp.unit());
         continue;
       }
       if (mp.price_per_unit().currency_code() != ctx.currency()) {
@@ -370,6 +375,14 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
         continue;
       }
       amount = *floor > base ? *floor - base : 0;
+      price_margin.set_measured("DECLARED_VALUE");
+      *price_margin.mutable_threshold() = ctx.MoneyFigure(*floor);
+      *price_margin.mutable_actual() = ctx.MoneyFigure(base);
+      price_margin.set_direction(amount > 0 ? v1::MARGIN_DIRECTION_MUST_INCREASE
+                                            : v1::MARGIN_DIRECTION_HEADROOM);
+      *price_margin.mutable_distance() =
+          ctx.MoneyFigure(amount > 0 ? amount : base - *floor);
+      *price_margin.mutable_passing_value() = ctx.MoneyFigure(*floor);
       how = absl::StrCat(
           "minimum import price ", ctx.Money(mp.price_per_unit().minor_units()),
           "/", mp.unit(), " x ", FormatMilli(q.amount_milli()), " ", mp.unit(),
@@ -378,8 +391,9 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
                                     " collected as a specific duty")
                      : std::string("; at or above the minimum: no duty"));
       if (amount == 0) {
-        ctx.Add(out, rid, &e, v1::SEVERITY_INFO,
-                absl::StrCat(m.title(), ": ", how));
+        *ctx.Add(out, rid, &e, v1::SEVERITY_INFO,
+                 absl::StrCat(m.title(), ": ", how))
+             ->mutable_margin() = price_margin;
         continue;
       }
     }
@@ -390,6 +404,18 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
       const int64_t us = line.us_content_value().minor_units();
       if (us > 0 && customs > 0) {
         const int64_t share_bp = BasisPointsOf(us, customs);
+        // The least US content that reaches the threshold.
+        const int64_t need =
+            MinPartForBasisPoints(customs, u.threshold_basis_points());
+        const bool reaches =
+            ShareAtLeastBasisPoints(us, customs, u.threshold_basis_points());
+        const v1::Margin us_margin =
+            ShareMargin("US_CONTENT", ctx.currency(),
+                        int64_t{u.threshold_basis_points()} * 100,
+                        PartsPerMillion(us, customs),
+                        reaches ? v1::MARGIN_DIRECTION_HEADROOM
+                                : v1::MARGIN_DIRECTION_MUST_INCREASE,
+                        reaches ? us - need : need - us, need);
         v1::Finding* f;
         if (ShareAtLeastBasisPoints(us, customs, u.threshold_basis_points()) &&
             !u.unconfirmed_note().empty()) {
@@ -419,8 +445,6 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
                            " applies to the non-US share ", ctx.Money(base),
                            " only; file the entry as two lines"));
         } else {
-          const int64_t need =
-              MinPartForBasisPoints(customs, u.threshold_basis_points());
           f = ctx.Add(
               out, u.rule_id(), &e, v1::SEVERITY_INFO,
               absl::StrCat("US content ", PctBp(share_bp),
@@ -430,7 +454,10 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
               absl::StrCat("US content of at least ", ctx.Money(need), " (",
                            ctx.Money(need - us), " more) would limit ", rid,
                            " to the non-US share"));
+          *AddChange(f, v1::RemedyChange::ACTION_INCREASE_US_CONTENT)
+               ->mutable_amount() = ctx.MoneyFigure(need - us);
         }
+        *f->mutable_margin() = us_margin;
         f->mutable_citation()->set_article(u.article());
         f->mutable_citation()->set_source_url(u.source_url());
       }
@@ -449,14 +476,18 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
     *duty->mutable_citation() = ctx.Cite(e);
     duty->set_description(d.description());
     if (!heading.empty()) lv->add_filing_headings(heading);
-    ctx.Add(out, rid, &e, v1::SEVERITY_INFO,
-            absl::StrCat(
-                m.title(), ": ", how,
-                a.replaced.empty() ? std::string()
-                                   : absl::StrCat(", in lieu of ", a.replaced),
-                heading.empty()
-                    ? std::string("; Chapter 99 heading not in the data")
-                    : absl::StrCat("; report ", heading)));
+    v1::Finding* duty_finding = ctx.Add(
+        out, rid, &e, v1::SEVERITY_INFO,
+        absl::StrCat(m.title(), ": ", how,
+                     a.replaced.empty()
+                         ? std::string()
+                         : absl::StrCat(", in lieu of ", a.replaced),
+                     heading.empty()
+                         ? std::string("; Chapter 99 heading not in the data")
+                         : absl::StrCat("; report ", heading)));
+    if (price_margin.has_threshold()) {
+      *duty_finding->mutable_margin() = price_margin;
+    }
     for (const v1::UnconfirmedRate& r : d.unconfirmed_rates()) {
       if (DayOrMin(r.announced()) > ctx.day()) continue;
       v1::Finding* f = ctx.Add(

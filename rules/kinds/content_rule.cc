@@ -1,6 +1,8 @@
 #include "rules/kinds/content_rule.h"
 
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -71,15 +73,23 @@ void EvaluateContentRules(EvalContext& ctx, const LineInput& in,
          ctx.MatchHs(r.manufactured_hs(), in.code, &len) != HsMatch::kNo) ||
         line.processing_stage() == v1::PROCESSING_STAGE_MAGNET ||
         line.processing_stage() == v1::PROCESSING_STAGE_FINISHED_GOOD;
+    // What a finding that cannot count the content still knows: the test.
+    const auto threshold_only = [&](v1::Finding* f) {
+      f->mutable_margin()->set_measured("CONTROLLED_ORIGIN_CONTENT");
+      *f->mutable_margin()->mutable_threshold() =
+          RatioFigure(r.threshold_ppm());
+      AddChange(f, v1::RemedyChange::ACTION_DECLARE_BILL_OF_MATERIALS);
+      f->add_tags("BOM_UNKNOWN");
+    };
     if (bom == v1::BILL_OF_MATERIALS_STATUS_NOT_APPLICABLE && manufactured) {
-      ctx.Add(out, r.unknown_bom_rule_id(), &e, unknown_bom_severity,
-              absl::StrCat("bill of materials declared not applicable, but ",
-                           in.code, " is a manufactured product: the ",
-                           PctPpm(r.threshold_ppm()), " content test of ",
-                           m.title(), " cannot be cleared", dormant_text),
-              "declare the complete bill of materials with component origins "
-              "and values")
-          ->add_tags("BOM_UNKNOWN");
+      threshold_only(ctx.Add(
+          out, r.unknown_bom_rule_id(), &e, unknown_bom_severity,
+          absl::StrCat("bill of materials declared not applicable, but ",
+                       in.code, " is a manufactured product: the ",
+                       PctPpm(r.threshold_ppm()), " content test of ",
+                       m.title(), " cannot be cleared", dormant_text),
+          "declare the complete bill of materials with component origins "
+          "and values"));
       continue;
     }
     // A raw or wholly obtained good has no foreign inputs to count; only the
@@ -91,18 +101,20 @@ void EvaluateContentRules(EvalContext& ctx, const LineInput& in,
     if (bom == v1::BILL_OF_MATERIALS_STATUS_UNSPECIFIED || value <= 0) {
       // Never "allow" on an unknown bill of materials: the content may decide
       // the shipment once a dormant rule re-activates.
-      ctx.Add(out, r.unknown_bom_rule_id(), &e, unknown_bom_severity,
-              absl::StrCat("bill of materials unknown: the ",
-                           PctPpm(r.threshold_ppm()), " content test of ",
-                           m.title(), " cannot be evaluated", dormant_text),
-              "declare the complete bill of materials with component origins "
-              "and "
-              "values")
-          ->add_tags("BOM_UNKNOWN");
+      threshold_only(ctx.Add(
+          out, r.unknown_bom_rule_id(), &e, unknown_bom_severity,
+          absl::StrCat("bill of materials unknown: the ",
+                       PctPpm(r.threshold_ppm()), " content test of ",
+                       m.title(), " cannot be evaluated", dormant_text),
+          "declare the complete bill of materials with component origins "
+          "and "
+          "values"));
       continue;
     }
     int64_t content = 0;
     std::vector<std::string> parts;
+    // The controlled components, to name them in the remedy (largest first).
+    std::vector<std::pair<int64_t, std::string>> controlled_parts;
     for (const v1::Component& c : line.bill_of_materials()) {
       if (!MatchCountry(r.content_origins(), c.origin_country())) continue;
       bool controlled = false;
@@ -119,9 +131,11 @@ void EvaluateContentRules(EvalContext& ctx, const LineInput& in,
       }
       if (!controlled) continue;
       content = SumOrMax(content, c.value().minor_units());
+      const std::string& name =
+          c.description().empty() ? c.hs_code() : c.description();
       parts.push_back(
-          absl::StrCat(c.description().empty() ? c.hs_code() : c.description(),
-                       " ", ctx.Money(c.value().minor_units())));
+          absl::StrCat(name, " ", ctx.Money(c.value().minor_units())));
+      controlled_parts.emplace_back(c.value().minor_units(), name);
     }
     const int64_t ppm = PartsPerMillion(content, value);
     const bool over = ppm >= r.threshold_ppm();
@@ -135,26 +149,61 @@ void EvaluateContentRules(EvalContext& ctx, const LineInput& in,
     // Largest content that stays below the threshold.
     const int64_t max_ok =
         MaxPartBelowPartsPerMillion(value, r.threshold_ppm());
+    std::stable_sort(
+        controlled_parts.begin(), controlled_parts.end(),
+        [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<std::string> names;
+    for (const auto& [v, n] : controlled_parts) names.push_back(n);
     const std::string margin =
-        over ? absl::StrCat("reduce controlled-origin content by ",
+        over ? absl::StrCat("reduce controlled-origin content (",
+                            absl::StrJoin(names, ", "), ") by ",
                             ctx.Money(content - max_ok), " (to at most ",
                             ctx.Money(max_ok), ") to fall below the threshold")
              : absl::StrCat("margin to the threshold: ",
                             ctx.Money(max_ok - content));
+    const v1::Margin typed_margin = ShareMargin(
+        "CONTROLLED_ORIGIN_CONTENT", ctx.currency(), r.threshold_ppm(), ppm,
+        over ? v1::MARGIN_DIRECTION_MUST_REDUCE : v1::MARGIN_DIRECTION_HEADROOM,
+        over ? content - max_ok : max_ok - content, max_ok);
+    // Fills the typed margin and the changes that would clear the rule: a
+    // licence (with `licence`), or over the threshold (with `reduce`) less
+    // content.
+    const auto typed = [&](v1::Finding* f, bool licence, bool reduce) {
+      *f->mutable_margin() = typed_margin;
+      if (licence) {
+        AddChange(f, v1::RemedyChange::ACTION_DECLARE_LICENCE)
+            ->set_licence_authority(r.licence_authority());
+      }
+      if (reduce && over) {
+        v1::RemedyChange* ch =
+            AddChange(f, v1::RemedyChange::ACTION_REDUCE_CONTENT);
+        for (const std::string& n : names) ch->add_components(n);
+        *ch->mutable_amount() = ctx.MoneyFigure(content - max_ok);
+      }
+      return f;
+    };
     if (!over && !tech) {
       if (bom == v1::BILL_OF_MATERIALS_STATUS_PARTIAL) {
-        ctx.Add(out, r.unknown_bom_rule_id(), &e, unknown_bom_severity,
-                absl::StrCat("bill of materials partial: ", numbers,
-                             " among the listed components, which cannot clear "
-                             "the test",
-                             dormant_text),
-                "declare the complete bill of materials")
-            ->add_tags("BOM_UNKNOWN");
+        v1::Finding* f = ctx.Add(
+            out, r.unknown_bom_rule_id(), &e, unknown_bom_severity,
+            absl::StrCat("bill of materials partial: ", numbers,
+                         " among the listed components, which cannot clear "
+                         "the test",
+                         dormant_text),
+            "declare the complete bill of materials");
+        // The listed content is only a lower bound: no headroom to state.
+        f->mutable_margin()->set_measured("CONTROLLED_ORIGIN_CONTENT");
+        *f->mutable_margin()->mutable_threshold() =
+            RatioFigure(r.threshold_ppm());
+        *f->mutable_margin()->mutable_actual() = RatioFigure(ppm);
+        AddChange(f, v1::RemedyChange::ACTION_DECLARE_BILL_OF_MATERIALS);
+        f->add_tags("BOM_UNKNOWN");
       } else {
-        ctx.Add(out, rid, &e, v1::SEVERITY_INFO,
-                absl::StrCat(m.title(), ": ", numbers, ", below the threshold",
-                             dormant_text),
-                margin);
+        typed(ctx.Add(out, rid, &e, v1::SEVERITY_INFO,
+                      absl::StrCat(m.title(), ": ", numbers,
+                                   ", below the threshold", dormant_text),
+                      margin),
+              false, false);
       }
       continue;
     }
@@ -166,30 +215,36 @@ void EvaluateContentRules(EvalContext& ctx, const LineInput& in,
         over ? rid
              : (r.technology_rule_id().empty() ? rid : r.technology_rule_id());
     if (dormant || g.gate == Gate::kInformOnly) {
-      ctx.Add(out,
-              r.suspended_rule_id().empty() ? trig_rule : r.suspended_rule_id(),
-              &e, v1::SEVERITY_WARNING,
-              absl::StrCat("dormant rule: ", m.title(), " would require a ",
-                           r.licence_authority(), " licence: ", trigger,
-                           dormant_text),
-              over ? margin : std::string())
+      typed(ctx.Add(out,
+                    r.suspended_rule_id().empty() ? trig_rule
+                                                  : r.suspended_rule_id(),
+                    &e, v1::SEVERITY_WARNING,
+                    absl::StrCat("dormant rule: ", m.title(),
+                                 " would require a ", r.licence_authority(),
+                                 " licence: ", trigger, dormant_text),
+                    over ? margin : std::string()),
+            false, true)
           ->add_tags("DORMANT_RULE");
       continue;
     }
     const std::string which = ctx.ValidLicence(r.licence_authority());
     if (!which.empty()) {
-      ctx.Add(out, trig_rule, &e, v1::SEVERITY_INFO,
-              absl::StrCat(m.title(), ": licence required (", trigger,
-                           ") and declared: ", which));
+      typed(ctx.Add(out, trig_rule, &e, v1::SEVERITY_INFO,
+                    absl::StrCat(m.title(), ": licence required (", trigger,
+                                 ") and declared: ", which)),
+            false, false);
       continue;
     }
     const std::vector<std::string> doubts = ctx.Doubts(e, g, sm.hs_unconfirmed);
-    ctx.Add(out, trig_rule, &e,
+    typed(
+        ctx.Add(
+            out, trig_rule, &e,
             doubts.empty() ? v1::SEVERITY_DENY : v1::SEVERITY_REVIEW,
             absl::StrCat(m.title(), ": licence from ", r.licence_authority(),
                          " required: ", trigger, DoubtText(doubts)),
             absl::StrCat("declare a licence from ", r.licence_authority(),
-                         over ? absl::StrCat(", or ", margin) : std::string()))
+                         over ? absl::StrCat(", or ", margin) : std::string())),
+        true, true)
         ->add_tags("LICENCE_REQUIRED");
   }
 }

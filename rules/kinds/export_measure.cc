@@ -97,22 +97,22 @@ void EvaluateExportMeasures(EvalContext& ctx, const LineInput& in,
       }
       if (st == v1::PROCESSING_STAGE_UNSPECIFIED || !in(p->restricted())) {
         stage_ambiguous = true;
-        ctx.Add(out,
-                x.stage_review_rule_id().empty() ? rid
-                                                 : x.stage_review_rule_id(),
-                &e, v1::SEVERITY_REVIEW,
-                absl::StrCat(
-                    "processing stage ",
-                    st == v1::PROCESSING_STAGE_UNSPECIFIED
-                        ? std::string("not declared")
-                        : StageName(st),
-                    ": raw versus processed is unresolved in the sources "
-                    "(policy ",
-                    p->name(), ": ", p->rationale(), "); the ", what, " of ",
-                    m.title(), " applies only to raw material"),
-                "declare the processing stage with evidence (assay, process "
-                "description)")
-            ->add_tags("STAGE_AMBIGUOUS");
+        v1::Finding* f = ctx.Add(
+            out,
+            x.stage_review_rule_id().empty() ? rid : x.stage_review_rule_id(),
+            &e, v1::SEVERITY_REVIEW,
+            absl::StrCat("processing stage ",
+                         st == v1::PROCESSING_STAGE_UNSPECIFIED
+                             ? std::string("not declared")
+                             : StageName(st),
+                         ": raw versus processed is unresolved in the sources "
+                         "(policy ",
+                         p->name(), ": ", p->rationale(), "); the ", what,
+                         " of ", m.title(), " applies only to raw material"),
+            "declare the processing stage with evidence (assay, process "
+            "description)");
+        f->add_tags("STAGE_AMBIGUOUS");
+        AddChange(f, v1::RemedyChange::ACTION_DECLARE_PROCESSING_STAGE);
       }
     }
 
@@ -166,26 +166,32 @@ void EvaluateExportMeasures(EvalContext& ctx, const LineInput& in,
                 absl::StrCat(m.title(),
                              ": licence required and declared: ", which));
       } else if (!stage_ambiguous) {
-        ctx.Add(out, rid, &e, hard ? v1::SEVERITY_DENY : v1::SEVERITY_REVIEW,
-                absl::StrCat(m.title(), ": export of ", code, " from ",
-                             ctx.decl().export_country(), " to ",
-                             ctx.decl().destination_country(),
-                             " requires a licence from ", x.licence_authority(),
-                             "; none declared valid on ", Day(ctx.day()),
-                             doubt_text),
-                absl::StrCat("declare a licence from ", x.licence_authority()))
-            ->add_tags("LICENCE_REQUIRED");
+        v1::Finding* f = ctx.Add(
+            out, rid, &e, hard ? v1::SEVERITY_DENY : v1::SEVERITY_REVIEW,
+            absl::StrCat(m.title(), ": export of ", code, " from ",
+                         ctx.decl().export_country(), " to ",
+                         ctx.decl().destination_country(),
+                         " requires a licence from ", x.licence_authority(),
+                         "; none declared valid on ", Day(ctx.day()),
+                         doubt_text),
+            absl::StrCat("declare a licence from ", x.licence_authority()));
+        f->add_tags("LICENCE_REQUIRED");
+        AddChange(f, v1::RemedyChange::ACTION_DECLARE_LICENCE)
+            ->set_licence_authority(x.licence_authority());
       }
     } else if (x.type() == v1::EXPORT_MEASURE_TYPE_QUOTA) {
       if (stage_ambiguous) continue;
       const auto& q = x.quota();
       if (!line.has_quantity() || line.quantity().unit() != q.unit()) {
-        ctx.Add(out, ctx.ids().fact_missing(), &e, v1::SEVERITY_REVIEW,
-                absl::StrCat(m.title(), " is counted in ", q.unit(),
-                             "; the line declares ",
-                             line.has_quantity() ? line.quantity().unit()
-                                                 : std::string("no quantity")),
-                absl::StrCat("declare the quantity in ", q.unit()));
+        v1::Finding* f = ctx.Add(
+            out, ctx.ids().fact_missing(), &e, v1::SEVERITY_REVIEW,
+            absl::StrCat(m.title(), " is counted in ", q.unit(),
+                         "; the line declares ",
+                         line.has_quantity() ? line.quantity().unit()
+                                             : std::string("no quantity")),
+            absl::StrCat("declare the quantity in ", q.unit()));
+        *AddChange(f, v1::RemedyChange::ACTION_DECLARE_QUANTITY)
+             ->mutable_amount() = QuantityFigure(0, q.unit());
         continue;
       }
       std::string period;
@@ -210,22 +216,40 @@ void EvaluateExportMeasures(EvalContext& ctx, const LineInput& in,
       draw.amount_milli = line.quantity().amount_milli();
       draw.limit_milli = q.amount_milli();
       draw.unit = q.unit();
-      if (draw.amount_milli > draw.limit_milli) {
-        ctx.Add(
+      // The line's quantity against the period's whole volume (what is
+      // left of it is known only when the draw is bound).
+      const bool too_much = draw.amount_milli > draw.limit_milli;
+      v1::Margin qm;
+      qm.set_measured("QUOTA_QUANTITY");
+      *qm.mutable_threshold() = QuantityFigure(draw.limit_milli, q.unit());
+      *qm.mutable_actual() = QuantityFigure(draw.amount_milli, q.unit());
+      qm.set_direction(too_much ? v1::MARGIN_DIRECTION_MUST_REDUCE
+                                : v1::MARGIN_DIRECTION_HEADROOM);
+      *qm.mutable_distance() =
+          QuantityFigure(too_much ? draw.amount_milli - draw.limit_milli
+                                  : draw.limit_milli - draw.amount_milli,
+                         q.unit());
+      *qm.mutable_passing_value() = QuantityFigure(draw.limit_milli, q.unit());
+      if (too_much) {
+        v1::Finding* f = ctx.Add(
             out, rid, &e, hard ? v1::SEVERITY_DENY : v1::SEVERITY_REVIEW,
             absl::StrCat(m.title(), ": ", draw.amount_milli / 1000.0, " ",
                          q.unit(), " exceeds the whole period quota of ",
                          draw.limit_milli / 1000.0, " ", q.unit(), doubt_text),
             "split the shipment across quota periods");
+        *f->mutable_margin() = qm;
+        *AddChange(f, v1::RemedyChange::ACTION_REDUCE_QUANTITY)
+             ->mutable_amount() = QuantityFigure(draw.limit_milli, q.unit());
         continue;
       }
-      ctx.Add(
-          out, rid, &e, hard ? v1::SEVERITY_INFO : v1::SEVERITY_REVIEW,
-          absl::StrCat(m.title(), ": draws ",
-                       absl::StrFormat("%.3f", draw.amount_milli / 1000.0), " ",
-                       q.unit(), " from quota ", draw.quota_key, " of ",
-                       absl::StrFormat("%.3f", draw.limit_milli / 1000.0), " ",
-                       q.unit(), doubt_text));
+      *ctx.Add(out, rid, &e, hard ? v1::SEVERITY_INFO : v1::SEVERITY_REVIEW,
+               absl::StrCat(m.title(), ": draws ",
+                            absl::StrFormat("%.3f", draw.amount_milli / 1000.0),
+                            " ", q.unit(), " from quota ", draw.quota_key,
+                            " of ",
+                            absl::StrFormat("%.3f", draw.limit_milli / 1000.0),
+                            " ", q.unit(), doubt_text))
+           ->mutable_margin() = qm;
       ctx.AddQuotaDraw(std::move(draw));
     }
   }
