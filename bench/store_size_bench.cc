@@ -177,6 +177,9 @@ int Run() {
     std::string pattern = "/tmp/store-size-bench-XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) return 1;
     dir = pattern;
+  } else {
+    std::error_code error;
+    fs::create_directories(dir, error);
   }
   std::printf("store_size_bench: %lld decisions (%zu distinct example "
               "verdicts), compacted\n",
