@@ -304,6 +304,11 @@ int Run() {
   options.on_commit = [&metrics](const storage::CommitObservation& commit) {
     metrics.OnCommit(commit);
   };
+#ifdef TC_BENCHMARK_SKIP_STORE
+  // The benchmark-only binary (bench/CMakeLists.txt): never shipped.
+  options.benchmark_skip_store = true;
+  Log("BENCHMARK BUILD: checks are answered but NOT recorded");
+#endif
   if (absl::GetFlag(FLAGS_sign_tree_heads)) {
     auto heads = SetUpTreeHeads(options.data_dir,
                                 absl::GetFlag(FLAGS_tree_head_key),
