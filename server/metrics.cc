@@ -1,6 +1,7 @@
 #include "server/metrics.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <system_error>
 #include <thread>
@@ -265,6 +266,17 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   }
   Impl* raw = impl.get();
   raw->thread = std::thread([raw] { raw->http.listen_after_bind(); });
+  // stop() does nothing until the loop runs: wait for it, so a server that
+  // fails to start right after this cannot hang joining the thread.
+  for (int waited = 0; !raw->http.is_running(); ++waited) {
+    if (waited == 5000) {  // 5 s: the loop ended (or never began)
+      raw->http.stop();
+      raw->thread.join();
+      return absl::UnavailableError(
+          absl::StrCat(flag, ": the HTTP server did not start"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return std::unique_ptr<MetricsHttpServer>(
       new MetricsHttpServer(std::move(impl), bound));
 }

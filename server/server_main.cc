@@ -219,26 +219,6 @@ int Run() {
     LogError(absl::StrCat("cannot listen: ", usable.message()));
     return 2;
   }
-  // Gauges read the core once it serves; until then (and after the
-  // drain) a scrape gets the counters only.
-  std::atomic<const TradecheckCore*> serving_core{nullptr};
-  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
-  Metrics metrics([&serving_core, data_dir] {
-    const TradecheckCore* core = serving_core.load();
-    return core == nullptr ? std::string() : RenderCoreGauges(*core, data_dir);
-  });
-  std::unique_ptr<MetricsHttpServer> metrics_http;
-  if (const std::string address = absl::GetFlag(FLAGS_metrics_listen);
-      !address.empty()) {
-    auto started = MetricsHttpServer::Start(address, &metrics);
-    if (!started.ok()) {
-      LogError(absl::StrCat("cannot listen: ", started.status().message()));
-      return 2;
-    }
-    metrics_http = std::move(*started);
-    Log(absl::StrCat("metrics on ", address.substr(0, address.rfind(':')),
-                     ":", metrics_http->port(), " (GET /metrics)"));
-  }
   const std::string health_listen = absl::GetFlag(FLAGS_health_listen);
   if (!health_listen.empty()) {
     if (absl::Status usable =
@@ -289,6 +269,26 @@ int Run() {
     return 1;
   }
 
+  // Gauges read the core once it serves; until then (and after the
+  // drain) a scrape gets the counters only.
+  std::atomic<const TradecheckCore*> serving_core{nullptr};
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  Metrics metrics([&serving_core, data_dir] {
+    const TradecheckCore* core = serving_core.load();
+    return core == nullptr ? std::string() : RenderCoreGauges(*core, data_dir);
+  });
+  std::unique_ptr<MetricsHttpServer> metrics_http;
+  if (const std::string address = absl::GetFlag(FLAGS_metrics_listen);
+      !address.empty()) {
+    auto started = MetricsHttpServer::Start(address, &metrics);
+    if (!started.ok()) {
+      LogError(absl::StrCat("cannot listen: ", started.status().message()));
+      return 2;
+    }
+    metrics_http = std::move(*started);
+    Log(absl::StrCat("metrics on ", address.substr(0, address.rfind(':')),
+                     ":", metrics_http->port(), " (GET /metrics)"));
+  }
   CoreOptions options;
   options.access_policy_path = absl::GetFlag(FLAGS_access_policy);
   options.backup_root = absl::GetFlag(FLAGS_backup_root);
