@@ -216,7 +216,7 @@ int Run() {
   // Flags are checked before anything is created on disk: a bad --listen
   // must not leave an empty store or a generated key behind.
   if (absl::Status usable = CheckListenAddress(listen); !usable.ok()) {
-    LogError(absl::StrCat("cannot listen: ", usable.message()));
+    LogError(absl::StrCat("cannot listen on ", listen, ": ", usable.message()));
     return 2;
   }
   const std::string health_listen = absl::GetFlag(FLAGS_health_listen);
