@@ -26,6 +26,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <systemd/sd-daemon.h>
@@ -37,6 +38,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/build_info.h"
@@ -120,6 +122,12 @@ ABSL_FLAG(std::string, health_listen, "",
           "standard gRPC health service (the same status as --listen), for "
           "probes that cannot speak TLS, such as Kubernetes' native gRPC "
           "probe. Empty: off.");
+ABSL_FLAG(int, min_free_disk_mb, 128,
+          "Free space (MiB) to keep on the data directory's filesystem: "
+          "below it checks answer UNAVAILABLE (with a retry delay) and "
+          "health NOT_SERVING, reads go on, and writing resumes once space "
+          "is back; started below it, the server serves read-only. 0: no "
+          "reserve (a full disk then reaches RocksDB).");
 ABSL_FLAG(int, max_expensive_calls, 1,
           "Whole-trail verifications and backups running at once (below "
           "--workers); more are refused with RESOURCE_EXHAUSTED.");
@@ -304,6 +312,9 @@ int Run() {
   options.on_commit = [&metrics](const storage::CommitObservation& commit) {
     metrics.OnCommit(commit);
   };
+  options.min_free_disk_bytes =
+      static_cast<uint64_t>(std::max(0, absl::GetFlag(FLAGS_min_free_disk_mb)))
+      << 20;
 #ifdef TC_BENCHMARK_SKIP_STORE
   // The benchmark-only binary (bench/CMakeLists.txt): never shipped.
   options.benchmark_skip_store = true;
@@ -438,6 +449,24 @@ int Run() {
   // serving. A no-op outside systemd (no NOTIFY_SOCKET).
   sd_notifyf(0, "READY=1\nSTATUS=serving on port %d", port);
 
+  // Health follows whether the store can write (free space, I/O errors):
+  // NOT_SERVING tells a balancer to send checks elsewhere while reads here
+  // still work.
+  absl::Notification stop_health;
+  std::thread health([&] {
+    bool serving = true;
+    do {
+      const bool writable = (*core)->StoreWritable();
+      if (writable != serving) {
+        serving = writable;
+        server->GetHealthCheckService()->SetServingStatus(serving);
+        Log(serving ? "the audit store can write again: SERVING"
+                    : "the audit store cannot write (see --min_free_disk_mb): "
+                      "NOT_SERVING, checks answer UNAVAILABLE, reads go on");
+      }
+    } while (!stop_health.WaitForNotificationWithTimeout(absl::Seconds(1)));
+  });
+
   while (true) {
     int signal = 0;
     if (sigwait(&signals, &signal) != 0) continue;
@@ -451,6 +480,8 @@ int Run() {
     break;
   }
   sd_notify(0, "STOPPING=1");
+  stop_health.Notify();
+  health.join();
   server->GetHealthCheckService()->SetServingStatus(false);
   if (health_server != nullptr) {
     health_server->GetHealthCheckService()->SetServingStatus(false);
