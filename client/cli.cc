@@ -1125,6 +1125,18 @@ int RunCli(const std::vector<std::string>& args, const CliOptions& options,
         [](TradecheckClient& c) { return c.GetRuleSet(); },
         [](const v1::RuleSetInfo& r) { return FormatRuleSet(r); });
   }
+  if (command == "health") {
+    // For HEALTHCHECK and probes: exit 0 only when the server serves.
+    if (!want_args(1, "health")) return kExitUsage;
+    int exit_code = kExitServer;
+    std::unique_ptr<TradecheckClient> client =
+        MakeClient(options, io, make_client, &exit_code);
+    if (client == nullptr) return exit_code;
+    absl::StatusOr<std::string> health = client->Health();
+    if (!health.ok()) return ReportRpcError(health.status(), "health failed", io);
+    io.out << *health << "\n";
+    return *health == "SERVING" ? kExitAllow : kExitServer;
+  }
   if (command == "stats") {
     if (!want_args(1, "stats")) return kExitUsage;
     return SimpleCommand<v1::GetStoreStatsResponse>(
@@ -1204,6 +1216,7 @@ Commands
   agreements show ID           An instrument with its measures and status.
   rules show                   The rule-set revision in force.
   rules reload                 Re-read the agreement files on the server.
+  health                       SERVING (exit 0) or NOT_SERVING (exit 3)
   stats                        Audit store counters since the server started
                                (records, group commits, fsyncs, replays) and
                                the trail's heads.
