@@ -47,10 +47,11 @@ enum class Permission {
   kReadDecisions,    // GetDecision, ListDecisions (record-level: CanRead)
   kReevaluate,       // ReevaluateDecision (record-level: CanRead)
   kVerifyTrail,      // VerifyTrail
-  kReadAgreements,   // AgreementService
+  kReadAgreements,   // AgreementService (LookupMeasures included)
   kReloadRuleSet,    // AdminService.ReloadRuleSet
   kCreateBackup,     // AdminService.CreateBackup
   kReadStats,        // AdminService.GetStoreStats
+  kPreviewRuleSet,   // AdminService.PreviewRuleSet
 };
 
 // "CHECK_BINDING", "READ_DECISIONS", ...: the name errors and logs use.
