@@ -36,6 +36,7 @@
 #include "tradecheck/v1/admin_service.grpc.pb.h"
 #include "tests/e2e/e2e_util.h"
 #include "tests/testing/server_process.h"
+#include "bench/load_driver.h"
 
 ABSL_FLAG(int, seconds, 5, "Measuring time per row and method.");
 ABSL_FLAG(std::string, in_flight, "1,16,64", "Concurrency levels to measure.");
@@ -58,48 +59,6 @@ namespace {
 
 using testing::Connect;
 
-// Keeps `in_flight` calls outstanding for `duration`; returns completed
-// calls per second. `issue` starts one call and runs `done(ok)` at its end.
-double Drive(int in_flight, absl::Duration duration,
-             const std::function<void(int, std::function<void(bool)>)>& issue,
-             int* failures) {
-  std::atomic<bool> stop{false};
-  std::atomic<int64_t> completed{0};
-  std::atomic<int> failed{0};
-  std::atomic<int> outstanding{0};
-  absl::Notification drained;
-  std::atomic<int> next{0};
-  std::function<void()> start_one;
-  start_one = [&]() {
-    ++outstanding;
-    issue(next++, [&](bool ok) {
-      if (ok) {
-        ++completed;
-      } else {
-        ++failed;
-      }
-      if (!stop.load()) {
-        start_one();
-      }
-      if (--outstanding == 0 && stop.load()) drained.Notify();
-    });
-  };
-  // Warm-up of a few hundred calls is part of the first second; measure a
-  // window after it.
-  for (int i = 0; i < in_flight; ++i) start_one();
-  absl::SleepFor(absl::Milliseconds(500));
-  const int64_t start_count = completed.load();
-  const absl::Time start = absl::Now();
-  absl::SleepFor(duration);
-  const int64_t end_count = completed.load();
-  const absl::Duration elapsed = absl::Now() - start;
-  stop = true;
-  drained.WaitForNotificationWithTimeout(absl::Seconds(30));
-  *failures = failed.load();
-  return static_cast<double>(end_count - start_count) /
-         absl::ToDoubleSeconds(elapsed);
-}
-
 std::string ReadFile(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   std::string out;
@@ -111,7 +70,6 @@ std::string ReadFile(const std::string& path) {
   return out;
 }
 
-using Issue = std::function<void(int, std::function<void(bool)>)>;
 using Stubs = std::vector<std::unique_ptr<v1::ComplianceService::Stub>>;
 
 // Starts a mutual-TLS server with development certificates and prints the

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/tokenizer.h"
+#include "common/text_format_errors.h"
 #include "google/protobuf/text_format.h"
 
 namespace tradecheck {
@@ -15,23 +15,6 @@ using google::protobuf::TextFormat;
 
 constexpr size_t kMaxIdentityBytes = 256;
 constexpr size_t kMaxExporterIdBytes = 128;
-
-class PolicyErrorCollector : public google::protobuf::io::ErrorCollector {
- public:
-  explicit PolicyErrorCollector(std::string file) : file_(std::move(file)) {}
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    if (first_.empty()) {
-      first_ = absl::StrCat(file_, ":", line + 1, ": ", message, " (column ",
-                            column + 1, ")");
-    }
-  }
-  const std::string& first() const { return first_; }
-
- private:
-  std::string file_;
-  std::string first_;
-};
 
 bool HasControlCharacter(absl::string_view s) {
   for (unsigned char c : s) {
@@ -59,7 +42,7 @@ absl::StatusOr<v1::AccessPolicy> ParseAccessPolicy(absl::string_view file_name,
   const std::string file(file_name);
   v1::AccessPolicy policy;
   TextFormat::ParseInfoTree tree;
-  PolicyErrorCollector errors(file);
+  TextFormatErrors errors(file);
   TextFormat::Parser parser;
   parser.RecordErrorsTo(&errors);
   parser.WriteLocationsTo(&tree);

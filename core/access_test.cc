@@ -7,6 +7,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "common/testing/status_matchers.h"
+#include "common/testing/temp_dir.h"
 #include "core/access.h"
 #include "core/access_policy.h"
 #include "core/backup_path.h"
@@ -24,9 +25,9 @@ using ::tradecheck::testing::IsOk;
 using ::tradecheck::testing::StatusIs;
 
 std::string TempDir(const std::string& prefix) {
-  std::string pattern = "/tmp/" + prefix + "-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp";
-  return pattern;
+  absl::StatusOr<std::string> dir = ::tradecheck::testing::MakeTempDir(prefix);
+  if (!dir.ok()) ADD_FAILURE() << dir.status();
+  return dir.value_or("");
 }
 
 template <typename T, typename F>

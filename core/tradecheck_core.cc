@@ -234,6 +234,7 @@ TradecheckCore::TradecheckCore(const CoreOptions& options,
                            ? options.expensive_calls
                            : CallLimiter::Create(options.max_expensive_calls)),
       access_log_(options.access_log),
+      benchmark_skip_store_(options.benchmark_skip_store),
       workers_(std::make_unique<ThreadPool>(options.worker_threads)),
       completions_(std::make_unique<ThreadPool>(options.completion_threads)) {}
 
@@ -351,6 +352,12 @@ void TradecheckCore::CheckDeclaration(
     return;
   }
   rules::Evaluation evaluation = rules::Evaluate(*rules, declaration);
+  if (benchmark_skip_store_) {
+    v1::CheckDeclarationResponse response;
+    *response.mutable_verdict() = std::move(evaluation.verdict);
+    done(std::move(response));
+    return;
+  }
 
   storage::AppendRequest append;
   append.stream = request.validate_only() ? v1::TRAIL_STREAM_VALIDATE_ONLY

@@ -68,6 +68,11 @@ struct CoreOptions {
   std::shared_ptr<CallLimiter> expensive_calls;
   // Where denied attempts are logged, one line each; stderr when empty.
   AccessLog access_log;
+  // BENCHMARKS ONLY: answer checks with the verdict but record nothing (no
+  // trail, no decision id, no quota drawn), to show the store's share of a
+  // check's cost. No flag of tradecheck_server sets it; only the
+  // benchmark-only binary bench/ builds (tradecheck_server_no_store) does.
+  bool benchmark_skip_store = false;
 };
 
 template <typename T>
@@ -274,6 +279,7 @@ class TradecheckCore {
   const std::string backup_root_;
   const std::shared_ptr<CallLimiter> expensive_calls_;
   const AccessLog access_log_;
+  const bool benchmark_skip_store_;
   // Declared last: destroyed first, so queued work finishes while the store
   // and rules are still alive.
   std::unique_ptr<ThreadPool> workers_;

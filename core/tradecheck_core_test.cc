@@ -11,6 +11,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "common/testing/status_matchers.h"
+#include "common/testing/temp_dir.h"
 #include "core/errors.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -25,9 +26,9 @@ using ::tradecheck::testing::IsOk;
 using ::tradecheck::testing::StatusIs;
 
 std::string TempDir(const std::string& prefix) {
-  std::string pattern = "/tmp/" + prefix + "-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp";
-  return pattern;
+  absl::StatusOr<std::string> dir = ::tradecheck::testing::MakeTempDir(prefix);
+  if (!dir.ok()) ADD_FAILURE() << dir.status();
+  return dir.value_or("");
 }
 
 // Calls an async core method and waits for its answer.
@@ -205,6 +206,28 @@ TEST_F(TradecheckCoreTest, ShutdownRefusesLaterChecksWithoutLosingEarlierOnes) {
   ASSERT_THAT(decision, IsOk());
   EXPECT_EQ(decision->verdict().SerializeAsString(),
             first.verdict().SerializeAsString());
+}
+
+// The benchmark-only switch (bench/ builds a server with it for the
+// no-store ceiling): the same verdict, but nothing reaches the trail.
+TEST_F(TradecheckCoreTest, BenchmarkSkipStoreAnswersTheVerdictAndRecordsNothing) {
+  TC_ASSERT_OK_AND_ASSIGN(auto recorded, Check(VietnamLaptops("CORE-B-1")));
+  EXPECT_THAT(core_->Shutdown(), IsOk());
+  core_.reset();
+  options_.benchmark_skip_store = true;
+  auto bench = TradecheckCore::Create(options_);
+  ASSERT_TRUE(bench.ok()) << bench.status();
+  core_ = std::move(*bench);
+  TC_ASSERT_OK_AND_ASSIGN(auto answered, Check(VietnamLaptops("CORE-B-2")));
+  EXPECT_EQ(answered.verdict().outcome(), recorded.verdict().outcome());
+  EXPECT_EQ(answered.verdict().lines(0).total_duty().minor_units(),
+            recorded.verdict().lines(0).total_duty().minor_units());
+  EXPECT_EQ(answered.verdict().audit_sequence(), 0u);
+  EXPECT_TRUE(answered.verdict().decision_id().empty());
+  // The id stays free: a second check with other content is no conflict.
+  v1::CheckDeclarationRequest other = VietnamLaptops("CORE-B-2");
+  other.mutable_declaration()->mutable_lines(0)->set_description("Notebooks");
+  EXPECT_THAT(Check(other), IsOk());
 }
 
 TEST_F(TradecheckCoreTest, AfterShutdownEveryCallIsUnavailable) {

@@ -20,7 +20,7 @@
 #include "common/digits.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
-#include "google/protobuf/io/tokenizer.h"
+#include "common/text_format_errors.h"
 #include "google/protobuf/text_format.h"
 #include "rules/checker.h"
 #include "rules/index.h"
@@ -38,23 +38,6 @@ namespace {
 using google::protobuf::TextFormat;
 
 // Collects text-format errors as "file:line: problem" (1-based lines).
-class FileErrorCollector : public google::protobuf::io::ErrorCollector {
- public:
-  explicit FileErrorCollector(std::string file) : file_(std::move(file)) {}
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    if (first_.empty()) {
-      first_ = absl::StrCat(file_, ":", line + 1, ": ", message, " (column ",
-                            column + 1, ")");
-    }
-  }
-  const std::string& first() const { return first_; }
-
- private:
-  std::string file_;
-  std::string first_;
-};
-
 // Length-prefixed name and content, in name order (std::map), so no two
 // different sets of files can produce the same byte stream.
 std::string RevisionOf(const SourceFiles& files) {
@@ -215,7 +198,7 @@ template <typename M>
 absl::Status Loader::Parse(const std::string& file, M* msg,
                            TextFormat::ParseInfoTree* tree) {
   const auto it = impl_->sources.find(file);
-  FileErrorCollector errors(file);
+  TextFormatErrors errors(file);
   TextFormat::Parser parser;
   parser.RecordErrorsTo(&errors);
   parser.WriteLocationsTo(tree);

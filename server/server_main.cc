@@ -232,6 +232,11 @@ int Run() {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.worker_threads = absl::GetFlag(FLAGS_workers);
   options.max_batch = absl::GetFlag(FLAGS_max_batch);
+#ifdef TC_BENCHMARK_SKIP_STORE
+  // The benchmark-only binary (bench/CMakeLists.txt): never shipped.
+  options.benchmark_skip_store = true;
+  Log("BENCHMARK BUILD: checks are answered but NOT recorded");
+#endif
   if (absl::GetFlag(FLAGS_sign_tree_heads)) {
     auto heads = SetUpTreeHeads(options.data_dir,
                                 absl::GetFlag(FLAGS_tree_head_key),

@@ -68,17 +68,6 @@ absl::StatusOr<pid_t> Spawn(const ServerProcessOptions& options,
 
 }  // namespace
 
-absl::StatusOr<std::string> MakeTempDir(const std::string& prefix) {
-  const char* base = getenv("TEST_TMPDIR");
-  std::string pattern =
-      absl::StrCat(base != nullptr && *base ? base : "/tmp", "/", prefix,
-                   "-XXXXXX");
-  if (mkdtemp(pattern.data()) == nullptr) {
-    return absl::InternalError(absl::StrCat("mkdtemp ", pattern, " failed"));
-  }
-  return pattern;
-}
-
 absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     ServerProcessOptions options) {
   if (options.binary.empty()) options.binary = TC_SERVER_BINARY;

@@ -20,11 +20,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/testing/temp_dir.h"  // MakeTempDir, for tests that use this
 
 namespace tradecheck::testing {
-
-// A fresh directory under $TEST_TMPDIR or /tmp; never reused.
-absl::StatusOr<std::string> MakeTempDir(const std::string& prefix);
 
 struct ServerProcessOptions {
   // Audit store directory; a new temporary one when empty.
