@@ -324,7 +324,7 @@ TEST_F(ExporterE2eTest, PreviewListsExactlyTheDecisionsAChangedRateAffects) {
   ASSERT_EQ(affected.size(), 2000u);
 
   // The candidate: a copy of agreements/ with Vietnam's rate at 15 %.
-  const std::string candidate = TempDir("tc-preview-");
+  const std::string candidate = TempDir("tc-preview");
   ASSERT_FALSE(candidate.empty());
   std::filesystem::copy(server_->agreements_dir(), candidate,
                         std::filesystem::copy_options::recursive);
@@ -418,7 +418,7 @@ TEST_F(ExporterE2eTest, PreviewListsExactlyTheDecisionsAChangedRateAffects) {
 }
 
 TEST_F(ExporterE2eTest, PreviewRefusesInvalidDataNamingFileAndLine) {
-  const std::string candidate = TempDir("tc-preview-bad-");
+  const std::string candidate = TempDir("tc-preview-bad");
   ASSERT_FALSE(candidate.empty());
   std::filesystem::copy(server_->agreements_dir(), candidate,
                         std::filesystem::copy_options::recursive);
