@@ -620,10 +620,13 @@ std::string FormatMeasureLookup(const v1::LookupMeasuresResponse& response) {
         StatusName(m.instrument_status()),
         m.status_unconfirmed() ? " (unconfirmed)" : "",
         m.has_confirmation()
-            ? absl::StrCat("; confirmed ",
-                           DateOrDash(m.confirmation().confirmed_on()), " (",
-                           m.confirmation_age_days(), " days before)",
-                           m.review_overdue() ? "; review overdue" : "")
+            ? absl::StrCat(
+                  "; confirmed ", DateOrDash(m.confirmation().confirmed_on()),
+                  m.confirmation_age_days() > 0
+                      ? absl::StrCat(" (", m.confirmation_age_days(),
+                                     " days before)")
+                      : std::string(),
+                  m.review_overdue() ? "; review overdue" : "")
             : std::string(),
         "\n");
     const std::string citation = FormatCitation(m.measure().citation());

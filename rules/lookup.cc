@@ -125,6 +125,7 @@ v1::LookupMeasuresResponse LookupMeasures(const RuleSet& rules,
       q.export_country.empty() ? q.origin : q.export_country;
   v1::LookupMeasuresResponse out;
   out.set_rule_set_revision(rs.revision);
+  out.set_hs_code(q.hs_code);
   *out.mutable_date() = ToDate(q.day);
   std::vector<v1::MeasureMatch> found;
   for (const MeasureEntry& e : rs.measures) {
