@@ -585,7 +585,8 @@ std::string FormatBackup(const v1::CreateBackupResponse& response_in) {
   const v1::CreateBackupResponse response = ForTerminal(response_in);
   return absl::StrCat("Backup written to ", response.directory(),
                       " (on the server), binding trail through #",
-                      response.binding_sequence(), ".\n");
+                      response.binding_sequence(), "; verified after writing (",
+                      response.records_verified(), " records).\n");
 }
 
 std::string FormatMeasureLookup(const v1::LookupMeasuresResponse& response) {

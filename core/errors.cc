@@ -99,13 +99,24 @@ absl::Status WithErrorInfo(
   return status;
 }
 
+absl::Status WithRetryInfo(absl::Status status, absl::Duration delay) {
+  google::rpc::RetryInfo info;
+  const int64_t seconds = absl::ToInt64Seconds(delay);
+  info.mutable_retry_delay()->set_seconds(seconds);
+  info.mutable_retry_delay()->set_nanos(static_cast<int32_t>(
+      absl::ToInt64Nanoseconds(delay - absl::Seconds(seconds))));
+  status.SetPayload(kRetryInfoTypeUrl, absl::Cord(info.SerializeAsString()));
+  return status;
+}
+
 google::rpc::Status ToRpcStatus(const absl::Status& status) {
   google::rpc::Status out;
   out.set_code(static_cast<int32_t>(status.code()));
   out.set_message(std::string(status.message()));
   status.ForEachPayload(
       [&out](absl::string_view type_url, const absl::Cord& payload) {
-        if (type_url != kBadRequestTypeUrl && type_url != kErrorInfoTypeUrl) {
+        if (type_url != kBadRequestTypeUrl && type_url != kErrorInfoTypeUrl &&
+            type_url != kRetryInfoTypeUrl) {
           return;
         }
         google::protobuf::Any* any = out.add_details();

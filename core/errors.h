@@ -1,7 +1,8 @@
 // The project's error details, carried inside absl::Status payloads so the
 // domain never sees gRPC: INVALID_ARGUMENT statuses carry a
 // google.rpc.BadRequest (one field violation per problem), ALREADY_EXISTS
-// carries a google.rpc.ErrorInfo. server/ turns both into the gRPC status
+// carries a google.rpc.ErrorInfo, UNAVAILABLE from the store a
+// google.rpc.RetryInfo. server/ turns both into the gRPC status
 // details a client decodes; client/ turns them back.
 #ifndef TRADECHECK_CORE_ERRORS_H_
 #define TRADECHECK_CORE_ERRORS_H_
@@ -11,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -22,6 +24,8 @@ inline constexpr absl::string_view kBadRequestTypeUrl =
     "type.googleapis.com/google.rpc.BadRequest";
 inline constexpr absl::string_view kErrorInfoTypeUrl =
     "type.googleapis.com/google.rpc.ErrorInfo";
+inline constexpr absl::string_view kRetryInfoTypeUrl =
+    "type.googleapis.com/google.rpc.RetryInfo";
 // ErrorInfo.domain of every tradecheck error.
 inline constexpr absl::string_view kErrorDomain = "tradecheck.v1";
 
@@ -72,6 +76,10 @@ absl::Status InvalidField(absl::string_view field,
 absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,
                            const std::vector<std::pair<std::string,
                                                        std::string>>& metadata);
+
+// Attaches a google.rpc.RetryInfo saying to retry after `delay` (for
+// UNAVAILABLE: the store cannot write now, e.g. a full disk).
+absl::Status WithRetryInfo(absl::Status status, absl::Duration delay);
 
 // The google.rpc.Status form of `status`: code, message, and every payload
 // of a known google.rpc detail type packed as google.protobuf.Any. Used for

@@ -24,6 +24,9 @@ namespace {
 
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
+// What a check refused for want of a writable store tells the caller to wait
+// before retrying.
+constexpr absl::Duration kStoreRetryDelay = absl::Seconds(1);
 
 absl::CivilDay TodayUtc(const Clock& clock) {
   return absl::ToCivilDay(clock.Now(), absl::UTCTimeZone());
@@ -207,6 +210,7 @@ absl::StatusOr<std::unique_ptr<TradecheckCore>> TradecheckCore::Create(
   store_options.max_batch = options.max_batch;
   store_options.tree_head_signer = options.tree_head_signer;
   store_options.tree_head_log = options.tree_head_log;
+  store_options.min_free_bytes = options.min_free_disk_bytes;
   TC_ASSIGN_OR_RETURN(std::unique_ptr<storage::AuditStore> store,
                       storage::AuditStore::Open(store_options));
   auto rules = RuleSetHolder::Create(options.agreements_dir, store.get(),
@@ -239,6 +243,10 @@ TradecheckCore::TradecheckCore(const CoreOptions& options,
       completions_(std::make_unique<ThreadPool>(options.completion_threads)) {}
 
 TradecheckCore::~TradecheckCore() { Shutdown().IgnoreError(); }
+
+bool TradecheckCore::StoreWritable() const {
+  return !shut_down_.load() && store_->Writable();
+}
 
 absl::Status TradecheckCore::Shutdown() {
   if (shut_down_.exchange(true)) return close_status_;
@@ -391,6 +399,12 @@ void TradecheckCore::CheckDeclaration(
                                 result = std::move(result)]() mutable {
           if (absl::IsAlreadyExists(result.status())) {
             FinishConflict(declaration_id, result.status(), std::move(done));
+            return;
+          }
+          if (absl::IsUnavailable(result.status())) {
+            // The store cannot write now (a full disk, an I/O error, a
+            // shutdown); nothing was recorded, so a retry is safe.
+            done(WithRetryInfo(result.status(), kStoreRetryDelay));
             return;
           }
           if (!result.ok()) {
@@ -852,18 +866,19 @@ void TradecheckCore::CreateBackup(const Caller& caller,
   OnWorker(std::move(done),
            [this, request, path = *path,
             held]() -> absl::StatusOr<v1::CreateBackupResponse> {
-             absl::StatusOr<uint64_t> checkpoint =
-                 store_->CreateCheckpoint(path);
+             absl::StatusOr<storage::BackupResult> backup =
+                 store_->CreateVerifiedBackup(path);
              // A backup holds every declaration and the page-token key.
-             absl::Status owner_only = checkpoint.ok()
-                                           ? RestrictToOwner(path)
-                                           : absl::OkStatus();
+             absl::Status owner_only = backup.ok() ? RestrictToOwner(path)
+                                                   : absl::OkStatus();
              held->reset();
-             TC_ASSIGN_OR_RETURN(uint64_t sequence, std::move(checkpoint));
+             TC_RETURN_IF_ERROR(backup.status());
              TC_RETURN_IF_ERROR(owner_only);
              v1::CreateBackupResponse response;
              response.set_directory(request.directory());
-             response.set_binding_sequence(sequence);
+             response.set_binding_sequence(backup->binding_head);
+             response.set_records_verified(backup->records_verified);
+             response.set_files_copied(backup->files_copied);
              return response;
            });
 }

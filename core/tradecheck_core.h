@@ -53,6 +53,10 @@ struct CoreOptions {
   // storage::AuditStoreOptions). tree_head_log: the witness file.
   std::shared_ptr<const TreeHeadSigner> tree_head_signer;
   std::string tree_head_log;
+  // Free space to keep on the store's filesystem: below it, checks answer
+  // UNAVAILABLE with a RetryInfo instead of writing (see
+  // storage::AuditStoreOptions::min_free_bytes). 0: no reserve.
+  uint64_t min_free_disk_bytes = 0;
   // The access policy file (core/access_policy.h); empty when the server
   // runs plaintext on loopback and every caller is Caller::Local().
   std::string access_policy_path;
@@ -232,6 +236,10 @@ class TradecheckCore {
   }
   // Counters only (no I/O); answers on the calling thread.
   v1::GetStoreStatsResponse GetStoreStats() const;
+  // False while the store cannot write (free space below the reserve, an
+  // I/O error not yet recovered, or opened read-only): health reports
+  // NOT_SERVING, checks answer UNAVAILABLE, reads go on. Cheap (a statvfs).
+  bool StoreWritable() const;
 
   // Finishes pending work and closes the store; returns the store's close
   // status. Later checks fail UNAVAILABLE. REQUIRES: no RPC is running (the

@@ -25,6 +25,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -32,6 +33,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/dates.h"
@@ -99,6 +101,12 @@ ABSL_FLAG(std::string, backup_root, "",
           "empty turns backups off.");
 ABSL_FLAG(bool, reflection, true,
           "Serve gRPC server reflection (grpc.reflection.v1alpha).");
+ABSL_FLAG(int, min_free_disk_mb, 128,
+          "Free space (MiB) to keep on the data directory's filesystem: "
+          "below it checks answer UNAVAILABLE (with a retry delay) and "
+          "health NOT_SERVING, reads go on, and writing resumes once space "
+          "is back; started below it, the server serves read-only. 0: no "
+          "reserve (a full disk then reaches RocksDB).");
 ABSL_FLAG(int, max_expensive_calls, 1,
           "Whole-trail verifications and backups running at once (below "
           "--workers); more are refused with RESOURCE_EXHAUSTED.");
@@ -232,6 +240,9 @@ int Run() {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.worker_threads = absl::GetFlag(FLAGS_workers);
   options.max_batch = absl::GetFlag(FLAGS_max_batch);
+  options.min_free_disk_bytes =
+      static_cast<uint64_t>(std::max(0, absl::GetFlag(FLAGS_min_free_disk_mb)))
+      << 20;
 #ifdef TC_BENCHMARK_SKIP_STORE
   // The benchmark-only binary (bench/CMakeLists.txt): never shipped.
   options.benchmark_skip_store = true;
@@ -339,6 +350,24 @@ int Run() {
                              FormatDate(info.new_measures_reviewed_through()))));
   WarnPastReview(**core);
 
+  // Health follows whether the store can write (free space, I/O errors):
+  // NOT_SERVING tells a balancer to send checks elsewhere while reads here
+  // still work.
+  absl::Notification stop_health;
+  std::thread health([&] {
+    bool serving = true;
+    do {
+      const bool writable = (*core)->StoreWritable();
+      if (writable != serving) {
+        serving = writable;
+        server->GetHealthCheckService()->SetServingStatus(serving);
+        Log(serving ? "the audit store can write again: SERVING"
+                    : "the audit store cannot write (see --min_free_disk_mb): "
+                      "NOT_SERVING, checks answer UNAVAILABLE, reads go on");
+      }
+    } while (!stop_health.WaitForNotificationWithTimeout(absl::Seconds(1)));
+  });
+
   while (true) {
     int signal = 0;
     if (sigwait(&signals, &signal) != 0) continue;
@@ -351,6 +380,8 @@ int Run() {
                      absl::FormatDuration(absl::GetFlag(FLAGS_grace_period))));
     break;
   }
+  stop_health.Notify();
+  health.join();
   server->GetHealthCheckService()->SetServingStatus(false);
   server->Shutdown(absl::ToChronoTime(absl::Now() +
                                       absl::GetFlag(FLAGS_grace_period)));

@@ -1,7 +1,11 @@
 #include "storage/audit_store.h"
 
+#include <sys/statvfs.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdint>
 #include <deque>
@@ -23,6 +27,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/merkle.h"
@@ -57,7 +63,12 @@ std::atomic<int> injected_write_faults{0};
 //   3: the Merkle tree (tree family) and signed tree heads (heads family).
 //      A version 1 or 2 store is upgraded at Open: the tree is built over
 //      the records' stored hashes, then version 3 is recorded.
-constexpr int kSchemaVersion = 3;
+//   4: a store identity and epoch in meta, signed into every head; from
+//      epoch 2 on (after an accepted loss) decision ids carry "-e<epoch>",
+//      which a version 3 build would take for misplaced records. A version
+//      3 store is upgraded at Open (identity made, epoch 1); its ids and
+//      heads stay as they are.
+constexpr int kSchemaVersion = 4;
 constexpr int kOldestUpgradableSchemaVersion = 1;
 // Records per WriteBatch while building the tree of an upgraded store.
 constexpr uint64_t kTreeBuildBatch = 8192;
@@ -109,6 +120,12 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   std::string message = absl::StrCat(what, ": ", s.ToString());
   if (s.IsCorruption()) return absl::DataLossError(message);
   if (s.IsNotFound()) return absl::NotFoundError(message);
+  // A full disk or a failing device: the request may succeed later (the
+  // proto's promise), unlike a bug, which INTERNAL stands for.
+  if (s.IsIOError() || s.IsNoSpace() || s.IsBusy() ||
+      s.IsTimedOut() || s.IsTryAgain()) {
+    return absl::UnavailableError(message);
+  }
   return absl::InternalError(message);
 }
 
@@ -117,6 +134,14 @@ rocksdb::Slice ToSlice(absl::string_view s) {
 }
 absl::string_view ToView(const rocksdb::Slice& s) {
   return absl::string_view(s.data(), s.size());
+}
+
+// Whether a stored record's own decision_id names the position (stream,
+// sequence) it is stored at, in any epoch.
+bool IdNamesPosition(const std::string& decision_id, v1::TrailStream stream,
+                     uint64_t sequence) {
+  absl::StatusOr<keys::StreamSeq> at = keys::ParseDecisionId(decision_id);
+  return at.ok() && at->stream == stream && at->sequence == sequence;
 }
 
 v1::TrailStream Normalize(v1::TrailStream stream) {
@@ -291,7 +316,10 @@ class AuditStore::Impl {
       const std::string& revision) const;
   absl::StatusOr<int64_t> QuotaConsumed(const std::string& quota_key) const;
   absl::StatusOr<uint64_t> CreateCheckpoint(const std::string& directory);
+  absl::StatusOr<BackupResult> CreateVerifiedBackup(
+      const std::string& directory);
   AuditStoreStats Stats() const;
+  bool Writable() const;
   absl::Status Close();
 
   absl::StatusOr<SignedTreeHead> LatestSignedTreeHead(
@@ -299,6 +327,9 @@ class AuditStore::Impl {
   absl::StatusOr<SignedTreeHead> SignedTreeHeadAt(v1::TrailStream stream,
                                                   uint64_t size) const;
   absl::Status CheckLatestSignedTreeHead(v1::TrailStream stream) const;
+  absl::StatusOr<std::vector<std::string>> CheckIntegrity(bool postings) const;
+  absl::StatusOr<std::string> AcceptLoss(const std::string& reason);
+  absl::StatusOr<StoreIdentity> Identity() const;
   absl::StatusOr<InclusionProofResult> InclusionProof(
       const std::string& decision_id, uint64_t tree_size) const;
   absl::StatusOr<ConsistencyProofResult> ConsistencyProof(
@@ -360,6 +391,20 @@ class AuditStore::Impl {
   absl::StatusOr<std::optional<uint64_t>> FirstSequenceAtOrAfter(
       v1::TrailStream stream, absl::Time t) const;
   absl::Status CheckOpen() const ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+  // OK, or UNAVAILABLE when the filesystem holding the store has less than
+  // options_.min_free_bytes free.
+  absl::Status CheckFreeSpace() const;
+  // OK when the stream's chain and tree extend `head` (found in `source`);
+  // else DATA_LOSS naming the missing records or the changed root.
+  absl::Status CheckAgainstHead(v1::TrailStream stream,
+                                const SignedTreeHead& head,
+                                absl::string_view source) const;
+  // CheckIntegrity without taking db_mu_ (Open, before any reader).
+  absl::StatusOr<std::vector<std::string>> CheckIntegrityLocked(
+      bool postings) const;
+  // The newest head of each stream in the tree-head log file (read from its
+  // end), if it has any.
+  absl::StatusOr<std::map<int, SignedTreeHead>> NewestLoggedHeads() const;
 
   const AuditStoreOptions options_;
   std::string token_key_;
@@ -393,6 +438,24 @@ class AuditStore::Impl {
   StreamState streams_[2];
   // A version 1 or 2 store: Open builds the tree and records version 3.
   bool build_tree_at_open_ = false;
+  // Opened read-only (no room to write at Open): every append fails
+  // UNAVAILABLE. Set by Open only.
+  bool read_only_ = false;
+  std::string read_only_reason_;
+  // The last write failed with an I/O error (e.g. ENOSPC); RocksDB refuses
+  // writes until Resume() succeeds.
+  mutable std::atomic<bool> write_failed_{false};
+  // Schema 4: the store's identity (raw bytes) and epoch. The epoch only
+  // changes in AcceptLoss, on a store nothing else is appending to.
+  std::string identity_;
+  std::atomic<uint64_t> epoch_{1};
+  // Whether a signed head belongs to this store's current epoch (heads of
+  // a store before schema 4 carry no identity and epoch 0, meaning 1).
+  bool InCurrentEpoch(const TreeHead& head) const {
+    const uint64_t epoch = head.epoch == 0 ? 1 : head.epoch;
+    return epoch == epoch_.load() &&
+           (head.store_identity.empty() || head.store_identity == identity_);
+  }
 
   // Published by the writer after each durable batch.
   std::atomic<uint64_t> committed_head_[2] = {0, 0};
@@ -408,6 +471,11 @@ class AuditStore::Impl {
 
 absl::Status AuditStore::Impl::Open() {
   TC_RETURN_IF_ERROR(OpenDb());
+  if (build_tree_at_open_ && read_only_) {
+    return absl::UnavailableError(absl::StrCat(
+        "audit store ", options_.path, " needs its Merkle tree built, which "
+        "cannot be done read-only (", read_only_reason_, ")"));
+  }
   if (build_tree_at_open_) {
     TC_RETURN_IF_ERROR(BuildTree(v1::TRAIL_STREAM_BINDING));
     TC_RETURN_IF_ERROR(BuildTree(v1::TRAIL_STREAM_VALIDATE_ONLY));
@@ -416,10 +484,23 @@ absl::Status AuditStore::Impl::Open() {
     TC_RETURN_IF_ERROR(FromRocks(
         db_->Put(wo, meta_, keys::kMetaSchemaVersion,
                  std::to_string(kSchemaVersion)),
-        "recording schema version 3 after building the Merkle tree"));
+        "recording the schema version after building the Merkle tree"));
   }
   TC_RETURN_IF_ERROR(LoadStreamState(v1::TRAIL_STREAM_BINDING));
   TC_RETURN_IF_ERROR(LoadStreamState(v1::TRAIL_STREAM_VALIDATE_ONLY));
+  if (options_.check_at_open) {
+    TC_ASSIGN_OR_RETURN(std::vector<std::string> problems,
+                        CheckIntegrityLocked(/*postings=*/false));
+    if (!problems.empty()) {
+      return absl::DataLossError(absl::StrCat(
+          "audit store ", options_.path, " has lost records: ",
+          absl::StrJoin(problems, "; "),
+          ". Nothing was changed. `tradecheck_store_admin check --db=",
+          options_.path,
+          "` lists every problem; restore the newest backup (docs/storage.md, "
+          "\"No silent loss\")"));
+    }
+  }
   if (!options_.tree_head_log.empty()) {
     head_log_ = std::fopen(options_.tree_head_log.c_str(), "a");
     if (head_log_ == nullptr) {
@@ -456,6 +537,15 @@ absl::Status AuditStore::Impl::OpenDb() {
   options.create_if_missing = !has_db;
   options.create_missing_column_families = !has_db;
   options.paranoid_checks = true;
+  // RocksDB's default (point-in-time recovery) replays the write-ahead log
+  // up to the first damaged record and silently drops everything after it:
+  // acknowledged verdicts would vanish with the store opening "fine". Here
+  // a damaged record is an error at Open (DATA_LOSS); only an incomplete
+  // record at the very end of the log, which a crash in the middle of a
+  // write leaves and which was never acknowledged (acknowledgement follows
+  // the synced write), is dropped.
+  options.wal_recovery_mode =
+      rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   options.max_background_jobs = 2;
   // Bloom filters make the idempotency lookup of a new declaration_id (one
   // per binding append, almost always absent) skip the table files.
@@ -515,12 +605,52 @@ absl::Status AuditStore::Impl::OpenDb() {
     descriptors.emplace_back(name, cf_options);
   }
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::Open(options, path, descriptors, &handles_, &raw);
+  rocksdb::Status s;
+  if (options_.read_only) {
+    if (!has_db) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " holds no audit store to open read-only"));
+    }
+    read_only_ = true;
+    read_only_reason_ = "opened read-only";
+  }
+  if (has_db && !read_only_) {
+    // No room to write: open read-only rather than fail (a supervisor
+    // would restart the server into the same full disk, again and again).
+    if (absl::Status space = CheckFreeSpace(); !space.ok()) {
+      read_only_ = true;
+      read_only_reason_ = std::string(space.message());
+    }
+  }
+  if (!read_only_) {
+    s = rocksdb::DB::Open(options, path, descriptors, &handles_, &raw);
+    if (has_db && (s.IsIOError() || s.IsNoSpace())) {
+      read_only_ = true;
+      read_only_reason_ =
+          absl::StrCat("opening for writing failed: ", s.ToString());
+      handles_.clear();
+    }
+  }
+  if (read_only_) {
+    if (options.create_missing_column_families) {
+      return absl::UnavailableError(absl::StrCat(
+          "audit store ", path, " needs its schema upgraded, which cannot "
+          "be done read-only (", read_only_reason_, ")"));
+    }
+    s = rocksdb::DB::OpenForReadOnly(options, path, descriptors, &handles_,
+                                     &raw);
+  }
   if (!s.ok()) {
     if (s.IsCorruption()) {
-      return absl::DataLossError(
-          absl::StrCat("audit store ", path, " is corrupted: ", s.ToString()));
+      // wal_recovery_mode (above): the store is not opened with records
+      // silently dropped from a damaged write-ahead log.
+      return absl::DataLossError(absl::StrCat(
+          "audit store ", path,
+          " is damaged and was not opened (RocksDB found corruption in its "
+          "write-ahead log or table files; nothing was dropped): ",
+          s.ToString(),
+          ". Restore the newest backup (docs/storage.md, \"No silent "
+          "loss\")"));
     }
     return absl::FailedPreconditionError(
         absl::StrCat("cannot open audit store ", path, ": ", s.ToString()));
@@ -550,11 +680,12 @@ absl::Status AuditStore::Impl::OpenDb() {
   TC_ASSIGN_OR_RETURN(std::optional<std::string> version,
                       GetValue(meta_, keys::kMetaSchemaVersion));
   int version_number = 0;
-  build_tree_at_open_ =
+  const bool upgradable =
       version.has_value() && absl::SimpleAtoi(*version, &version_number) &&
       version_number >= kOldestUpgradableSchemaVersion &&
       version_number < kSchemaVersion;
-  if (!build_tree_at_open_ &&
+  build_tree_at_open_ = upgradable && version_number < 3;
+  if (!upgradable &&
       (!version.has_value() || *version != std::to_string(kSchemaVersion))) {
     return absl::FailedPreconditionError(
         absl::StrCat("audit store ", path, " has schema version ",
@@ -578,12 +709,47 @@ absl::Status AuditStore::Impl::OpenDb() {
   tree_ = by_name[keys::kTreeCf];
   heads_ = by_name[keys::kHeadsCf];
 
+  TC_ASSIGN_OR_RETURN(std::optional<std::string> identity,
+                      GetValue(meta_, keys::kMetaStoreIdentity));
+  TC_ASSIGN_OR_RETURN(std::optional<std::string> epoch,
+                      GetValue(meta_, keys::kMetaEpoch));
+  uint64_t epoch_number = 1;
+  if (epoch.has_value() && !absl::SimpleAtoi(*epoch, &epoch_number)) {
+    return absl::DataLossError(absl::StrCat(
+        "audit store ", path, " has an unreadable epoch \"", *epoch, "\""));
+  }
+  epoch_.store(epoch_number);
+  if (identity.has_value()) {
+    identity_ = *identity;
+  } else if (read_only_) {
+    // A store from before schema 4, read only: it has no identity yet (its
+    // heads carry none either); it gets one when next opened for writing.
+  } else {
+    // A new store, or one from before schema 4: it gets its identity now.
+    // Schema 3 -> 4 is only this (1 and 2 build their tree first, in
+    // Open, and record version 4 after it).
+    identity_ = RandomBytes(16);
+    rocksdb::WriteBatch batch;
+    batch.Put(meta_, keys::kMetaStoreIdentity, identity_);
+    batch.Put(meta_, keys::kMetaEpoch, std::to_string(epoch_number));
+    if (!build_tree_at_open_) {
+      batch.Put(meta_, keys::kMetaSchemaVersion,
+                std::to_string(kSchemaVersion));
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    TC_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch),
+                                 "recording the store's identity"));
+  }
+
   token_key_ = options_.page_token_key;
   if (token_key_.empty()) {
     TC_ASSIGN_OR_RETURN(std::optional<std::string> stored,
                         GetValue(meta_, keys::kMetaPageTokenKey));
     if (stored.has_value()) {
       token_key_ = *stored;
+    } else if (read_only_) {
+      token_key_ = RandomBytes(32);  // tokens last until the restart
     } else {
       token_key_ = RandomBytes(32);
       rocksdb::WriteOptions wo;
@@ -773,6 +939,8 @@ void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
       head.tree_size = state.streams[i].head_sequence;
       head.timestamp_unix_nanos = absl::ToUnixNanos(*state.recorded_at[i]);
       head.root_hash = state.streams[i].frontier.Root();
+      head.store_identity = identity_;
+      head.epoch = epoch_.load();
       signed_head.signature = options_.tree_head_signer->Sign(head);
       std::string line = FormatTreeHeadLine(signed_head);
       batch.Put(heads_, keys::TreeHeadKey(stream, head.tree_size), line);
@@ -782,13 +950,27 @@ void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
   if (batch.Count() > 0) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync;
-    if (injected_write_faults.load() > 0 &&
-        injected_write_faults.fetch_sub(1) > 0) {
+    if (read_only_) {
+      write_status = absl::UnavailableError(absl::StrCat(
+          "the audit store is read-only: ", read_only_reason_,
+          "; nothing was written. Free space and restart the server"));
+    } else {
+      write_status = CheckFreeSpace();
+    }
+    if (write_status.ok() && write_failed_.load()) {
+      // RocksDB stops writing after an I/O error until told to resume.
+      write_status = FromRocks(db_->Resume(), "resuming after a write error");
+    }
+    if (!write_status.ok()) {
+      // Refused before writing: nothing of the batch reached RocksDB.
+    } else if (injected_write_faults.load() > 0 &&
+               injected_write_faults.fetch_sub(1) > 0) {
       write_status =
           absl::InternalError("writing audit records: injected fault");
     } else {
       write_status =
           FromRocks(db_->Write(wo, &batch), "writing audit records");
+      write_failed_.store(absl::IsUnavailable(write_status));
     }
     if (write_status.ok()) {
       streams_[0] = std::move(state.streams[0]);
@@ -866,9 +1048,27 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(Pending& pending,
       if (staged_by.has_value()) {
         replay.decision = state.results[*staged_by]->decision;
       } else {
-        TC_ASSIGN_OR_RETURN(
-            replay.decision,
-            ReadDecision(v1::TRAIL_STREAM_BINDING, holder->second));
+        // The index says which record holds the id; the record itself must
+        // say so too. A record that is gone (a cut tail) or that holds
+        // another declaration (its sequence reused after a loss) is
+        // DATA_LOSS, never another declaration's verdict.
+        absl::StatusOr<v1::Decision> stored =
+            ReadDecision(v1::TRAIL_STREAM_BINDING, holder->second);
+        if (absl::IsNotFound(stored.status())) {
+          return absl::DataLossError(absl::StrCat(
+              "declaration_id \"", declaration_id, "\" was recorded as ",
+              holder_id, ", which the audit trail no longer has"));
+        }
+        TC_RETURN_IF_ERROR(stored.status());
+        if (stored->declaration().declaration_id() != declaration_id ||
+            DeclarationDigest(stored->declaration()) != digest) {
+          return absl::DataLossError(absl::StrCat(
+              "declaration_id \"", declaration_id, "\" was recorded as ",
+              holder_id, ", but that record holds declaration \"",
+              stored->declaration().declaration_id(),
+              "\" (or other content): the trail lost the original"));
+        }
+        replay.decision = *std::move(stored);
       }
       ++state.replays;
       return replay;
@@ -917,7 +1117,8 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(Pending& pending,
   const int stream_index = StreamIndex(stream);
   StreamState& chain = state.streams[stream_index];
   const uint64_t sequence = chain.head_sequence + 1;
-  const std::string decision_id = keys::DecisionId(stream, sequence);
+  const std::string decision_id =
+      keys::DecisionId(stream, sequence, epoch_.load());
   if (!state.recorded_at[stream_index].has_value()) {
     state.recorded_at[stream_index] =
         std::max(options_.clock->Now(), chain.last_recorded_at);
@@ -1015,6 +1216,14 @@ absl::StatusOr<v1::Decision> AuditStore::Impl::DecodeRecord(
     return absl::DataLossError(
         absl::StrCat("audit record ", id, " is unreadable"));
   }
+  // A whole record moved or copied under another key keeps a valid hash;
+  // its own id says where it belongs.
+  if (d.stream() != stream || d.sequence() != sequence ||
+      !IdNamesPosition(d.decision_id(), stream, sequence)) {
+    return absl::DataLossError(absl::StrCat(
+        "the audit trail's slot for ", id, " holds record ", d.decision_id(),
+        " (moved or copied in storage); run VerifyTrail"));
+  }
   d.set_record_hash(absl::BytesToHexString(hash));
   d.mutable_verdict()->set_record_hash(d.record_hash());
   return d;
@@ -1062,7 +1271,15 @@ absl::StatusOr<v1::Decision> AuditStore::Impl::GetDecision(
     return absl::NotFoundError(
         absl::StrCat("no decision with id \"", id, "\""));
   }
-  return ReadDecision(at.stream, at.sequence);
+  TC_ASSIGN_OR_RETURN(v1::Decision d, ReadDecision(at.stream, at.sequence));
+  if (d.decision_id() != id) {
+    // The id was given out in another epoch: its record was lost and the
+    // loss accepted; the position now holds a later decision.
+    return absl::NotFoundError(absl::StrCat(
+        "no decision with id \"", id, "\" (its position now holds ",
+        d.decision_id(), ", recorded after a loss was accepted)"));
+  }
+  return d;
 }
 
 absl::StatusOr<std::optional<uint64_t>>
@@ -1298,7 +1515,7 @@ absl::StatusOr<v1::VerifyTrailResponse> AuditStore::Impl::VerifyTrail(
       break;
     }
     if (d.stream() != stream || d.sequence() != seq ||
-        d.decision_id() != keys::DecisionId(stream, seq)) {
+        !IdNamesPosition(d.decision_id(), stream, seq)) {
       fail(seq, absl::StrCat("the record claims to be ", d.decision_id(),
                              " (stream ", d.stream(), ", sequence ",
                              d.sequence(), ")"));
@@ -1320,6 +1537,198 @@ absl::StatusOr<v1::VerifyTrailResponse> AuditStore::Impl::VerifyTrail(
   TC_RETURN_IF_ERROR(FromRocks(records->status(), "reading audit records"));
   TC_RETURN_IF_ERROR(FromRocks(hashes->status(), "reading the hash chain"));
   return response;
+}
+
+// ---------------------------------------------------------------- loss
+
+absl::StatusOr<std::string> AuditStore::Impl::AcceptLoss(
+    const std::string& reason) {
+  if (reason.empty()) {
+    return absl::InvalidArgumentError(
+        "reason: say why the loss is accepted (it is kept in the store)");
+  }
+  if (read_only_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot accept a loss: the store is read-only (", read_only_reason_,
+        ")"));
+  }
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  TC_ASSIGN_OR_RETURN(std::vector<std::string> problems,
+                      CheckIntegrityLocked(/*postings=*/true));
+  if (problems.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "audit store ", options_.path,
+        " has lost nothing the checks can see; there is no loss to accept"));
+  }
+  uint64_t head[2] = {committed_head_[0].load(), committed_head_[1].load()};
+  rocksdb::WriteBatch batch;
+  // Nothing may point past the chain that is left: declaration ids (their
+  // retries are then checked afresh), time keys, posting blocks, records
+  // without hashes, and signed heads beyond it (the tree-head log keeps
+  // them, and the acceptance below says why they no longer match).
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), declarations_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      TC_ASSIGN_OR_RETURN(keys::DeclarationEntry entry,
+                          keys::DecodeDeclarationEntry(ToView(it->value())));
+      if (entry.sequence > head[0]) batch.Delete(declarations_, it->key());
+    }
+    TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading declaration ids"));
+  }
+  for (const v1::TrailStream stream :
+       {v1::TRAIL_STREAM_BINDING, v1::TRAIL_STREAM_VALIDATE_ONLY}) {
+    const uint64_t h = head[StreamIndex(stream)];
+    const std::string stream_byte(1,
+                                  static_cast<char>(keys::StreamByte(stream)));
+    const uint64_t end = std::numeric_limits<uint64_t>::max();
+    batch.DeleteRange(records_, keys::RecordKey(stream, h + 1),
+                      keys::RecordKey(stream, end));
+    batch.DeleteRange(heads_, keys::TreeHeadKey(stream, h + 1),
+                      keys::TreeHeadKey(stream, end));
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), time_));
+    for (it->SeekForPrev(ToSlice(keys::TimeKey(stream, absl::InfiniteFuture(),
+                                               end)));
+         it->Valid() && it->key().starts_with(ToSlice(stream_byte));
+         it->Prev()) {
+      TC_ASSIGN_OR_RETURN(keys::TimeSeq t,
+                          keys::ParseTimeKey(stream, ToView(it->key())));
+      if (t.sequence <= h) break;
+      batch.Delete(time_, it->key());
+    }
+    TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading the time index"));
+  }
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), postings_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const absl::string_view key = ToView(it->key());
+      if (key.size() <= keys::kPostingSequenceSize + 1) continue;
+      const uint64_t h =
+          static_cast<uint8_t>(key[1]) ==
+                  keys::StreamByte(v1::TRAIL_STREAM_VALIDATE_ONLY)
+              ? head[1]
+              : head[0];
+      const absl::string_view prefix =
+          key.substr(0, key.size() - keys::kPostingSequenceSize);
+      TC_ASSIGN_OR_RETURN(const uint64_t smallest,
+                          keys::ParsePostingSequence(prefix, key));
+      TC_ASSIGN_OR_RETURN(
+          std::vector<uint64_t> block,
+          keys::DecodePostingBlock(smallest, ToView(it->value())));
+      if (block.empty() || block.front() <= h) continue;
+      std::vector<uint64_t> kept;  // ascending
+      for (auto s = block.rbegin(); s != block.rend() && *s <= h; ++s) {
+        kept.push_back(*s);
+      }
+      if (kept.empty()) {
+        batch.Delete(postings_, it->key());
+      } else {
+        batch.Put(postings_, it->key(), keys::EncodePostingBlock(kept));
+      }
+    }
+    TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading the postings"));
+  }
+  const uint64_t old_epoch = epoch_.load();
+  const uint64_t new_epoch = old_epoch + 1;
+  const std::string acceptance = absl::StrCat(
+      "loss accepted at ",
+      absl::FormatTime(absl::RFC3339_sec, options_.clock->Now(),
+                       absl::UTCTimeZone()),
+      "; reason: ", reason, "; found: ", absl::StrJoin(problems, "; "),
+      "; kept the binding chain through ", head[0],
+      " and the validate-only chain through ", head[1], "; epoch ", old_epoch,
+      " -> ", new_epoch, " (new decision ids end in -e", new_epoch, ")");
+  std::string epoch_key = keys::kMetaAcceptedLossPrefix;
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    epoch_key.push_back(static_cast<char>((new_epoch >> shift) & 0xff));
+  }
+  batch.Put(meta_, epoch_key, acceptance);
+  batch.Put(meta_, keys::kMetaEpoch, std::to_string(new_epoch));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  TC_RETURN_IF_ERROR(
+      FromRocks(db_->Write(wo, &batch), "recording the accepted loss"));
+  epoch_.store(new_epoch);
+  return acceptance;
+}
+
+absl::StatusOr<StoreIdentity> AuditStore::Impl::Identity() const {
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  StoreIdentity out;
+  out.identity = identity_;
+  out.epoch = epoch_.load();
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  const rocksdb::Slice prefix(keys::kMetaAcceptedLossPrefix);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    out.accepted_losses.push_back(it->value().ToString());
+  }
+  TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading accepted losses"));
+  return out;
+}
+
+// ---------------------------------------------------------------- backup
+
+absl::StatusOr<BackupResult> AuditStore::Impl::CreateVerifiedBackup(
+    const std::string& directory) {
+  namespace fs = std::filesystem;
+  BackupResult result;
+  TC_RETURN_IF_ERROR(CreateCheckpoint(directory).status());
+  // Replace every hard link by a copy (written, synced, renamed over).
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(directory, ec)) {
+    if (!entry.is_regular_file(ec) || fs::hard_link_count(entry.path(), ec) < 2) {
+      continue;
+    }
+    const fs::path copy = entry.path().string() + ".copy";
+    fs::copy_file(entry.path(), copy, ec);
+    if (!ec) {
+      std::FILE* f = std::fopen(copy.c_str(), "rb+");
+      if (f == nullptr || fsync(fileno(f)) != 0) ec = std::error_code(errno, std::generic_category());
+      if (f != nullptr) std::fclose(f);
+    }
+    if (!ec) fs::rename(copy, entry.path(), ec);
+    if (ec) {
+      return absl::UnavailableError(absl::StrCat(
+          "backup ", directory, ": copying ", entry.path().string(), ": ",
+          ec.message()));
+    }
+    ++result.files_copied;
+  }
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("backup ", directory, ": ", ec.message()));
+  }
+  // Verify the copy as a restore would find it, without writing to it.
+  AuditStoreOptions copy_options;
+  copy_options.path = directory;
+  copy_options.read_only = true;
+  copy_options.page_token_key = "unused";
+  absl::StatusOr<std::unique_ptr<AuditStore>> copy =
+      AuditStore::Open(copy_options);
+  if (!copy.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "backup ", directory, " does not verify: ", copy.status().message()));
+  }
+  for (const v1::TrailStream stream :
+       {v1::TRAIL_STREAM_BINDING, v1::TRAIL_STREAM_VALIDATE_ONLY}) {
+    TC_ASSIGN_OR_RETURN(v1::VerifyTrailResponse verify,
+                        (*copy)->VerifyTrail(stream, 0, 0));
+    if (!verify.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          "backup ", directory, " does not verify: record ",
+          verify.first_bad_decision_id(), ": ", verify.problem()));
+    }
+    result.records_verified += verify.records_checked();
+  }
+  result.binding_head = (*copy)->Stats().binding_head;
+  TC_RETURN_IF_ERROR((*copy)->Close());
+  return result;
 }
 
 // ---------------------------------------------------------------- tree
@@ -1401,27 +1810,232 @@ absl::Status AuditStore::Impl::CheckLatestSignedTreeHead(
   TC_RETURN_IF_ERROR(latest.status());
   absl::ReaderMutexLock lock(&db_mu_);
   TC_RETURN_IF_ERROR(CheckOpen());
+  return CheckAgainstHead(stream, *latest, "the newest signed tree head");
+}
+
+absl::Status AuditStore::Impl::CheckAgainstHead(
+    v1::TrailStream stream, const SignedTreeHead& signed_head,
+    absl::string_view source) const {
   const uint64_t head = committed_head_[StreamIndex(stream)].load();
-  const uint64_t signed_size = latest->head.tree_size;
+  const uint64_t signed_size = signed_head.head.tree_size;
   if (head < signed_size) {
     return absl::DataLossError(absl::StrCat(
-        "the newest signed tree head covers ", signed_size,
-        " records but the chain ends at ", head, ": records ",
-        keys::DecisionId(stream, head + 1), " to ",
+        source, " covers ", signed_size, " records but the chain ends at ",
+        head, ": records ", keys::DecisionId(stream, head + 1), " to ",
         keys::DecisionId(stream, signed_size), " are missing"));
   }
   absl::StatusOr<std::string> root =
       merkle::Root(TreeReader(stream), signed_size);
   TC_RETURN_IF_ERROR(root.status());
-  if (*root != latest->head.root_hash) {
+  if (*root != signed_head.head.root_hash) {
     return absl::DataLossError(absl::StrCat(
         "the tree of the first ", signed_size, " records has root ",
-        absl::BytesToHexString(*root), ", not the signed head's ",
-        absl::BytesToHexString(latest->head.root_hash),
+        absl::BytesToHexString(*root), ", not the root ",
+        absl::BytesToHexString(signed_head.head.root_hash), " of ", source,
         ": a record up to ", keys::DecisionId(stream, signed_size),
         " was changed"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::map<int, SignedTreeHead>>
+AuditStore::Impl::NewestLoggedHeads() const {
+  std::map<int, SignedTreeHead> newest;
+  if (options_.tree_head_log.empty()) return newest;
+  std::FILE* file = std::fopen(options_.tree_head_log.c_str(), "r");
+  if (file == nullptr) return newest;  // none written yet
+  // The log grows by a line per group commit; its newest heads are at the
+  // end. Reading the last MiB keeps Open cheap on a long log; a stream with
+  // no head in it (all its heads older) is checked against the store's own.
+  constexpr long kTail = 1 << 20;
+  std::string text;
+  if (std::fseek(file, 0, SEEK_END) == 0) {
+    const long size = std::ftell(file);
+    const long from = size > kTail ? size - kTail : 0;
+    std::fseek(file, from, SEEK_SET);
+    text.resize(static_cast<size_t>(size - from));
+    text.resize(std::fread(text.data(), 1, text.size(), file));
+    if (from > 0) {
+      const size_t first_line = text.find('\n');
+      text.erase(0, first_line == std::string::npos ? text.size()
+                                                    : first_line + 1);
+    }
+  }
+  std::fclose(file);
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (line.empty()) continue;
+    absl::StatusOr<SignedTreeHead> head = ParseTreeHeadLine(line);
+    // A line cut short by a crash (the log is not synced) is skipped, and
+    // so are heads of an earlier epoch (their loss was accepted) or of
+    // another store.
+    if (!head.ok() || !InCurrentEpoch(head->head)) continue;
+    SignedTreeHead& slot = newest[head->head.stream];
+    if (head->head.tree_size >= slot.head.tree_size) slot = *std::move(head);
+  }
+  return newest;
+}
+
+absl::StatusOr<std::vector<std::string>> AuditStore::Impl::CheckIntegrity(
+    bool postings) const {
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  return CheckIntegrityLocked(postings);
+}
+
+absl::StatusOr<std::vector<std::string>>
+AuditStore::Impl::CheckIntegrityLocked(bool postings) const {
+  std::vector<std::string> problems;
+  using LoggedHeads = std::map<int, SignedTreeHead>;
+  TC_ASSIGN_OR_RETURN(const LoggedHeads logged, NewestLoggedHeads());
+  for (const v1::TrailStream stream :
+       {v1::TRAIL_STREAM_BINDING, v1::TRAIL_STREAM_VALIDATE_ONLY}) {
+    const uint64_t head = committed_head_[StreamIndex(stream)].load();
+    const std::string name = TreeHeadStreamName(static_cast<int>(stream));
+    const std::string stream_byte(1,
+                                  static_cast<char>(keys::StreamByte(stream)));
+    const std::string past_head =
+        head == 0 ? absl::StrCat("the ", name, " chain is empty")
+                  : absl::StrCat("the ", name, " chain ends at ",
+                                 keys::DecisionId(stream, head));
+    // A record without its hash: the chain was cut under it.
+    {
+      std::unique_ptr<rocksdb::Iterator> it(
+          db_->NewIterator(rocksdb::ReadOptions(), records_));
+      it->SeekForPrev(ToSlice(
+          keys::RecordKey(stream, std::numeric_limits<uint64_t>::max())));
+      if (it->Valid() && it->key().starts_with(ToSlice(stream_byte))) {
+        TC_ASSIGN_OR_RETURN(keys::StreamSeq last,
+                            keys::ParseRecordKey(ToView(it->key())));
+        if (last.sequence > head) {
+          problems.push_back(absl::StrCat(
+              "record ", keys::DecisionId(stream, last.sequence),
+              " has no hash in the chain (", past_head, ")"));
+        }
+      }
+      TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading audit records"));
+    }
+    // The time index: one key per group commit, naming its first record.
+    {
+      std::unique_ptr<rocksdb::Iterator> it(
+          db_->NewIterator(rocksdb::ReadOptions(), time_));
+      it->SeekForPrev(ToSlice(keys::TimeKey(
+          stream, absl::InfiniteFuture(), std::numeric_limits<uint64_t>::max())));
+      if (it->Valid() && it->key().starts_with(ToSlice(stream_byte))) {
+        TC_ASSIGN_OR_RETURN(keys::TimeSeq last,
+                            keys::ParseTimeKey(stream, ToView(it->key())));
+        if (last.sequence > head) {
+          problems.push_back(absl::StrCat(
+              "the time index holds a group commit from record ",
+              keys::DecisionId(stream, last.sequence), " on, but ", past_head,
+              ": those records are missing"));
+        }
+      }
+      TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading the time index"));
+    }
+    // Signed heads: the store's own newest, and the witness log's.
+    absl::StatusOr<std::optional<SignedTreeHead>> stored =
+        ReadHead(stream, std::numeric_limits<uint64_t>::max(), false);
+    TC_RETURN_IF_ERROR(stored.status());
+    if (stored->has_value() && InCurrentEpoch((*stored)->head)) {
+      absl::Status s =
+          CheckAgainstHead(stream, **stored, "the newest signed tree head");
+      if (absl::IsDataLoss(s)) {
+        problems.emplace_back(s.message());
+      } else {
+        TC_RETURN_IF_ERROR(s);
+      }
+    }
+    if (auto it = logged.find(static_cast<int>(stream)); it != logged.end()) {
+      absl::Status s = CheckAgainstHead(
+          stream, it->second,
+          absl::StrCat("the newest head in the tree-head log ",
+                       options_.tree_head_log));
+      if (absl::IsDataLoss(s)) {
+        problems.emplace_back(s.message());
+      } else {
+        TC_RETURN_IF_ERROR(s);
+      }
+    }
+  }
+
+  // Declaration ids (BINDING): an id whose record is gone would be answered
+  // as a replay of nothing, or of whatever later takes its sequence.
+  {
+    const uint64_t head =
+        committed_head_[StreamIndex(v1::TRAIL_STREAM_BINDING)].load();
+    uint64_t count = 0, lowest = std::numeric_limits<uint64_t>::max(),
+             highest = 0;
+    std::vector<std::string> examples;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), declarations_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      TC_ASSIGN_OR_RETURN(keys::DeclarationEntry entry,
+                          keys::DecodeDeclarationEntry(ToView(it->value())));
+      if (entry.sequence <= head) continue;
+      ++count;
+      lowest = std::min(lowest, entry.sequence);
+      highest = std::max(highest, entry.sequence);
+      if (examples.size() < 3) {
+        examples.push_back(absl::StrCat("\"", ToView(it->key()), "\""));
+      }
+    }
+    TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading declaration ids"));
+    if (count > 0) {
+      problems.push_back(absl::StrCat(
+          count, " declaration id(s) (", absl::StrJoin(examples, ", "),
+          count > examples.size() ? ", ..." : "", ") point to records ",
+          keys::DecisionId(v1::TRAIL_STREAM_BINDING, lowest), " to ",
+          keys::DecisionId(v1::TRAIL_STREAM_BINDING, highest),
+          ", past the binding chain's head (",
+          head == 0 ? std::string("none")
+                    : keys::DecisionId(v1::TRAIL_STREAM_BINDING, head),
+          ")"));
+    }
+  }
+
+  if (postings) {
+    // Every posting block (one key per value and group commit): slow on a
+    // large store, so only on request (tradecheck_store_admin check).
+    uint64_t highest[2] = {0, 0};
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), postings_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const absl::string_view key = ToView(it->key());
+      if (key.size() <= keys::kPostingSequenceSize + 1) continue;
+      const uint8_t stream_byte = static_cast<uint8_t>(key[1]);
+      std::optional<v1::TrailStream> stream;
+      for (const v1::TrailStream candidate :
+           {v1::TRAIL_STREAM_BINDING, v1::TRAIL_STREAM_VALIDATE_ONLY}) {
+        if (keys::StreamByte(candidate) == stream_byte) stream = candidate;
+      }
+      if (!stream.has_value()) continue;
+      const absl::string_view prefix =
+          key.substr(0, key.size() - keys::kPostingSequenceSize);
+      TC_ASSIGN_OR_RETURN(const uint64_t smallest,
+                          keys::ParsePostingSequence(prefix, key));
+      TC_ASSIGN_OR_RETURN(
+          std::vector<uint64_t> block,
+          keys::DecodePostingBlock(smallest, ToView(it->value())));
+      if (!block.empty()) {
+        uint64_t& h = highest[StreamIndex(*stream)];
+        h = std::max(h, block.front());
+      }
+    }
+    TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading the postings"));
+    for (const v1::TrailStream stream :
+         {v1::TRAIL_STREAM_BINDING, v1::TRAIL_STREAM_VALIDATE_ONLY}) {
+      const int i = StreamIndex(stream);
+      const uint64_t head = committed_head_[i].load();
+      if (highest[i] > head) {
+        problems.push_back(absl::StrCat(
+            "the query index names records up to ",
+            keys::DecisionId(stream, highest[i]), ", past the ",
+            TreeHeadStreamName(static_cast<int>(stream)),
+            " chain's head (", head, " records)"));
+      }
+    }
+  }
+  return problems;
 }
 
 absl::StatusOr<InclusionProofResult> AuditStore::Impl::InclusionProof(
@@ -1439,6 +2053,12 @@ absl::StatusOr<InclusionProofResult> AuditStore::Impl::InclusionProof(
     return absl::NotFoundError(absl::StrCat(
         "decision_id: ", decision_id, " is not in the ",
         tree_size == 0 ? "trail" : absl::StrCat("tree of size ", size)));
+  }
+  if (absl::StatusOr<v1::Decision> d = ReadDecision(at->stream, at->sequence);
+      d.ok() && d->decision_id() != decision_id) {
+    return absl::NotFoundError(absl::StrCat(
+        "decision_id: ", decision_id, " is not in the trail (its position "
+        "holds ", d->decision_id(), ")"));
   }
   InclusionProofResult out;
   out.stream = at->stream;
@@ -1505,6 +2125,12 @@ absl::Status AuditStore::Impl::PutRuleSetSources(
   }
   absl::ReaderMutexLock lock(&db_mu_);
   TC_RETURN_IF_ERROR(CheckOpen());
+  if (read_only_) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot store rule-set revision \"", revision,
+        "\": the audit store is read-only (", read_only_reason_, ")"));
+  }
+  TC_RETURN_IF_ERROR(CheckFreeSpace());
   rocksdb::WriteBatch batch;
   batch.Put(rulesets_, keys::RuleSetFileKey(revision, ""), rocksdb::Slice());
   for (const auto& [name, contents] : files) {
@@ -1570,6 +2196,33 @@ absl::StatusOr<uint64_t> AuditStore::Impl::CreateCheckpoint(
   const uint64_t head = copy.streams_[0].head_sequence;
   TC_RETURN_IF_ERROR(copy.Close());
   return head;
+}
+
+absl::Status AuditStore::Impl::CheckFreeSpace() const {
+  if (options_.min_free_bytes == 0) return absl::OkStatus();
+  struct statvfs fs;
+  if (statvfs(options_.path.c_str(), &fs) != 0) {
+    return absl::OkStatus();  // the write itself will say what is wrong
+  }
+  const uint64_t free_bytes =
+      static_cast<uint64_t>(fs.f_bavail) * static_cast<uint64_t>(fs.f_frsize);
+  if (free_bytes >= options_.min_free_bytes) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      "the disk holding the audit store ", options_.path, " has ",
+      free_bytes / 1024, " KiB free, below the reserve of ",
+      options_.min_free_bytes / 1024,
+      " KiB (--min_free_disk_mb); nothing was written, retry later"));
+}
+
+bool AuditStore::Impl::Writable() const {
+  if (read_only_) return false;
+  absl::ReaderMutexLock lock(&db_mu_);
+  if (!CheckOpen().ok() || !CheckFreeSpace().ok()) return false;
+  if (write_failed_.load()) {
+    if (!db_->Resume().ok()) return false;
+    write_failed_.store(false);
+  }
+  return true;
 }
 
 AuditStoreStats AuditStore::Impl::Stats() const {
@@ -1683,11 +2336,24 @@ absl::StatusOr<int64_t> AuditStore::QuotaConsumed(
     const std::string& quota_key) const {
   return impl_->QuotaConsumed(quota_key);
 }
+absl::StatusOr<std::string> AuditStore::AcceptLoss(const std::string& reason) {
+  return impl_->AcceptLoss(reason);
+}
+absl::StatusOr<StoreIdentity> AuditStore::Identity() const {
+  return impl_->Identity();
+}
+
+absl::StatusOr<BackupResult> AuditStore::CreateVerifiedBackup(
+    const std::string& directory) {
+  return impl_->CreateVerifiedBackup(directory);
+}
+
 absl::StatusOr<uint64_t> AuditStore::CreateCheckpoint(
     const std::string& directory) {
   return impl_->CreateCheckpoint(directory);
 }
 AuditStoreStats AuditStore::Stats() const { return impl_->Stats(); }
+bool AuditStore::Writable() const { return impl_->Writable(); }
 absl::StatusOr<SignedTreeHead> AuditStore::LatestSignedTreeHead(
     v1::TrailStream stream) const {
   return impl_->LatestSignedTreeHead(stream);
@@ -1696,6 +2362,11 @@ absl::StatusOr<SignedTreeHead> AuditStore::SignedTreeHeadAt(
     v1::TrailStream stream, uint64_t tree_size) const {
   return impl_->SignedTreeHeadAt(stream, tree_size);
 }
+absl::StatusOr<std::vector<std::string>> AuditStore::CheckIntegrity(
+    bool postings) const {
+  return impl_->CheckIntegrity(postings);
+}
+
 absl::Status AuditStore::CheckLatestSignedTreeHead(
     v1::TrailStream stream) const {
   return impl_->CheckLatestSignedTreeHead(stream);

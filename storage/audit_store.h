@@ -62,6 +62,39 @@ struct AuditStoreOptions {
   // file is written without fsync, so a crash can lose its last lines
   // (they are in the store: GetSignedTreeHead / the heads family).
   std::string tree_head_log;
+  // Refuse to open a store that has lost records (docs/storage.md, "No
+  // silent loss"): an index entry, a time key or a signed tree head (in the
+  // store or in `tree_head_log`) that reaches past the chain's head, or a
+  // tree whose root differs from a signed head's. Off only for tools and
+  // tests that open a damaged store to inspect it (CheckIntegrity).
+  bool check_at_open = true;
+  // Free space (bytes) to keep on the filesystem holding `path`. A group
+  // commit is not started while less is free: its appends fail UNAVAILABLE
+  // and nothing is written, so RocksDB never meets a full disk in the
+  // middle of a write (Debian's build aborts there) and keeps room to
+  // flush. Writes resume by themselves once space is back. Opened below
+  // the reserve, the store opens read-only (reads work, every append is
+  // UNAVAILABLE) instead of failing; restart it once space is freed.
+  // 0: no reserve.
+  uint64_t min_free_bytes = 0;
+  // Open read-only (RocksDB's OpenForReadOnly): nothing is written, every
+  // append is UNAVAILABLE. For verifying a backup and for inspection.
+  bool read_only = false;
+};
+
+// Who the store is (schema 4): signed into every tree head.
+struct StoreIdentity {
+  std::string identity;  // 16 raw bytes, made at creation; empty read-only
+                         // on a store from before schema 4
+  uint64_t epoch = 1;    // advanced by each accepted loss
+  std::vector<std::string> accepted_losses;  // oldest first, as recorded
+};
+
+// What CreateVerifiedBackup wrote and checked.
+struct BackupResult {
+  uint64_t binding_head = 0;       // last BINDING sequence in the backup
+  uint64_t records_verified = 0;   // records of both streams verified
+  uint64_t files_copied = 0;       // hard links replaced by copies
 };
 
 // Quota a record consumes when bound (see rules::QuotaDraw; the store keeps
@@ -104,7 +137,10 @@ struct AppendResult {
 // Called exactly once per Append, on the writer thread, after the record is
 // durable (or with the error). Errors: ALREADY_EXISTS (declaration_id used
 // with different content; the message names the decision holding it),
-// UNAVAILABLE (store closed), INTERNAL/DATA_LOSS (RocksDB failure).
+// DATA_LOSS (the declaration_id's index entry leads to a record that is
+// missing or holds another declaration: never another declaration's
+// verdict), UNAVAILABLE (store closed, or an I/O error such as a full disk:
+// retry later), INTERNAL (any other RocksDB failure).
 using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
 
 // Counters since Open, for tests and monitoring.
@@ -192,6 +228,28 @@ class AuditStore {
   // differs.
   absl::Status CheckLatestSignedTreeHead(v1::TrailStream stream) const;
 
+  // Everything Open checks (see AuditStoreOptions::check_at_open), plus
+  // every posting block: one line per problem, each naming the stream, the
+  // index and the records concerned; empty when the store is whole. For
+  // `tradecheck_store_admin check` on a store opened with check_at_open off.
+  absl::StatusOr<std::vector<std::string>> CheckIntegrity(bool postings) const;
+
+  // The operator's explicit acceptance of a loss CheckIntegrity found (for
+  // `tradecheck_store_admin accept-loss`, on a store opened with
+  // check_at_open off and nothing else appending). Removes what points past
+  // the chain that is left (declaration ids, so their retries are checked
+  // afresh; time keys; posting blocks; the store's signed heads beyond it),
+  // advances the epoch (new decision ids end in "-e<epoch>", so no id given
+  // out before the loss is ever given out again, and new heads are signed
+  // with it; heads of earlier epochs no longer count at open), and keeps
+  // the acceptance (time, reason, problems, epochs) in the store's meta
+  // family, listed by Identity(). Returns that text. FAILED_PRECONDITION
+  // when nothing is missing; INVALID_ARGUMENT naming `reason` when empty.
+  absl::StatusOr<std::string> AcceptLoss(const std::string& reason);
+
+  // The store's identity, epoch and accepted losses.
+  absl::StatusOr<StoreIdentity> Identity() const;
+
   // Merkle proofs over the durable records (tree_size 0 = the stream's
   // head). INVALID_ARGUMENT naming tree_size / first_size / second_size
   // when beyond the head or out of order; NOT_FOUND for an unknown decision
@@ -217,7 +275,24 @@ class AuditStore {
   // not exist). Returns the last BINDING sequence it contains.
   absl::StatusOr<uint64_t> CreateCheckpoint(const std::string& directory);
 
+  // A backup that survives the loss of the store's disk and is known good:
+  // a checkpoint into `directory` (which must not exist) whose files are
+  // then all copies (RocksDB hard-links table files when it can; a link
+  // shares the store's blocks, so it is no copy), then opened read-only and
+  // verified: both chains walked (VerifyTrail) and every check Open makes
+  // (indexes, signed heads and tree roots within the copy). DATA_LOSS
+  // naming the problem when the copy does not verify (the directory is
+  // kept for inspection).
+  absl::StatusOr<BackupResult> CreateVerifiedBackup(
+      const std::string& directory);
+
   AuditStoreStats Stats() const;
+
+  // False while appends cannot be written: free space below
+  // min_free_bytes, an I/O error RocksDB has not recovered from (this call
+  // asks it to, once space is back), or the store was opened read-only.
+  // Cheap (one statvfs); thread-safe.
+  bool Writable() const;
 
   // Drains pending appends (their callbacks run), stops the writer and
   // closes RocksDB, returning its status. Later appends fail UNAVAILABLE.

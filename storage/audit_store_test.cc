@@ -460,10 +460,10 @@ TEST_F(AuditStoreTest, CloseDrainsPendingAppends) {
 TEST_F(AuditStoreTest, OtherSchemaVersionIsRefusedClearly) {
   OpenStore();
   CloseStore();
-  ASSERT_THAT(testing::SetSchemaVersion(path_, "4"), IsOk());
+  ASSERT_THAT(testing::SetSchemaVersion(path_, "5"), IsOk());
   EXPECT_THAT(AuditStore::Open(Options(path_)),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("schema version 4")));
+                       HasSubstr("schema version 5")));
 }
 
 // Records that arrive together are group-committed: their index postings
@@ -642,12 +642,12 @@ TEST_F(AuditStoreTest, GroupCommittedIndexesAnswerLikeAScanAcrossVersions) {
   ASSERT_THAT(testing::SetSchemaVersion(path_, "1"), IsOk());
   TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options));
   check_all("version 1 layout");
-  // Opening builds the Merkle tree and records version 3 (a version 1 or 2
+  // Opening builds the Merkle tree and records version 4 (a version 1 or 2
   // build then refuses the store).
   CloseStore();
   TC_ASSERT_OK_AND_ASSIGN(std::string version,
                           testing::GetSchemaVersion(path_));
-  EXPECT_EQ(version, "3");
+  EXPECT_EQ(version, "4");
 
   // New group commits after version 1 keys of the same values.
   TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options));
@@ -655,7 +655,7 @@ TEST_F(AuditStoreTest, GroupCommittedIndexesAnswerLikeAScanAcrossVersions) {
   check_all("after the upgrade");
   CloseStore();
   TC_ASSERT_OK_AND_ASSIGN(version, testing::GetSchemaVersion(path_));
-  EXPECT_EQ(version, "3");
+  EXPECT_EQ(version, "4");
 }
 
 TEST_F(AuditStoreTest, DirectoryThatIsNotAStoreIsRefusedClearly) {
@@ -986,6 +986,86 @@ TEST_F(AuditStoreTest, CheckpointIsAnOpenableStoreAsOfItsCreation) {
   EXPECT_THAT(restored->FindByDeclarationId("D-6"),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(restored->Close(), IsOk());
+}
+
+TEST_F(AuditStoreTest, AVerifiedBackupSharesNoFileWithTheStore) {
+  OpenStore();
+  for (int i = 1; i <= 4; ++i) Append(MakeRequest(absl::StrCat("D-", i)));
+  CloseStore();
+  OpenStore();  // recovery flushes the log into a table file (a link)
+  for (int i = 5; i <= 6; ++i) Append(MakeRequest(absl::StrCat("D-", i)));
+  const std::string backup = dir_ + "/backup";
+  TC_ASSERT_OK_AND_ASSIGN(BackupResult result,
+                          store_->CreateVerifiedBackup(backup));
+  EXPECT_EQ(result.binding_head, 6u);
+  EXPECT_EQ(result.records_verified, 6u);
+  EXPECT_GE(result.files_copied, 1u);
+  for (const auto& entry : std::filesystem::directory_iterator(backup)) {
+    EXPECT_EQ(std::filesystem::hard_link_count(entry.path()), 1u)
+        << entry.path();
+  }
+  CloseStore();
+  TC_ASSERT_OK_AND_ASSIGN(std::unique_ptr<AuditStore> restored,
+                          AuditStore::Open(Options(backup)));
+  EXPECT_EQ(restored->Stats().binding_head, 6u);
+  EXPECT_THAT(restored->Close(), IsOk());
+}
+
+// ------------------------------------------------------------ no silent loss
+
+TEST_F(AuditStoreTest, ARetryOfALostRecordIsDataLossNeverAnotherVerdict) {
+  OpenStore();
+  for (int i = 1; i <= 5; ++i) Append(MakeRequest(absl::StrCat("D-", i)));
+  CloseStore();
+  ASSERT_THAT(testing::DeleteRecord(path_, v1::TRAIL_STREAM_BINDING, 3),
+              IsOk());
+  ASSERT_THAT(testing::CopyRecord(path_, v1::TRAIL_STREAM_BINDING, 1, 4),
+              IsOk());
+  OpenStore();
+  EXPECT_THAT(store_->AppendAndWait(MakeRequest("D-3")),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("which the audit trail no longer has")));
+  EXPECT_THAT(store_->AppendAndWait(MakeRequest("D-4")),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("holds record b-000000000001")));
+  EXPECT_THAT(store_->GetDecision("b-000000000004"),
+              StatusIs(absl::StatusCode::kDataLoss));
+  // An intact one still replays.
+  TC_ASSERT_OK_AND_ASSIGN(AppendResult replay,
+                          store_->AppendAndWait(MakeRequest("D-5")));
+  EXPECT_TRUE(replay.replayed);
+  EXPECT_EQ(replay.decision.sequence(), 5u);
+}
+
+TEST_F(AuditStoreTest, BelowTheFreeSpaceReserveNothingIsWrittenAndReadsGoOn) {
+  OpenStore();
+  Append(MakeRequest("D-1"));
+  CloseStore();
+  AuditStoreOptions options = Options(path_);
+  options.min_free_bytes = uint64_t{1} << 62;  // more than any disk
+  // Opened below the reserve: read-only, not a failure.
+  TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options));
+  EXPECT_FALSE(store_->Writable());
+  EXPECT_THAT(store_->AppendAndWait(MakeRequest("D-2")),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("read-only")));
+  TC_ASSERT_OK_AND_ASSIGN(v1::Decision d1,
+                          store_->GetDecision("b-000000000001"));
+  EXPECT_EQ(d1.declaration().declaration_id(), "D-1");
+  TC_ASSERT_OK_AND_ASSIGN(AppendResult replay,
+                          store_->AppendAndWait(MakeRequest("D-1")));
+  EXPECT_TRUE(replay.replayed);  // a replay writes nothing
+  CloseStore();
+
+  // Running below the reserve (a new store): appends are refused before
+  // anything reaches RocksDB.
+  AuditStoreOptions fresh = Options(dir_ + "/fresh");
+  fresh.min_free_bytes = uint64_t{1} << 62;
+  TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(fresh));
+  EXPECT_THAT(store_->AppendAndWait(MakeRequest("D-1")),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("below the reserve")));
+  EXPECT_FALSE(store_->Writable());
+  EXPECT_EQ(store_->Stats().binding_head, 0u);
 }
 
 }  // namespace

@@ -87,6 +87,12 @@ std::string DecisionId(v1::TrailStream stream, uint64_t sequence) {
   return absl::StrFormat("%c-%012d", StreamByte(stream), sequence);
 }
 
+std::string DecisionId(v1::TrailStream stream, uint64_t sequence,
+                       uint64_t epoch) {
+  if (epoch <= 1) return DecisionId(stream, sequence);
+  return absl::StrFormat("%c-%012d-e%d", StreamByte(stream), sequence, epoch);
+}
+
 absl::StatusOr<StreamSeq> ParseDecisionId(absl::string_view decision_id) {
   auto bad = [&] {
     return absl::NotFoundError(
@@ -96,16 +102,29 @@ absl::StatusOr<StreamSeq> ParseDecisionId(absl::string_view decision_id) {
   auto stream = StreamFromByte(static_cast<uint8_t>(decision_id[0]));
   if (!stream.ok()) return bad();
   absl::string_view digits = decision_id.substr(2);
-  for (char c : digits) {
-    if (c < '0' || c > '9') return bad();
+  absl::string_view epoch_digits;
+  if (size_t e = digits.find("-e"); e != absl::string_view::npos) {
+    epoch_digits = digits.substr(e + 2);
+    digits = digits.substr(0, e);
+    if (epoch_digits.empty()) return bad();
+  }
+  for (absl::string_view part : {digits, epoch_digits}) {
+    for (char c : part) {
+      if (c < '0' || c > '9') return bad();
+    }
   }
   StreamSeq out;
   out.stream = *stream;
   if (!absl::SimpleAtoi(digits, &out.sequence) || out.sequence == 0) {
     return bad();
   }
-  // Only the canonical spelling names a decision ("b-1" does not).
-  if (DecisionId(out.stream, out.sequence) != decision_id) return bad();
+  if (!epoch_digits.empty() && !absl::SimpleAtoi(epoch_digits, &out.epoch)) {
+    return bad();
+  }
+  // Only the canonical spelling names a decision ("b-1", "...-e1" do not).
+  if (DecisionId(out.stream, out.sequence, out.epoch) != decision_id) {
+    return bad();
+  }
   return out;
 }
 

@@ -36,6 +36,14 @@ inline constexpr char kHeadsCf[] = "heads";
 inline constexpr char kMetaMagic[] = "magic";
 inline constexpr char kMetaSchemaVersion[] = "schema_version";
 inline constexpr char kMetaPageTokenKey[] = "page_token_key";
+// 16 random bytes made when the store is created (or upgraded to schema 4);
+// copies and restores keep it.
+inline constexpr char kMetaStoreIdentity[] = "store_identity";
+// Decimal; 1 for a new store, advanced by each accepted loss.
+inline constexpr char kMetaEpoch[] = "epoch";
+// One per accepted loss: kMetaAcceptedLossPrefix + the new epoch (8 bytes
+// big-endian) -> the acceptance, as text.
+inline constexpr char kMetaAcceptedLossPrefix[] = "accepted_loss/";
 inline constexpr char kMagicValue[] = "tradecheck-audit-store";
 
 // One byte per stream in keys. UNSPECIFIED is never stored.
@@ -44,14 +52,21 @@ uint8_t StreamByte(v1::TrailStream stream);
 struct StreamSeq {
   v1::TrailStream stream = v1::TRAIL_STREAM_UNSPECIFIED;
   uint64_t sequence = 0;
+  // Decision ids only: the store epoch the id was given out in (1 when the
+  // id has no epoch suffix).
+  uint64_t epoch = 1;
 };
 
 // records / chain: <stream:1><sequence:8> (plain order: ascending walk).
 std::string RecordKey(v1::TrailStream stream, uint64_t sequence);
 absl::StatusOr<StreamSeq> ParseRecordKey(absl::string_view key);
 
-// Decision ids: "b-" / "v-" + sequence zero-padded to 12 digits.
+// Decision ids: "b-" / "v-" + sequence zero-padded to 12 digits, and from
+// epoch 2 on (after an accepted loss reuses sequences) "-e" + the epoch:
+// "b-000000000042-e2". The two-argument form names a position (messages).
 std::string DecisionId(v1::TrailStream stream, uint64_t sequence);
+std::string DecisionId(v1::TrailStream stream, uint64_t sequence,
+                       uint64_t epoch);
 absl::StatusOr<StreamSeq> ParseDecisionId(absl::string_view decision_id);
 
 // Fields with equality postings.

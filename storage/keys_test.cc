@@ -49,8 +49,17 @@ TEST(KeysTest, DecisionIdRoundTripsAndRejectsNonCanonical) {
   TC_ASSERT_OK_AND_ASSIGN(StreamSeq back, ParseDecisionId("v-000000000007"));
   EXPECT_EQ(back.stream, v1::TRAIL_STREAM_VALIDATE_ONLY);
   EXPECT_EQ(back.sequence, 7u);
+  // After an accepted loss the epoch is part of the id.
+  EXPECT_EQ(DecisionId(v1::TRAIL_STREAM_BINDING, 42, 1), "b-000000000042");
+  EXPECT_EQ(DecisionId(v1::TRAIL_STREAM_BINDING, 42, 3), "b-000000000042-e3");
+  TC_ASSERT_OK_AND_ASSIGN(back, ParseDecisionId("b-000000000042-e3"));
+  EXPECT_EQ(back.stream, v1::TRAIL_STREAM_BINDING);
+  EXPECT_EQ(back.sequence, 42u);
+  EXPECT_EQ(back.epoch, 3u);
   for (const char* bad : {"", "b-", "b-1", "x-000000000001", "b-00000000000a",
-                          "b-000000000000", "b000000000001"}) {
+                          "b-000000000000", "b000000000001",
+                          "b-000000000001-e1", "b-000000000001-e",
+                          "b-000000000001-e02", "b-000000000001-ex"}) {
     EXPECT_THAT(ParseDecisionId(bad), StatusIs(absl::StatusCode::kNotFound))
         << bad;
   }

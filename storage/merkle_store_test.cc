@@ -27,6 +27,7 @@
 namespace tradecheck::storage {
 namespace {
 
+using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::tradecheck::testing::IsOk;
 using ::tradecheck::testing::StatusIs;
@@ -63,7 +64,7 @@ class MerkleStoreTest : public ::testing::Test {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void Open(bool sign = true) {
+  AuditStoreOptions Options(bool sign = true, bool check_at_open = true) {
     AuditStoreOptions options;
     options.path = path_;
     options.clock = &clock_;
@@ -72,7 +73,12 @@ class MerkleStoreTest : public ::testing::Test {
       options.tree_head_signer = signer_;
       options.tree_head_log = log_;
     }
-    TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options));
+    options.check_at_open = check_at_open;
+    return options;
+  }
+  void Open(bool sign = true, bool check_at_open = true) {
+    TC_ASSERT_OK_AND_ASSIGN(store_,
+                            AuditStore::Open(Options(sign, check_at_open)));
   }
   void Close() {
     ASSERT_THAT(store_->Close(), IsOk());
@@ -264,7 +270,7 @@ TEST_F(MerkleStoreTest, AVersion2StoreGetsItsTreeAtOpen) {
   EXPECT_EQ(head.head.root_hash, ExpectedTree(41).Root());
   Close();
   TC_ASSERT_OK_AND_ASSIGN(version, testing::GetSchemaVersion(path_));
-  EXPECT_EQ(version, "3");
+  EXPECT_EQ(version, "4");
 }
 
 TEST_F(MerkleStoreTest, ATailCutAfterASignedHeadIsNamed) {
@@ -277,11 +283,23 @@ TEST_F(MerkleStoreTest, ATailCutAfterASignedHeadIsNamed) {
   ASSERT_THAT(testing::CutTail(path_, v1::TRAIL_STREAM_BINDING, 6,
                                /*drop_heads=*/false),
               IsOk());
-  Open();
+  // Open refuses the store, naming what is missing...
+  EXPECT_THAT(AuditStore::Open(Options()).status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("records b-000000000007 to b-000000000010 "
+                                 "are missing")));
+  // ...which a tool opening it without the check sees too.
+  Open(/*sign=*/true, /*check_at_open=*/false);
   TC_ASSERT_OK_AND_ASSIGN(
       v1::VerifyTrailResponse verify,
       store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
   EXPECT_TRUE(verify.ok());
+  TC_ASSERT_OK_AND_ASSIGN(std::vector<std::string> problems,
+                          store_->CheckIntegrity(/*postings=*/true));
+  EXPECT_THAT(problems, Contains(HasSubstr("the query index names records up "
+                                           "to b-000000000010")));
+  EXPECT_THAT(problems,
+              Contains(HasSubstr("4 declaration id(s)")));
   EXPECT_THAT(store_->CheckLatestSignedTreeHead(v1::TRAIL_STREAM_BINDING),
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("records b-000000000007 to b-000000000010 "
@@ -295,7 +313,10 @@ TEST_F(MerkleStoreTest, AForgedRecordWithRecomputedLinksIsNamed) {
   ASSERT_THAT(testing::ForgeRecord(path_, v1::TRAIL_STREAM_BINDING, 4,
                                    "someone else"),
               IsOk());
-  Open();
+  EXPECT_THAT(AuditStore::Open(Options()).status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("a record up to b-000000000009 was changed")));
+  Open(/*sign=*/true, /*check_at_open=*/false);
   TC_ASSERT_OK_AND_ASSIGN(
       v1::VerifyTrailResponse verify,
       store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
@@ -303,6 +324,86 @@ TEST_F(MerkleStoreTest, AForgedRecordWithRecomputedLinksIsNamed) {
   EXPECT_THAT(store_->CheckLatestSignedTreeHead(v1::TRAIL_STREAM_BINDING),
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("a record up to b-000000000009 was changed")));
+}
+
+TEST_F(MerkleStoreTest, AVersion3StoreGetsAnIdentityAndEpochAtOpen) {
+  Open();
+  AppendMany(3);
+  Close();
+  ASSERT_THAT(testing::RewriteAsVersion3(path_), IsOk());
+  Open();
+  TC_ASSERT_OK_AND_ASSIGN(StoreIdentity identity, store_->Identity());
+  EXPECT_EQ(identity.identity.size(), 16u);
+  EXPECT_EQ(identity.epoch, 1u);
+  AppendMany(2);
+  TC_ASSERT_OK_AND_ASSIGN(SignedTreeHead head,
+                          store_->LatestSignedTreeHead(v1::TRAIL_STREAM_BINDING));
+  EXPECT_EQ(head.head.store_identity, identity.identity);
+  EXPECT_EQ(head.head.epoch, 1u);
+  EXPECT_THAT(verifier_->Verify(head), IsOk());
+  Close();
+  TC_ASSERT_OK_AND_ASSIGN(std::string version,
+                          testing::GetSchemaVersion(path_));
+  EXPECT_EQ(version, "4");
+  // The identity stays; the heads signed before it (none) still count.
+  Open();
+  TC_ASSERT_OK_AND_ASSIGN(StoreIdentity again, store_->Identity());
+  EXPECT_EQ(again.identity, identity.identity);
+}
+
+TEST_F(MerkleStoreTest, AnAcceptedLossAdvancesTheEpochAndNeverReusesAnId) {
+  Open();
+  AppendMany(4);
+  AppendMany(2);
+  Close();
+  ASSERT_THAT(testing::CutTail(path_, v1::TRAIL_STREAM_BINDING, 4,
+                               /*drop_heads=*/false),
+              IsOk());
+  EXPECT_THAT(AuditStore::Open(Options()).status(),
+              StatusIs(absl::StatusCode::kDataLoss));
+  Open(/*sign=*/true, /*check_at_open=*/false);
+  EXPECT_THAT(store_->AcceptLoss(""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("reason")));
+  TC_ASSERT_OK_AND_ASSIGN(std::string accepted,
+                          store_->AcceptLoss("disk replaced; tail gone"));
+  EXPECT_THAT(accepted, HasSubstr("disk replaced; tail gone"));
+  EXPECT_THAT(accepted, HasSubstr("records b-000000000005 to "
+                                  "b-000000000006 are missing"));
+  EXPECT_THAT(accepted, HasSubstr("epoch 1 -> 2"));
+  EXPECT_THAT(store_->AcceptLoss("again"),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  Close();
+
+  Open();  // the checks pass now
+  // The lost declaration D-5 is checked afresh, under a new id.
+  TC_ASSERT_OK_AND_ASSIGN(AppendResult again,
+                          store_->AppendAndWait(Request("D-5")));
+  EXPECT_FALSE(again.replayed);
+  EXPECT_EQ(again.decision.decision_id(), "b-000000000005-e2");
+  TC_ASSERT_OK_AND_ASSIGN(v1::Decision got,
+                          store_->GetDecision("b-000000000005-e2"));
+  EXPECT_EQ(got.declaration().declaration_id(), "D-5");
+  // The id given out before the loss names nothing now.
+  EXPECT_THAT(store_->GetDecision("b-000000000005"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("-e2")));
+  TC_ASSERT_OK_AND_ASSIGN(SignedTreeHead head,
+                          store_->LatestSignedTreeHead(v1::TRAIL_STREAM_BINDING));
+  EXPECT_EQ(head.head.epoch, 2u);
+  EXPECT_EQ(head.head.tree_size, 5u);
+  TC_ASSERT_OK_AND_ASSIGN(
+      v1::VerifyTrailResponse verify,
+      store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
+  EXPECT_TRUE(verify.ok()) << verify.problem();
+  TC_ASSERT_OK_AND_ASSIGN(StoreIdentity identity, store_->Identity());
+  EXPECT_EQ(identity.epoch, 2u);
+  ASSERT_EQ(identity.accepted_losses.size(), 1u);
+  EXPECT_EQ(identity.accepted_losses[0], accepted);
+  TC_ASSERT_OK_AND_ASSIGN(std::vector<std::string> problems,
+                          store_->CheckIntegrity(/*postings=*/true));
+  EXPECT_TRUE(problems.empty()) << problems.front();
+  Close();
+  Open();  // and still after a restart
 }
 
 }  // namespace

@@ -157,6 +157,20 @@ absl::Status ForgeRecord(const std::string& db_path, v1::TrailStream stream,
   });
 }
 
+absl::Status RewriteAsVersion3(const std::string& db_path) {
+  absl::Status s =
+      WithStore(db_path, [&](rocksdb::DB* db, Families& cf) -> absl::Status {
+        rocksdb::WriteBatch batch;
+        batch.Delete(cf[keys::kMetaCf], keys::kMetaStoreIdentity);
+        batch.Delete(cf[keys::kMetaCf], keys::kMetaEpoch);
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        return FromRocks(db->Write(wo, &batch), "removing the identity");
+      });
+  if (!s.ok()) return s;
+  return SetSchemaVersion(db_path, "3");
+}
+
 absl::Status RewriteAsVersion2(const std::string& db_path) {
   absl::Status s =
       WithStore(db_path, [&](rocksdb::DB* db, Families& cf) -> absl::Status {

@@ -28,6 +28,9 @@ absl::Status CutTail(const std::string& db_path, v1::TrailStream stream,
 absl::Status ForgeRecord(const std::string& db_path, v1::TrailStream stream,
                          uint64_t sequence, const std::string& new_caller);
 
+// The meta a schema version 3 build wrote: no store identity or epoch.
+absl::Status RewriteAsVersion3(const std::string& db_path);
+
 // The layout a schema version 2 build wrote: no tree or heads family.
 absl::Status RewriteAsVersion2(const std::string& db_path);
 

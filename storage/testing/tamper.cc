@@ -1,5 +1,8 @@
 #include "storage/testing/tamper.h"
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -95,6 +98,139 @@ absl::Status FlipByteInRecord(const std::string& db_path,
         wo.sync = true;
         return FromRocks(db->Put(wo, cf, key, value), "writing the record");
       });
+}
+
+absl::Status DeleteRecord(const std::string& db_path, v1::TrailStream stream,
+                          uint64_t sequence) {
+  return WithColumnFamilies(
+      db_path,
+      [&](rocksdb::DB* db,
+          const std::map<std::string, rocksdb::ColumnFamilyHandle*>& cfs)
+          -> absl::Status {
+        const std::string key = keys::RecordKey(stream, sequence);
+        std::string value;
+        rocksdb::Status s = db->Get(rocksdb::ReadOptions(),
+                                    cfs.at(keys::kRecordsCf), key, &value);
+        if (s.IsNotFound()) {
+          return absl::NotFoundError(
+              absl::StrCat("no record ", keys::DecisionId(stream, sequence)));
+        }
+        if (!s.ok()) return FromRocks(s, "reading the record");
+        rocksdb::WriteBatch batch;
+        batch.Delete(cfs.at(keys::kRecordsCf), key);
+        batch.Delete(cfs.at(keys::kChainCf), key);
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        return FromRocks(db->Write(wo, &batch), "deleting the record");
+      });
+}
+
+namespace {
+
+// Reads record `sequence`'s value and chain hash.
+absl::Status ReadPair(rocksdb::DB* db,
+                      const std::map<std::string,
+                                     rocksdb::ColumnFamilyHandle*>& cfs,
+                      v1::TrailStream stream, uint64_t sequence,
+                      std::string* value, std::string* hash) {
+  const std::string key = keys::RecordKey(stream, sequence);
+  rocksdb::Status s =
+      db->Get(rocksdb::ReadOptions(), cfs.at(keys::kRecordsCf), key, value);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(
+        absl::StrCat("no record ", keys::DecisionId(stream, sequence)));
+  }
+  if (!s.ok()) return FromRocks(s, "reading the record");
+  return FromRocks(
+      db->Get(rocksdb::ReadOptions(), cfs.at(keys::kChainCf), key, hash),
+      "reading the record's hash");
+}
+
+}  // namespace
+
+absl::Status SwapRecords(const std::string& db_path, v1::TrailStream stream,
+                         uint64_t a, uint64_t b) {
+  return WithColumnFamilies(
+      db_path,
+      [&](rocksdb::DB* db,
+          const std::map<std::string, rocksdb::ColumnFamilyHandle*>& cfs)
+          -> absl::Status {
+        std::string value_a, hash_a, value_b, hash_b;
+        absl::Status s = ReadPair(db, cfs, stream, a, &value_a, &hash_a);
+        if (s.ok()) s = ReadPair(db, cfs, stream, b, &value_b, &hash_b);
+        if (!s.ok()) return s;
+        rocksdb::WriteBatch batch;
+        batch.Put(cfs.at(keys::kRecordsCf), keys::RecordKey(stream, a),
+                  value_b);
+        batch.Put(cfs.at(keys::kChainCf), keys::RecordKey(stream, a), hash_b);
+        batch.Put(cfs.at(keys::kRecordsCf), keys::RecordKey(stream, b),
+                  value_a);
+        batch.Put(cfs.at(keys::kChainCf), keys::RecordKey(stream, b), hash_a);
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        return FromRocks(db->Write(wo, &batch), "swapping records");
+      });
+}
+
+absl::Status CopyRecord(const std::string& db_path, v1::TrailStream stream,
+                        uint64_t from, uint64_t to) {
+  return WithColumnFamilies(
+      db_path,
+      [&](rocksdb::DB* db,
+          const std::map<std::string, rocksdb::ColumnFamilyHandle*>& cfs)
+          -> absl::Status {
+        std::string value, hash;
+        absl::Status s = ReadPair(db, cfs, stream, from, &value, &hash);
+        if (!s.ok()) return s;
+        rocksdb::WriteBatch batch;
+        batch.Put(cfs.at(keys::kRecordsCf), keys::RecordKey(stream, to),
+                  value);
+        batch.Put(cfs.at(keys::kChainCf), keys::RecordKey(stream, to), hash);
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        return FromRocks(db->Write(wo, &batch), "copying a record");
+      });
+}
+
+absl::StatusOr<std::string> FlipByteInWal(const std::string& db_path,
+                                          double fraction) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::string newest;
+  for (const fs::directory_entry& entry : fs::directory_iterator(db_path, ec)) {
+    if (entry.path().extension() != ".log" ||
+        entry.path().filename().string().rfind("LOG", 0) == 0 ||
+        fs::file_size(entry.path(), ec) == 0) {
+      continue;
+    }
+    // Log numbers are zero-padded, so the largest name is the newest.
+    if (entry.path().string() > newest) newest = entry.path().string();
+  }
+  if (ec) {
+    return absl::NotFoundError(absl::StrCat("cannot list ", db_path, ": ",
+                                            ec.message()));
+  }
+  if (newest.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat(db_path, " has no non-empty write-ahead log"));
+  }
+  std::fstream file(newest, std::ios::in | std::ios::out | std::ios::binary);
+  const uint64_t size = fs::file_size(newest, ec);
+  if (!file || ec || size == 0) {
+    return absl::NotFoundError(absl::StrCat("cannot open ", newest));
+  }
+  const auto offset = static_cast<std::streamoff>(
+      std::min<double>(static_cast<double>(size - 1),
+                       std::max(0.0, fraction) * static_cast<double>(size)));
+  char byte = 0;
+  file.seekg(offset);
+  file.read(&byte, 1);
+  byte = static_cast<char>(~byte);
+  file.seekp(offset);
+  file.write(&byte, 1);
+  file.flush();
+  if (!file) return absl::InternalError(absl::StrCat("cannot write ", newest));
+  return newest;
 }
 
 absl::Status SetSchemaVersion(const std::string& db_path,

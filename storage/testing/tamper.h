@@ -24,6 +24,26 @@ absl::Status FlipByteInRecord(const std::string& db_path,
                               v1::TrailStream stream, uint64_t sequence,
                               size_t byte_offset);
 
+// Deletes record `sequence` of `stream` (its value and its chain hash), as
+// a lost or removed record would look. NOT_FOUND when there is none.
+absl::Status DeleteRecord(const std::string& db_path, v1::TrailStream stream,
+                          uint64_t sequence);
+
+// Exchanges records `a` and `b` of `stream` (values and chain hashes).
+absl::Status SwapRecords(const std::string& db_path, v1::TrailStream stream,
+                         uint64_t a, uint64_t b);
+
+// Overwrites record `to` of `stream` with a copy of record `from` (value
+// and chain hash), as a replayed or duplicated write would.
+absl::Status CopyRecord(const std::string& db_path, v1::TrailStream stream,
+                        uint64_t from, uint64_t to);
+
+// Inverts one byte of the store's newest write-ahead log file (`*.log`),
+// at `fraction` (0..1) of its length. NOT_FOUND when the store has no
+// non-empty log. Returns the file changed.
+absl::StatusOr<std::string> FlipByteInWal(const std::string& db_path,
+                                          double fraction);
+
 // Overwrites the schema version in the meta column family.
 absl::Status SetSchemaVersion(const std::string& db_path,
                               const std::string& version);

@@ -249,6 +249,7 @@ TEST(AuditE2eTest, BackupIsAWorkingStoreUpToItsSequence) {
     grpc::Status status = stubs.admin->CreateBackup(Ctx(60).get(), request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(response.binding_sequence(), 3u);
+    EXPECT_EQ(response.records_verified(), 3u);  // checked after writing
     // The target must not exist: a second backup there is refused.
     status = stubs.admin->CreateBackup(Ctx().get(), request, &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
