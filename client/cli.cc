@@ -1032,6 +1032,18 @@ int RunCli(const std::vector<std::string>& args, const CliOptions& options,
         [](TradecheckClient& c) { return c.GetRuleSet(); },
         [](const v1::RuleSetInfo& r) { return FormatRuleSet(r); });
   }
+  if (command == "health") {
+    // For HEALTHCHECK and probes: exit 0 only when the server serves.
+    if (!want_args(1, "health")) return kExitUsage;
+    int exit_code = kExitServer;
+    std::unique_ptr<TradecheckClient> client =
+        MakeClient(options, io, make_client, &exit_code);
+    if (client == nullptr) return exit_code;
+    absl::StatusOr<std::string> health = client->Health();
+    if (!health.ok()) return ReportRpcError(health.status(), "health failed", io);
+    io.out << *health << "\n";
+    return *health == "SERVING" ? kExitAllow : kExitServer;
+  }
   if (command == "stats") {
     if (!want_args(1, "stats")) return kExitUsage;
     return SimpleCommand<v1::GetStoreStatsResponse>(
@@ -1107,6 +1119,7 @@ Commands
                                verdict that would change, then totals (admin).
       --since=TIME --until=TIME (recorded_at range, as for audit list)
       --limit=N (decisions evaluated, newest first; default 10000)
+  health                       SERVING (exit 0) or NOT_SERVING (exit 3)
   stats                        Audit store counters since the server started
                                (records, group commits, fsyncs, replays) and
                                the trail's heads.

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "client/errors.h"
 #include "client/internal/stubs.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "client/service_config.h"
 #include "common/status_macros.h"
 #include "google/rpc/status.pb.h"
@@ -425,6 +426,24 @@ absl::StatusOr<v1::CreateBackupResponse> TradecheckClient::CreateBackup(
   return CallUnary(stubs_->admin.get(),
                    &v1::AdminService::StubInterface::CreateBackup, request,
                    "CreateBackup", options_);
+}
+
+absl::StatusOr<std::string> TradecheckClient::Health() {
+  if (stubs_->channel == nullptr) {
+    return absl::FailedPreconditionError("health: no channel (mock stubs)");
+  }
+  auto health = grpc::health::v1::Health::NewStub(stubs_->channel);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status = health->Check(
+      &context, grpc::health::v1::HealthCheckRequest(), &response);
+  if (!status.ok()) {
+    return client_internal::FromGrpcStatus(status, "Health/Check",
+                                           options_.server);
+  }
+  return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+      response.status());
 }
 
 }  // namespace tradecheck

@@ -189,6 +189,11 @@ class TradecheckClient {
 
   absl::StatusOr<v1::ReloadRuleSetResponse> ReloadRuleSet();
   absl::StatusOr<v1::GetStoreStatsResponse> GetStoreStats();
+
+  // The standard grpc.health.v1 check for the whole server ("" service):
+  // "SERVING" or "NOT_SERVING" (e.g. while it drains). Open to every
+  // caller, no role needed. FAILED_PRECONDITION for mock stubs.
+  absl::StatusOr<std::string> Health();
   // `directory` is a name ([A-Za-z0-9._-], no "..") for a new directory
   // under the server's --backup_root; it must not exist yet.
   absl::StatusOr<v1::CreateBackupResponse> CreateBackup(

@@ -13,9 +13,11 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/time/time.h"
 #include "client/cli.h"
 #include "client/tradecheck_client.h"
+#include "common/build_info.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "server address");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "deadline of each call");
@@ -116,6 +118,9 @@ int main(int argc, char** argv) {
   }
   std::vector<char*> raw;
   for (std::string& arg : normalized) raw.push_back(arg.data());
+  absl::FlagsUsageConfig usage;
+  usage.version_string = [] { return tradecheck::VersionText("tradecheck"); };
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "check declarations and query the audit trail; see tradecheck --help");
   // Exits with 1 (kExitUsage) on an unknown or malformed flag.

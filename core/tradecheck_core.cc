@@ -210,6 +210,8 @@ absl::StatusOr<std::unique_ptr<TradecheckCore>> TradecheckCore::Create(
   store_options.max_batch = options.max_batch;
   store_options.tree_head_signer = options.tree_head_signer;
   store_options.tree_head_log = options.tree_head_log;
+  store_options.on_commit = options.on_commit;
+  store_options.log = options.store_log;
   store_options.min_free_bytes = options.min_free_disk_bytes;
   TC_ASSIGN_OR_RETURN(std::unique_ptr<storage::AuditStore> store,
                       storage::AuditStore::Open(store_options));

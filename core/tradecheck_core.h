@@ -53,6 +53,10 @@ struct CoreOptions {
   // storage::AuditStoreOptions). tree_head_log: the witness file.
   std::shared_ptr<const TreeHeadSigner> tree_head_signer;
   std::string tree_head_log;
+  // Told about each durable group commit (storage::AuditStoreOptions).
+  std::function<void(const storage::CommitObservation&)> on_commit;
+  // RocksDB's warnings and errors (storage::AuditStoreOptions::log).
+  std::function<void(bool error, const std::string& message)> store_log;
   // Free space to keep on the store's filesystem: below it, checks answer
   // UNAVAILABLE with a RetryInfo instead of writing (see
   // storage::AuditStoreOptions::min_free_bytes). 0: no reserve.

@@ -9,6 +9,9 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libssl-dev
+  libspdlog-dev                    # the server's JSON log (server/logging.h)
+  libcpp-httplib-dev               # the Prometheus metrics endpoint
+  libsystemd-dev                   # sd_notify for the Type=notify unit
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   grpc-proto                       # health/reflection protos for tests
@@ -17,6 +20,8 @@ PACKAGES=(
   clang libclang-rt-14-dev         # libFuzzer + ASan/UBSan (fuzz/run.sh)
   iso-codes                        # ISO 4217 source of agreements/reference/iso4217.tab
   openssl                          # deploy/make-dev-certs.sh (development CA and certificates)
+  python3-prometheus-client        # the metrics test parses a real scrape
+  nodejs npm                       # deploy/k8s/validate.sh (kubernetes-models)
 )
 
 missing=()

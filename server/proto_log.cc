@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "google/protobuf/stubs/logging.h"
+#include "server/logging.h"
 
 namespace tradecheck::server {
 namespace {
@@ -33,15 +34,12 @@ void Handle(google::protobuf::LogLevel level, const char* filename, int line,
   std::replace_if(
       text.begin(), text.end(),
       [](char c) { return static_cast<unsigned char>(c) < 0x20; }, ' ');
-  std::string out = absl::StrCat(
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-      " tradecheck_server: protobuf ", kLevels[index], " ", filename, ":", line,
-      ": ", text,
-      suppressed > 0 ? absl::StrCat(" (", suppressed,
-                                    " similar lines suppressed)")
-                     : std::string(),
-      "\n");
-  std::fputs(out.c_str(), stderr);
+  Log(index >= 2 ? LogLevel::kError : LogLevel::kWarning,
+      absl::StrCat("protobuf ", kLevels[index], " ", filename, ":", line, ": ",
+                   text,
+                   suppressed > 0 ? absl::StrCat(" (", suppressed,
+                                                 " similar lines suppressed)")
+                                  : std::string()));
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -28,15 +29,21 @@
 #include <thread>
 #include <vector>
 
+#include <systemd/sd-daemon.h>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/build_info.h"
 #include "common/dates.h"
+#include "common/install_paths.h"
 #include "core/tradecheck_core.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -49,13 +56,12 @@
 #include "grpcpp/security/tls_credentials_options.h"
 #include "server/caller_identity.h"
 #include "server/listen_address.h"
+#include "server/logging.h"
+#include "server/metrics.h"
 #include "server/proto_log.h"
+#include "server/request_log.h"
 #include "server/services.h"
 #include "server/tree_head_key.h"
-
-#ifndef TC_DEFAULT_AGREEMENTS_DIR
-#define TC_DEFAULT_AGREEMENTS_DIR "agreements"
-#endif
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "Address to serve on; port 0 picks a free port (see --port_file).");
@@ -64,8 +70,11 @@ ABSL_FLAG(std::string, port_file, "",
           "the server is serving.");
 ABSL_FLAG(std::string, data_dir, "tradecheck-data",
           "Directory of the audit store (RocksDB); created when missing.");
-ABSL_FLAG(std::string, agreements_dir, TC_DEFAULT_AGREEMENTS_DIR,
-          "Directory of agreement data files (the bundled set by default).");
+ABSL_FLAG(std::string, agreements_dir, "",
+          "Directory of agreement data files. Default: the bundled set, "
+          "../share/tradecheck/agreements from the binary's directory (where "
+          "`cmake --install` puts it; the build tree links it to the "
+          "source tree's agreements/).");
 ABSL_FLAG(absl::Duration, grace_period, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long in-flight calls get to finish.");
 ABSL_FLAG(int, workers, 2,
@@ -101,6 +110,18 @@ ABSL_FLAG(std::string, backup_root, "",
           "empty turns backups off.");
 ABSL_FLAG(bool, reflection, true,
           "Serve gRPC server reflection (grpc.reflection.v1alpha).");
+ABSL_FLAG(std::string, log_level, "info",
+          "Least severe log line written: debug, info, warning or error. "
+          "Every line is a JSON object on stderr; one per RPC at info.");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "Address of the Prometheus text endpoint (GET /metrics, plain "
+          "HTTP, no authentication); port 0 picks a free port (logged). "
+          "Empty turns it off.");
+ABSL_FLAG(std::string, health_listen, "",
+          "When set, a second, plaintext address that serves only the "
+          "standard gRPC health service (the same status as --listen), for "
+          "probes that cannot speak TLS, such as Kubernetes' native gRPC "
+          "probe. Empty: off.");
 ABSL_FLAG(int, min_free_disk_mb, 128,
           "Free space (MiB) to keep on the data directory's filesystem: "
           "below it checks answer UNAVAILABLE (with a retry delay) and "
@@ -114,13 +135,8 @@ ABSL_FLAG(int, max_expensive_calls, 1,
 namespace tradecheck::server {
 namespace {
 
-void Log(const std::string& message) {
-  std::string line = absl::StrCat(
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-      " tradecheck_server: ", message, "\n");
-  std::fputs(line.c_str(), stderr);
-  std::fflush(stderr);
-}
+// Every line goes through the one logger (server/logging.h): JSON lines.
+void Log(const std::string& message) { LogInfo(message); }
 
 bool WritePortFile(const std::string& path, int port) {
   // Write then rename, so a reader never sees a half-written port.
@@ -139,7 +155,7 @@ bool WritePortFile(const std::string& path, int port) {
 // decide are NEEDS_REVIEW (DATA-001) until the data owners look again.
 void WarnPastReview(const TradecheckCore& core) {
   for (const std::string& what : core.InstrumentsPastReview()) {
-    Log(absl::StrCat("warning: agreement data past its review date: ", what));
+    LogWarning(absl::StrCat("agreement data past its review date: ", what));
   }
 }
 
@@ -147,8 +163,9 @@ void ReloadAccessPolicy(TradecheckCore& core) {
   if (!core.has_access_policy()) return;
   absl::StatusOr<int> grants = core.ReloadAccessPolicy();
   if (!grants.ok()) {
-    Log(absl::StrCat("access policy reload refused, policy in force unchanged: ",
-                     grants.status().ToString()));
+    LogError(absl::StrCat(
+        "access policy reload refused, policy in force unchanged: ",
+        grants.status().ToString()));
   } else {
     Log(absl::StrCat("access policy reloaded: ", *grants, " grants"));
   }
@@ -157,8 +174,8 @@ void ReloadAccessPolicy(TradecheckCore& core) {
 void ReloadRules(TradecheckCore& core) {
   core.ReloadRuleSet([&core](absl::StatusOr<v1::ReloadRuleSetResponse> r) {
     if (!r.ok()) {
-      Log(absl::StrCat("reload refused, rule set in force unchanged: ",
-                       r.status().ToString()));
+      LogError(absl::StrCat("reload refused, rule set in force unchanged: ",
+                            r.status().ToString()));
     } else if (r->changed()) {
       Log(absl::StrCat("rule set reloaded: revision ", r->previous_revision(),
                        " -> ", r->rule_set().revision()));
@@ -198,7 +215,36 @@ int Run() {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  if (absl::Status logging = InitLogging(absl::GetFlag(FLAGS_log_level));
+      !logging.ok()) {
+    LogError(absl::StrCat("cannot start: ", logging.message()));
+    return 1;
+  }
   const std::string listen = absl::GetFlag(FLAGS_listen);
+  // Flags are checked before anything is created on disk: a bad --listen
+  // must not leave an empty store or a generated key behind.
+  if (absl::Status usable = CheckListenAddress(listen); !usable.ok()) {
+    LogError(absl::StrCat("cannot listen on ", listen, ": ", usable.message()));
+    return 2;
+  }
+  const std::string health_listen = absl::GetFlag(FLAGS_health_listen);
+  if (!health_listen.empty()) {
+    if (absl::Status usable =
+            CheckListenAddress(health_listen, "--health_listen");
+        !usable.ok()) {
+      LogError(absl::StrCat("cannot listen: ", usable.message()));
+      return 2;
+    }
+  }
+  std::string agreements_dir = absl::GetFlag(FLAGS_agreements_dir);
+  if (agreements_dir.empty()) {
+    absl::StatusOr<std::string> bundled = DefaultAgreementsDir();
+    if (!bundled.ok()) {
+      LogError(absl::StrCat("cannot start: ", bundled.status().message()));
+      return 1;
+    }
+    agreements_dir = *bundled;
+  }
   const std::string tls_cert = absl::GetFlag(FLAGS_tls_cert);
   const std::string tls_key = absl::GetFlag(FLAGS_tls_key);
   const std::string tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
@@ -206,12 +252,12 @@ int Run() {
       !tls_cert.empty() + !tls_key.empty() + !tls_client_ca.empty();
   const bool tls = tls_files == 3;
   if (tls_files != 0 && !tls) {
-    Log("cannot start: --tls_cert, --tls_key and --tls_client_ca go "
+    LogError("cannot start: --tls_cert, --tls_key and --tls_client_ca go "
         "together (mutual TLS needs all three)");
     return 1;
   }
   if (!tls && !IsLoopbackListenAddress(listen)) {
-    Log(absl::StrCat(
+    LogError(absl::StrCat(
         "cannot start: refusing plaintext on ", listen,
         ", which is not a loopback address: anyone who reaches it could "
         "check, read and back up as the local operator. Serve mutual TLS "
@@ -221,25 +267,51 @@ int Run() {
     return 1;
   }
   if (tls && absl::GetFlag(FLAGS_access_policy).empty()) {
-    Log("cannot start: TLS needs --access_policy (without it no "
+    LogError("cannot start: TLS needs --access_policy (without it no "
         "certificate holds a role and every call would be denied)");
     return 1;
   }
   if (!tls && !absl::GetFlag(FLAGS_access_policy).empty()) {
-    Log("cannot start: --access_policy needs TLS (plaintext callers have "
+    LogError("cannot start: --access_policy needs TLS (plaintext callers have "
         "no certificate to name them)");
     return 1;
   }
 
+  // Gauges read the core once it serves; until then (and after the
+  // drain) a scrape gets the counters only.
+  std::atomic<const TradecheckCore*> serving_core{nullptr};
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  Metrics metrics([&serving_core, data_dir] {
+    const TradecheckCore* core = serving_core.load();
+    return core == nullptr ? std::string() : RenderCoreGauges(*core, data_dir);
+  });
+  std::unique_ptr<MetricsHttpServer> metrics_http;
+  if (const std::string address = absl::GetFlag(FLAGS_metrics_listen);
+      !address.empty()) {
+    auto started = MetricsHttpServer::Start(address, &metrics);
+    if (!started.ok()) {
+      LogError(absl::StrCat("cannot listen: ", started.status().message()));
+      return 2;
+    }
+    metrics_http = std::move(*started);
+    Log(absl::StrCat("metrics on ", address.substr(0, address.rfind(':')),
+                     ":", metrics_http->port(), " (GET /metrics)"));
+  }
   CoreOptions options;
   options.access_policy_path = absl::GetFlag(FLAGS_access_policy);
   options.backup_root = absl::GetFlag(FLAGS_backup_root);
   options.max_expensive_calls = absl::GetFlag(FLAGS_max_expensive_calls);
-  options.access_log = [](const std::string& line) { Log(line); };
-  options.agreements_dir = absl::GetFlag(FLAGS_agreements_dir);
+  options.access_log = [](const std::string& line) { LogWarning(line); };
+  options.agreements_dir = agreements_dir;
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.worker_threads = absl::GetFlag(FLAGS_workers);
   options.max_batch = absl::GetFlag(FLAGS_max_batch);
+  options.store_log = [](bool error, const std::string& message) {
+    error ? LogError(message) : LogWarning(message);
+  };
+  options.on_commit = [&metrics](const storage::CommitObservation& commit) {
+    metrics.OnCommit(commit);
+  };
   options.min_free_disk_bytes =
       static_cast<uint64_t>(std::max(0, absl::GetFlag(FLAGS_min_free_disk_mb)))
       << 20;
@@ -253,7 +325,7 @@ int Run() {
                                 absl::GetFlag(FLAGS_tree_head_key),
                                 absl::GetFlag(FLAGS_tree_head_log));
     if (!heads.ok()) {
-      Log(absl::StrCat("cannot start: ", heads.status().ToString()));
+      LogError(absl::StrCat("cannot start: ", heads.status().ToString()));
       return 1;
     }
     if (heads->generated) {
@@ -269,7 +341,7 @@ int Run() {
   }
   auto core = TradecheckCore::Create(options);
   if (!core.ok()) {
-    Log(absl::StrCat("cannot start: ", core.status().ToString()));
+    LogError(absl::StrCat("cannot start: ", core.status().ToString()));
     return 1;
   }
 
@@ -324,17 +396,41 @@ int Run() {
   // instead of gRPC's 4 MiB default.
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   for (auto& service : services) builder.RegisterService(service.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(NewRequestLogFactory(
+      &callers, [&metrics](const RpcRecord& record) { metrics.OnRpc(record); }));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    Log(absl::StrCat("cannot listen on ", listen,
+    LogError(absl::StrCat("cannot listen on ", listen,
                      " (address in use, or not a valid address)"));
     (*core)->Shutdown().IgnoreError();
     return 2;
   }
+  // Health only, plaintext: reveals nothing but whether the server serves.
+  std::unique_ptr<grpc::Server> health_server;
+  if (!health_listen.empty()) {
+    grpc::ServerBuilder health_builder;
+    health_builder.SetOption(std::make_unique<WithoutReflection>());
+    int health_port = 0;
+    health_builder.AddListeningPort(
+        health_listen, grpc::InsecureServerCredentials(), &health_port);
+    health_builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    health_server = health_builder.BuildAndStart();
+    if (health_server == nullptr || health_port == 0) {
+      LogError(absl::StrCat("cannot listen on --health_listen=", health_listen));
+      server->Shutdown();
+      (*core)->Shutdown().IgnoreError();
+      return 2;
+    }
+    Log(absl::StrCat("health (plaintext) on port ", health_port));
+  }
   const std::string& port_file = absl::GetFlag(FLAGS_port_file);
   if (!port_file.empty() && !WritePortFile(port_file, port)) {
-    Log(absl::StrCat("cannot write --port_file ", port_file));
+    LogError(absl::StrCat("cannot write --port_file ", port_file));
   }
+  serving_core.store(core->get());
   v1::RuleSetInfo info = (*core)->GetRuleSet();
   Log(absl::StrCat("serving on port ", port, " (", listen, ", ",
                    tls ? "mutual TLS, access policy " + options.access_policy_path
@@ -349,6 +445,9 @@ int Run() {
                              ", sources searched for new measures through ",
                              FormatDate(info.new_measures_reviewed_through()))));
   WarnPastReview(**core);
+  // Type=notify units (deploy/tradecheck.service.in): started means
+  // serving. A no-op outside systemd (no NOTIFY_SOCKET).
+  sd_notifyf(0, "READY=1\nSTATUS=serving on port %d", port);
 
   // Health follows whether the store can write (free space, I/O errors):
   // NOT_SERVING tells a balancer to send checks elsewhere while reads here
@@ -380,15 +479,22 @@ int Run() {
                      absl::FormatDuration(absl::GetFlag(FLAGS_grace_period))));
     break;
   }
+  sd_notify(0, "STOPPING=1");
   stop_health.Notify();
   health.join();
   server->GetHealthCheckService()->SetServingStatus(false);
+  if (health_server != nullptr) {
+    health_server->GetHealthCheckService()->SetServingStatus(false);
+  }
   server->Shutdown(absl::ToChronoTime(absl::Now() +
                                       absl::GetFlag(FLAGS_grace_period)));
   server->Wait();
+  if (health_server != nullptr) health_server->Shutdown();
+  serving_core.store(nullptr);
+  metrics_http.reset();
   absl::Status closed = (*core)->Shutdown();
   if (!closed.ok()) {
-    Log(absl::StrCat("store did not close cleanly: ", closed.ToString()));
+    LogError(absl::StrCat("store did not close cleanly: ", closed.ToString()));
     return 3;
   }
   Log("stopped cleanly");
@@ -399,6 +505,17 @@ int Run() {
 }  // namespace tradecheck::server
 
 int main(int argc, char** argv) {
+  // --help lists this file's flags only (--helpfull adds gRPC's and
+  // Abseil's); --version names the version, commit and build type.
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/server_main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  usage.version_string = [] {
+    return tradecheck::VersionText("tradecheck_server");
+  };
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "Serves the tradecheck v1 API (compliance checks, audit trail, "
       "agreements). Starts with no flags: 127.0.0.1:50051, ./tradecheck-data, "

@@ -38,6 +38,16 @@
 
 namespace tradecheck::storage {
 
+// What one group commit wrote, reported to AuditStoreOptions::on_commit
+// (the server's metrics). Index 0 is the binding stream, 1 validate-only.
+struct CommitObservation {
+  uint64_t records[2] = {0, 0};
+  uint64_t record_bytes[2] = {0, 0};  // encoded records, without indexes
+  uint64_t batch_bytes = 0;           // the whole WriteBatch
+  double write_seconds = 0;           // DB::Write, with the fsync if synced
+  bool synced = false;
+};
+
 struct AuditStoreOptions {
   // Directory of the RocksDB database; created when missing.
   std::string path;
@@ -62,6 +72,15 @@ struct AuditStoreOptions {
   // file is written without fsync, so a crash can lose its last lines
   // (they are in the store: GetSignedTreeHead / the heads family).
   std::string tree_head_log;
+  // Called on the writer thread after each durable group commit: keep it
+  // short (a few counter updates) and thread-safe.
+  std::function<void(const CommitObservation&)> on_commit;
+  // RocksDB's warnings and errors (storage/rocksdb_tuning.h); empty: its
+  // LOG file in the store directory.
+  std::function<void(bool error, const std::string& message)> log;
+  // RocksDB's default options instead of the trail's tuning: only for
+  // bench/store_size_bench, which measures what the tuning saves.
+  bool rocksdb_defaults = false;
   // Refuse to open a store that has lost records (docs/storage.md, "No
   // silent loss"): an index entry, a time key or a signed tree head (in the
   // store or in `tree_head_log`) that reaches past the chain's head, or a
@@ -288,6 +307,9 @@ class AuditStore {
 
   AuditStoreStats Stats() const;
 
+  // Compacts every column family to the bottommost level and returns the
+  // bytes of the table files: the store's size at rest (benchmarks).
+  absl::StatusOr<uint64_t> CompactAndMeasure();
   // False while appends cannot be written: free space below
   // min_free_bytes, an I/O error RocksDB has not recovered from (this call
   // asks it to, once space is back), or the store was opened read-only.

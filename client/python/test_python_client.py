@@ -58,6 +58,7 @@ class Server:
         port_file = os.path.join(self.tmp, "port")
         self.log = open(os.path.join(self.tmp, "server.log"), "wb")
         args = [binary, "--listen=127.0.0.1:0", "--port_file=" + port_file,
+                "--metrics_listen=127.0.0.1:0",
                 "--data_dir=" + os.path.join(self.tmp, "data")]
         if agreements_dir:
             args.append("--agreements_dir=" + agreements_dir)

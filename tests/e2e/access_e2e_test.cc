@@ -362,10 +362,11 @@ TEST_F(AccessE2eTest, EveryRpcForEveryRole) {
           << row.rpc << " as " << kWhoNames[who];
     }
   }
-  // Denied attempts are logged, one line each, naming role and call.
+  // Denied attempts are logged, one line each, naming role and call (a
+  // JSON string in the log line, so its quotes are escaped).
   EXPECT_THAT(server_->log(),
-              HasSubstr("access denied: identity=\"spiffe://tradecheck.dev/"
-                        "admin/operator\" role=ADMIN call=GetDecision"));
+              HasSubstr("access denied: identity=\\\"spiffe://tradecheck.dev/"
+                        "admin/operator\\\" role=ADMIN call=GetDecision"));
 }
 
 TEST_F(AccessE2eTest, DeniedCarriesErrorInfoNamingRoleAndPermission) {

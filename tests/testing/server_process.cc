@@ -41,6 +41,8 @@ absl::StatusOr<pid_t> Spawn(const ServerProcessOptions& options,
       absl::StrCat("--port_file=", port_file),
       absl::StrCat("--data_dir=", options.data_dir),
       absl::StrCat("--agreements_dir=", options.agreements_dir),
+      // Any free port: tests run in parallel (a test may pass its own).
+      "--metrics_listen=127.0.0.1:0",
   };
   for (const std::string& flag : options.extra_flags) args.push_back(flag);
   std::vector<char*> argv;

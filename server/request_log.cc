@@ -1,0 +1,310 @@
+#include "server/request_log.h"
+
+#include <iterator>
+#include <utility>
+#include <vector>
+
+#include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/support/server_interceptor.h"
+#include "server/logging.h"
+#include "tradecheck/v1/compliance_service.grpc.pb.h"
+
+namespace tradecheck::server {
+namespace {
+
+using grpc::experimental::InterceptionHookPoints;
+
+constexpr absl::string_view kCompliance = "/tradecheck.v1.ComplianceService/";
+
+enum class Shape { kOther, kCheck, kBatch, kStream };
+
+Shape ShapeOf(absl::string_view method) {
+  if (!absl::ConsumePrefix(&method, kCompliance)) return Shape::kOther;
+  if (method == "CheckDeclaration") return Shape::kCheck;
+  if (method == "CheckDeclarations") return Shape::kBatch;
+  if (method == "StreamCheckDeclarations") return Shape::kStream;
+  return Shape::kOther;
+}
+
+bool PlausibleRequestId(absl::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (const char c : id) {
+    if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != ':' &&
+        c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string NewRequestId() {
+  thread_local absl::BitGen bits;
+  return absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(bits),
+                         absl::Uniform<uint64_t>(bits));
+}
+
+// `buffer` (not consumed) parsed into `message`.
+template <typename T>
+bool Parse(const grpc::ByteBuffer& buffer, T* message) {
+  grpc::ByteBuffer copy(buffer);  // shares the slices; Deserialize consumes
+  return grpc::SerializationTraits<T>::Deserialize(&copy, message).ok();
+}
+
+// The declaration_id of the request's (first) declaration, read straight
+// from the wire format without parsing the declaration: a
+// CheckDeclarationRequest holds `Declaration declaration = 1`, whose
+// `declaration_id = 1`; a CheckDeclarationsRequest holds
+// `repeated CheckDeclarationRequest requests = 1`. Empty when absent or
+// unreadable (the handler reports a malformed request itself).
+std::string FirstDeclarationId(const grpc::ByteBuffer& buffer, Shape shape) {
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Dump(&slices).ok()) return "";
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  // Descends into field 1 (length-delimited) `depth` times, then returns
+  // field 1 as a string.
+  absl::string_view view(bytes);
+  const int depth = shape == Shape::kBatch ? 2 : 1;
+  for (int level = 0; level <= depth; ++level) {
+    google::protobuf::io::CodedInputStream in(
+        reinterpret_cast<const uint8_t*>(view.data()),
+        static_cast<int>(view.size()));
+    bool found = false;
+    while (uint32_t tag = in.ReadTag()) {
+      if (tag == ((1u << 3) | 2u)) {  // field 1, length-delimited
+        uint32_t length = 0;
+        if (!in.ReadVarint32(&length) || length > 1024 * 1024 * 4) return "";
+        const int offset = in.CurrentPosition();
+        if (static_cast<size_t>(offset) + length > view.size()) return "";
+        view = view.substr(offset, length);
+        found = true;
+        break;
+      }
+      if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) {
+        return "";
+      }
+    }
+    if (!found) return "";
+  }
+  // An id is at most 128 characters (declaration.proto); anything longer or
+  // not printable is not logged as one.
+  if (view.size() > 128) return "";
+  for (const char c : view) {
+    if (!absl::ascii_isgraph(c)) return "";
+  }
+  return std::string(view);
+}
+
+void CountVerdict(const v1::Verdict& verdict, RpcRecord* record) {
+  absl::string_view outcome = v1::Outcome_Name(verdict.outcome());
+  absl::ConsumePrefix(&outcome, "OUTCOME_");
+  ++record->outcomes[std::string(outcome)];
+  for (const v1::Finding& finding : verdict.findings()) {
+    ++record->rule_hits[finding.rule_id()];
+  }
+  for (const v1::LineVerdict& line : verdict.lines()) {
+    for (const v1::Finding& finding : line.findings()) {
+      ++record->rule_hits[finding.rule_id()];
+    }
+  }
+}
+
+class RequestLogInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  RequestLogInterceptor(grpc::experimental::ServerRpcInfo* info,
+                        const CallerResolver* callers,
+                        const std::function<void(const RpcRecord&)>* on_done)
+      : info_(info),
+        shape_(ShapeOf(info->method())),
+        on_done_(on_done),
+        start_(absl::Now()) {
+    record_.method = info->method();
+    const Caller caller = callers->Of(info->server_context());
+    record_.caller = caller.identity;
+    absl::string_view role = v1::CallerRole_Name(caller.role);
+    absl::ConsumePrefix(&role, "CALLER_ROLE_");
+    record_.role = std::string(role);
+  }
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
+      const auto* metadata = methods->GetRecvInitialMetadata();
+      if (metadata != nullptr) {
+        auto found = metadata->find(kRequestIdHeader);
+        if (found != metadata->end()) {
+          const absl::string_view id(found->second.data(), found->second.size());
+          if (PlausibleRequestId(id)) record_.request_id = std::string(id);
+        }
+      }
+    }
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::POST_RECV_MESSAGE) &&
+        shape_ != Shape::kOther && record_.declaration_id.empty()) {
+      // The compliance methods are registered raw (compliance_service.cc):
+      // the message is the request's bytes.
+      const auto* buffer =
+          static_cast<const grpc::ByteBuffer*>(methods->GetRecvMessage());
+      if (buffer != nullptr) {
+        record_.declaration_id = FirstDeclarationId(*buffer, shape_);
+      }
+    }
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      if (record_.request_id.empty()) record_.request_id = NewRequestId();
+      auto* metadata = methods->GetSendInitialMetadata();
+      if (metadata != nullptr) {
+        metadata->emplace(kRequestIdHeader, record_.request_id);
+      }
+    }
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::PRE_SEND_MESSAGE) &&
+        shape_ != Shape::kOther) {
+      CountResponse(methods->GetSerializedSendMessage());
+    }
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::PRE_SEND_STATUS)) {
+      record_.status_code = methods->GetSendStatus().error_code();
+      record_.seconds = absl::ToDoubleSeconds(absl::Now() - start_);
+      if (record_.request_id.empty()) record_.request_id = NewRequestId();
+      LogFields(record_.status_code == grpc::StatusCode::INTERNAL ||
+                        record_.status_code == grpc::StatusCode::DATA_LOSS ||
+                        record_.status_code == grpc::StatusCode::UNKNOWN
+                    ? LogLevel::kError
+                    : LogLevel::kInfo,
+                RequestLogFields(record_));
+      if (*on_done_) (*on_done_)(record_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  // The response's bytes (raw methods), parsed for outcomes and rule ids.
+  void CountResponse(const grpc::ByteBuffer* buffer) {
+    if (buffer == nullptr) return;
+    switch (shape_) {
+      case Shape::kCheck: {
+        v1::CheckDeclarationResponse response;
+        if (Parse(*buffer, &response) && response.has_verdict()) {
+          CountVerdict(response.verdict(), &record_);
+        }
+        break;
+      }
+      case Shape::kBatch: {
+        v1::CheckDeclarationsResponse response;
+        if (!Parse(*buffer, &response)) break;
+        for (const v1::CheckResult& result : response.results()) {
+          if (result.has_response() && result.response().has_verdict()) {
+            CountVerdict(result.response().verdict(), &record_);
+          }
+        }
+        break;
+      }
+      case Shape::kStream: {
+        v1::CheckResult result;
+        if (Parse(*buffer, &result) && result.has_response() &&
+            result.response().has_verdict()) {
+          CountVerdict(result.response().verdict(), &record_);
+        }
+        break;
+      }
+      case Shape::kOther:
+        break;
+    }
+  }
+
+  grpc::experimental::ServerRpcInfo* const info_;
+  const Shape shape_;
+  const std::function<void(const RpcRecord&)>* const on_done_;
+  const absl::Time start_;
+  RpcRecord record_;
+};
+
+class RequestLogFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  RequestLogFactory(const CallerResolver* callers,
+                    std::function<void(const RpcRecord&)> on_done)
+      : callers_(callers), on_done_(std::move(on_done)) {}
+
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new RequestLogInterceptor(info, callers_, &on_done_);
+  }
+
+ private:
+  const CallerResolver* const callers_;
+  const std::function<void(const RpcRecord&)> on_done_;
+};
+
+std::string JsonCounts(const std::map<std::string, int64_t>& counts) {
+  std::string out = "{";
+  for (const auto& [name, count] : counts) {
+    absl::StrAppend(&out, out.size() > 1 ? "," : "", JsonQuote(name), ":", count);
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+const char* StatusCodeName(int code) {
+  static const char* const kNames[] = {
+      "OK",                 "CANCELLED",         "UNKNOWN",
+      "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED", "NOT_FOUND",
+      "ALREADY_EXISTS",     "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+      "FAILED_PRECONDITION", "ABORTED",          "OUT_OF_RANGE",
+      "UNIMPLEMENTED",      "INTERNAL",          "UNAVAILABLE",
+      "DATA_LOSS",          "UNAUTHENTICATED"};
+  if (code < 0 || code >= static_cast<int>(std::size(kNames))) return "UNKNOWN";
+  return kNames[code];
+}
+
+std::string RequestLogFields(const RpcRecord& record) {
+  std::string out = absl::StrCat(
+      "\"request_id\":", JsonQuote(record.request_id),
+      ",\"method\":", JsonQuote(record.method),
+      ",\"caller\":", JsonQuote(record.caller),
+      ",\"role\":", JsonQuote(record.role));
+  if (!record.declaration_id.empty()) {
+    absl::StrAppend(&out, ",\"declaration_id\":", JsonQuote(record.declaration_id));
+  }
+  int64_t verdicts = 0;
+  for (const auto& [outcome, count] : record.outcomes) verdicts += count;
+  if (verdicts == 1) {
+    absl::StrAppend(&out, ",\"outcome\":", JsonQuote(record.outcomes.begin()->first));
+  } else if (verdicts > 1) {
+    absl::StrAppend(&out, ",\"verdicts\":", verdicts,
+                    ",\"outcomes\":", JsonCounts(record.outcomes));
+  }
+  if (verdicts > 0) {
+    std::string rules = "[";
+    for (const auto& [rule, count] : record.rule_hits) {
+      absl::StrAppend(&rules, rules.size() > 1 ? "," : "", JsonQuote(rule));
+    }
+    absl::StrAppend(&out, ",\"rules\":", rules, "]");
+  }
+  absl::StrAppend(&out, ",\"duration_ms\":",
+                  absl::StrFormat("%.3f", record.seconds * 1000),
+                  ",\"status\":", JsonQuote(StatusCodeName(record.status_code)));
+  return out;
+}
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+NewRequestLogFactory(const CallerResolver* callers,
+                     std::function<void(const RpcRecord&)> on_done) {
+  return std::make_unique<RequestLogFactory>(callers, std::move(on_done));
+}
+
+}  // namespace tradecheck::server
