@@ -985,6 +985,86 @@ int AuditReevaluate(const std::string& id, const CliOptions& options, CliIo& io,
   return response->matches_stored() ? kExitAllow : kExitAuditMismatch;
 }
 
+// --- measures, rules preview --------------------------------------------------
+
+int Measures(const std::string& hs_code, const CliOptions& options, CliIo& io,
+             const ClientFactory& make_client) {
+  v1::LookupMeasuresRequest request;
+  request.set_hs_code(hs_code);
+  request.set_origin(options.origin);
+  request.set_destination(options.destination);
+  request.set_export_country(options.export_country);
+  if (options.origin.empty()) return Usage(io, "--origin is required");
+  if (!options.date.empty()) {
+    absl::StatusOr<v1::Date> date = ParseDate(options.date);
+    if (!date.ok()) {
+      return Usage(io,
+                   absl::StrCat("--date=", options.date, ": expected YYYY-MM-DD"));
+    }
+    *request.mutable_date() = *date;
+  }
+  const std::string kind = absl::AsciiStrToLower(options.kind);
+  if (kind == "import") {
+    request.set_kind(v1::DECLARATION_KIND_IMPORT_ENTRY);
+  } else if (kind == "export") {
+    request.set_kind(v1::DECLARATION_KIND_EXPORT_SHIPMENT);
+  } else if (!kind.empty()) {
+    return Usage(io, absl::StrCat("--kind=", options.kind,
+                                  ": expected import or export"));
+  }
+  int exit_code = kExitServer;
+  std::unique_ptr<TradecheckClient> client =
+      MakeClient(options, io, make_client, &exit_code);
+  if (client == nullptr) return exit_code;
+  absl::StatusOr<v1::LookupMeasuresResponse> response =
+      client->LookupMeasures(request);
+  if (!response.ok()) {
+    return ReportRpcError(response.status(), "measures failed", io);
+  }
+  io.out << (options.json ? MessageToJson(*response, true) + "\n"
+                          : FormatMeasureLookup(*response));
+  return kExitAllow;
+}
+
+int RulesPreview(const std::string& dir, const CliOptions& options, CliIo& io,
+                 const ClientFactory& make_client) {
+  v1::PreviewRuleSetRequest request;
+  request.set_agreements_dir(dir);
+  if (!options.since.empty()) {
+    absl::StatusOr<google::protobuf::Timestamp> since =
+        ParseTimeFlag("since", options.since);
+    if (!since.ok()) return Usage(io, since.status().message());
+    *request.mutable_recorded_from() = *since;
+  }
+  if (!options.until.empty()) {
+    absl::StatusOr<google::protobuf::Timestamp> until =
+        ParseTimeFlag("until", options.until);
+    if (!until.ok()) return Usage(io, until.status().message());
+    *request.mutable_recorded_to() = *until;
+  }
+  if (options.limit < 0 || options.limit > 100000) {
+    return Usage(io, "--limit must be between 0 and 100000 (0: 10000)");
+  }
+  request.set_limit(static_cast<int32_t>(options.limit));
+  int exit_code = kExitServer;
+  std::unique_ptr<TradecheckClient> client =
+      MakeClient(options, io, make_client, &exit_code);
+  if (client == nullptr) return exit_code;
+  if (!options.json) io.out << FormatPreviewHeader();
+  absl::StatusOr<v1::PreviewTotals> totals = client->PreviewRuleSet(
+      request, [&](const v1::PreviewChange& change) {
+        io.out << (options.json ? MessageToJson(change, false) + "\n"
+                                : FormatPreviewChange(change));
+        return absl::OkStatus();
+      });
+  if (!totals.ok()) {
+    return ReportRpcError(totals.status(), "rules preview failed", io);
+  }
+  io.out << (options.json ? MessageToJson(*totals, false) + "\n"
+                          : FormatPreviewTotals(*totals));
+  return kExitAllow;
+}
+
 // Runs a call that returns one message and prints it.
 template <typename Response, typename Call, typename Format>
 int SimpleCommand(const CliOptions& options, CliIo& io,
@@ -1118,6 +1198,23 @@ int RunCli(const std::vector<std::string>& args, const CliOptions& options,
         [](TradecheckClient& c) { return c.ReloadRuleSet(); },
         [](const v1::ReloadRuleSetResponse& r) { return FormatReload(r); });
   }
+  if (Is(args, "rules", "preview")) {
+    if (!want_args(3,
+                   "rules preview DIR [--since=TIME] [--until=TIME] "
+                   "[--limit=N]")) {
+      return kExitUsage;
+    }
+    return RulesPreview(args[2], options, io, make_client);
+  }
+  if (command == "measures") {
+    if (!want_args(2,
+                   "measures HS_CODE --origin=CC [--date=YYYY-MM-DD] "
+                   "[--destination=CC] [--kind=import|export] "
+                   "[--export-country=CC]")) {
+      return kExitUsage;
+    }
+    return Measures(args[1], options, io, make_client);
+  }
   if (Is(args, "rules", "show")) {
     if (!want_args(2, "rules show")) return kExitUsage;
     return SimpleCommand<v1::RuleSetInfo>(
@@ -1214,8 +1311,19 @@ Commands
                                current rule set; report what changed.
   agreements list [--as-of=YYYY-MM-DD]
   agreements show ID           An instrument with its measures and status.
+  measures HS_CODE --origin=CC Every measure that applies or may apply to the
+                               product from CC, with rate or terms, status,
+                               confirmation and source; no declaration.
+      --date=YYYY-MM-DD (default today) --destination=CC
+      --kind=import|export --export-country=CC (a re-export)
   rules show                   The rule-set revision in force.
   rules reload                 Re-read the agreement files on the server.
+  rules preview DIR            Evaluate the agreement data in DIR (a directory
+                               on the server's machine) against the binding
+                               decisions without activating it; print each
+                               verdict that would change, then totals (admin).
+      --since=TIME --until=TIME (recorded_at range, as for audit list)
+      --limit=N (decisions evaluated, newest first; default 10000)
   health                       SERVING (exit 0) or NOT_SERVING (exit 3)
   stats                        Audit store counters since the server started
                                (records, group commits, fsyncs, replays) and

@@ -82,6 +82,16 @@ struct CliOptions {
 
   // agreements list.
   std::string as_of;  // YYYY-MM-DD
+
+  // measures HS_CODE (with --origin).
+  std::string date;            // YYYY-MM-DD; empty: today on the server
+  std::string destination;     // empty: any
+  std::string export_country;  // empty: the origin
+  std::string kind;            // import | export; empty: both
+
+  // rules preview DIR (with --limit).
+  std::string since;  // recorded_at >= since
+  std::string until;  // recorded_at < until
 };
 
 struct CliIo {

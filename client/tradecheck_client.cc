@@ -374,6 +374,45 @@ absl::StatusOr<v1::RuleSetInfo> TradecheckClient::GetRuleSet() {
                    "GetRuleSet", options_);
 }
 
+absl::StatusOr<v1::LookupMeasuresResponse> TradecheckClient::LookupMeasures(
+    const v1::LookupMeasuresRequest& request) {
+  return CallUnary(stubs_->agreement.get(),
+                   &v1::AgreementService::StubInterface::LookupMeasures,
+                   request, "LookupMeasures", options_);
+}
+
+absl::StatusOr<v1::PreviewTotals> TradecheckClient::PreviewRuleSet(
+    const v1::PreviewRuleSetRequest& request,
+    const std::function<absl::Status(const v1::PreviewChange&)>& on_change) {
+  grpc::ClientContext context;
+  SetDeadline(&context, options_.stream_timeout);
+  std::unique_ptr<grpc::ClientReaderInterface<v1::PreviewRuleSetResponse>>
+      reader = stubs_->admin->PreviewRuleSet(&context, request);
+  if (reader == nullptr) {
+    return absl::InternalError("PreviewRuleSet returned no stream");
+  }
+  std::optional<v1::PreviewTotals> totals;
+  absl::Status sink_status;
+  v1::PreviewRuleSetResponse item;
+  while (reader->Read(&item)) {
+    if (item.has_totals()) {
+      totals = item.totals();
+    } else if (item.has_change() && sink_status.ok()) {
+      sink_status = on_change(item.change());
+      if (!sink_status.ok()) context.TryCancel();
+    }
+  }
+  const grpc::Status status = reader->Finish();
+  if (!sink_status.ok()) return sink_status;
+  if (!status.ok()) {
+    return FromGrpcStatus(status, "PreviewRuleSet", options_.server);
+  }
+  if (!totals.has_value()) {
+    return absl::InternalError("PreviewRuleSet ended without its totals");
+  }
+  return *totals;
+}
+
 absl::StatusOr<v1::ReloadRuleSetResponse> TradecheckClient::ReloadRuleSet() {
   const v1::ReloadRuleSetRequest request;
   return CallUnary(stubs_->admin.get(),

@@ -187,6 +187,8 @@ class TradecheckClient {
   absl::StatusOr<v1::Instrument> GetInstrument(
       const std::string& instrument_id);
   absl::StatusOr<v1::RuleSetInfo> GetRuleSet();
+  absl::StatusOr<v1::LookupMeasuresResponse> LookupMeasures(
+      const v1::LookupMeasuresRequest& request);
 
   // --- AdminService (operators only) ---------------------------------------
 
@@ -201,6 +203,12 @@ class TradecheckClient {
   // under the server's --backup_root; it must not exist yet.
   absl::StatusOr<v1::CreateBackupResponse> CreateBackup(
       const std::string& directory);
+  // Streams a preview under options.stream_timeout: `on_change` gets each
+  // changed verdict as it arrives (a non-OK return cancels the call and is
+  // returned); the totals come last. Never retried.
+  absl::StatusOr<v1::PreviewTotals> PreviewRuleSet(
+      const v1::PreviewRuleSetRequest& request,
+      const std::function<absl::Status(const v1::PreviewChange&)>& on_change);
 
  private:
   TradecheckClient(std::unique_ptr<client_internal::Stubs> stubs,

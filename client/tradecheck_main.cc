@@ -78,6 +78,13 @@ ABSL_FLAG(std::string, public_key, "",
           "public key (PEM)");
 ABSL_FLAG(std::string, log, "", "audit verify-heads: tree-head log file");
 ABSL_FLAG(std::string, as_of, "", "agreements list: status date");
+ABSL_FLAG(std::string, date, "", "measures: governing date (YYYY-MM-DD)");
+ABSL_FLAG(std::string, destination, "", "measures: destination country");
+ABSL_FLAG(std::string, export_country, "",
+          "measures: exporting country, when not the origin");
+ABSL_FLAG(std::string, kind, "", "measures: import|export");
+ABSL_FLAG(std::string, since, "", "rules preview: recorded at or after");
+ABSL_FLAG(std::string, until, "", "rules preview: recorded before");
 
 namespace {
 
@@ -192,6 +199,12 @@ int main(int argc, char** argv) {
   options.log = absl::GetFlag(FLAGS_log);
   options.to_sequence = absl::GetFlag(FLAGS_to_sequence);
   options.as_of = absl::GetFlag(FLAGS_as_of);
+  options.date = absl::GetFlag(FLAGS_date);
+  options.destination = absl::GetFlag(FLAGS_destination);
+  options.export_country = absl::GetFlag(FLAGS_export_country);
+  options.kind = absl::GetFlag(FLAGS_kind);
+  options.since = absl::GetFlag(FLAGS_since);
+  options.until = absl::GetFlag(FLAGS_until);
 
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   tradecheck::cli::CliIo io{std::cin, std::cout, std::cerr};

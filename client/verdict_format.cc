@@ -1,5 +1,6 @@
 #include "client/verdict_format.h"
 
+#include <map>
 #include <string>
 
 #include "absl/status/status.h"
@@ -586,6 +587,115 @@ std::string FormatBackup(const v1::CreateBackupResponse& response_in) {
                       " (on the server), binding trail through #",
                       response.binding_sequence(), "; verified after writing (",
                       response.records_verified(), " records).\n");
+}
+
+std::string FormatMeasureLookup(const v1::LookupMeasuresResponse& response) {
+  std::string out = absl::StrCat(
+      "HS code       ", response.hs_code(), "\n", "Date          ",
+      DateOrDash(response.date()), "\n", "Revision      ",
+      response.rule_set_revision(), "\n", "Measures      ",
+      response.measures_size(), "\n");
+  for (const v1::MeasureMatch& m : response.measures()) {
+    absl::StrAppend(
+        &out, "\n",
+        absl::StrFormat("%-13s %s  %s  %s\n",
+                        StripPrefix(v1::MeasureApplicability_Name(
+                                        m.applicability()),
+                                    "MEASURE_APPLICABILITY_"),
+                        m.measure().measure_id(), m.measure().kind(),
+                        m.measure().title()));
+    const std::string more(14, ' ');
+    absl::StrAppend(&out, more, "terms:  ", m.terms(), "\n");
+    if (m.has_rate_basis_points()) {
+      absl::StrAppend(&out, more, "rate:   ", FormatRate(m.rate_basis_points()),
+                      m.filing_heading().empty()
+                          ? std::string()
+                          : absl::StrCat("  (", m.filing_heading(), ")"),
+                      "\n");
+    }
+    for (const std::string& c : m.conditions()) {
+      absl::StrAppend(&out, more, "if:     ", c, "\n");
+    }
+    absl::StrAppend(
+        &out, more, "status: ", m.instrument_id(), " ",
+        StatusName(m.instrument_status()),
+        m.status_unconfirmed() ? " (unconfirmed)" : "",
+        m.has_confirmation()
+            ? absl::StrCat(
+                  "; confirmed ", DateOrDash(m.confirmation().confirmed_on()),
+                  m.confirmation_age_days() > 0
+                      ? absl::StrCat(" (", m.confirmation_age_days(),
+                                     " days before)")
+                      : std::string(),
+                  m.review_overdue() ? "; review overdue" : "")
+            : std::string(),
+        "\n");
+    const std::string citation = FormatCitation(m.measure().citation());
+    if (!citation.empty()) absl::StrAppend(&out, more, "source: ", citation, "\n");
+  }
+  return out;
+}
+
+std::string FormatPreviewHeader() {
+  return absl::StrFormat("%-16s %-30s %-13s %-13s %s\n", "DECISION",
+                         "DECLARATION", "BEFORE", "AFTER", "DUTY CHANGE");
+}
+
+std::string FormatPreviewChange(const v1::PreviewChange& change) {
+  const int64_t d = change.duty_difference_minor_units();
+  v1::Money magnitude = change.duty_after();
+  magnitude.set_minor_units(d < 0 ? -d : d);
+  std::string out = absl::StrFormat(
+      "%-16s %-30s %-13s %-13s %s\n", change.decision_id(),
+      change.declaration_id(),
+      StripPrefix(v1::Outcome_Name(change.outcome_before()), "OUTCOME_"),
+      StripPrefix(v1::Outcome_Name(change.outcome_after()), "OUTCOME_"),
+      d == 0 ? std::string("-")
+             : absl::StrCat(d > 0 ? "+" : "-", FormatMoney(magnitude)));
+  if (!change.rules_gained().empty() || !change.rules_lost().empty()) {
+    absl::StrAppend(&out, "                 rules: ",
+                    change.rules_gained().empty()
+                        ? std::string()
+                        : absl::StrCat("+", absl::StrJoin(change.rules_gained(),
+                                                          " +")),
+                    !change.rules_gained().empty() &&
+                            !change.rules_lost().empty()
+                        ? " "
+                        : "",
+                    change.rules_lost().empty()
+                        ? std::string()
+                        : absl::StrCat("-", absl::StrJoin(change.rules_lost(),
+                                                          " -")),
+                    "\n");
+  }
+  for (const std::string& c : change.changes()) {
+    absl::StrAppend(&out, "                 ", c, "\n");
+  }
+  return out;
+}
+
+std::string FormatPreviewTotals(const v1::PreviewTotals& totals) {
+  std::string out = absl::StrCat(
+      "\nCandidate     ", totals.candidate_revision(), "\n",
+      "In force      ", totals.current_revision(), "\n",
+      "Evaluated     ", totals.decisions_evaluated(), " binding decisions",
+      totals.truncated() ? " (limit reached: more in the range)" : "", "\n",
+      "Changed       ", totals.verdicts_changed(), " verdicts, ",
+      totals.outcomes_changed(), " outcomes\n");
+  std::map<std::string, uint64_t> transitions(
+      totals.outcome_transitions().begin(), totals.outcome_transitions().end());
+  for (const auto& [t, n] : transitions) {
+    absl::StrAppend(&out, "              ", t, ": ", n, "\n");
+  }
+  for (const auto& d : totals.duty_differences()) {
+    v1::Money magnitude;
+    magnitude.set_currency_code(d.currency_code());
+    magnitude.set_minor_units(d.minor_units() < 0 ? -d.minor_units()
+                                                  : d.minor_units());
+    absl::StrAppend(&out, "Duty change   ", d.minor_units() < 0 ? "-" : "+",
+                    FormatMoney(magnitude), "\n");
+  }
+  return out;
 }
 
 }  // namespace tradecheck

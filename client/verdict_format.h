@@ -49,6 +49,13 @@ std::string FormatBackup(const v1::CreateBackupResponse& response);
 
 std::string FormatStoreStats(const v1::GetStoreStatsResponse& stats);
 
+// measures: one block per measure, APPLIES first.
+std::string FormatMeasureLookup(const v1::LookupMeasuresResponse& response);
+// rules preview: a header, one row per changed verdict, then the totals.
+std::string FormatPreviewHeader();
+std::string FormatPreviewChange(const v1::PreviewChange& change);
+std::string FormatPreviewTotals(const v1::PreviewTotals& totals);
+
 }  // namespace tradecheck
 
 #endif  // TRADECHECK_CLIENT_VERDICT_FORMAT_H_

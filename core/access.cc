@@ -41,6 +41,8 @@ absl::string_view PermissionName(Permission permission) {
       return "CREATE_BACKUP";
     case Permission::kReadStats:
       return "READ_STATS";
+    case Permission::kPreviewRuleSet:
+      return "PREVIEW_RULE_SET";
   }
   return "UNKNOWN";
 }
@@ -79,10 +81,12 @@ bool RoleHas(v1::CallerRole role, Permission permission) {
              permission == P::kReadAgreements;
     case v1::CALLER_ROLE_AUDITOR:
       return permission == P::kReadDecisions || permission == P::kReevaluate ||
+             permission == P::kPreviewRuleSet ||
              permission == P::kVerifyTrail || permission == P::kSummarize ||
              permission == P::kReadStats || permission == P::kReadAgreements;
     case v1::CALLER_ROLE_ADMIN:
       return permission == P::kReloadRuleSet ||
+             permission == P::kPreviewRuleSet ||
              permission == P::kCreateBackup || permission == P::kReadStats ||
              permission == P::kReadAgreements;
     default:

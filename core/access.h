@@ -48,10 +48,11 @@ enum class Permission {
   kReevaluate,       // ReevaluateDecision (record-level: CanRead)
   kVerifyTrail,      // VerifyTrail
   kSummarize,        // SummarizeDecisions (counts over every record)
-  kReadAgreements,   // AgreementService
+  kReadAgreements,   // AgreementService (LookupMeasures included)
   kReloadRuleSet,    // AdminService.ReloadRuleSet
   kCreateBackup,     // AdminService.CreateBackup
   kReadStats,        // AdminService.GetStoreStats
+  kPreviewRuleSet,   // AdminService.PreviewRuleSet
 };
 
 // "CHECK_BINDING", "READ_DECISIONS", ...: the name errors and logs use.

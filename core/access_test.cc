@@ -113,6 +113,11 @@ TEST(AccessTest, RoleTable) {
   EXPECT_TRUE(RoleHas(v1::CALLER_ROLE_AUDITOR, P::kVerifyTrail));
   EXPECT_FALSE(RoleHas(v1::CALLER_ROLE_ADMIN, P::kReadDecisions));
   EXPECT_TRUE(RoleHas(v1::CALLER_ROLE_ADMIN, P::kCreateBackup));
+  // A preview names changed decisions: the data owner and the auditor.
+  EXPECT_TRUE(RoleHas(v1::CALLER_ROLE_ADMIN, P::kPreviewRuleSet));
+  EXPECT_TRUE(RoleHas(v1::CALLER_ROLE_AUDITOR, P::kPreviewRuleSet));
+  EXPECT_FALSE(RoleHas(v1::CALLER_ROLE_EXPORTER, P::kPreviewRuleSet));
+  EXPECT_FALSE(RoleHas(v1::CALLER_ROLE_CUSTOMS, P::kPreviewRuleSet));
   EXPECT_FALSE(RoleHas(v1::CALLER_ROLE_UNSPECIFIED, P::kReadAgreements));
 
   EXPECT_THAT(Authorize(Caller(), P::kReadAgreements),

@@ -86,6 +86,14 @@ struct CoreOptions {
 template <typename T>
 using Callback = std::function<void(absl::StatusOr<T>)>;
 
+// Receives each changed verdict of a preview, on a worker thread; returns
+// false to stop the preview (the caller went away).
+using PreviewSink = std::function<bool(v1::PreviewChange)>;
+
+// Decisions a preview evaluates when the request sets no limit, and at most.
+inline constexpr int kDefaultPreviewDecisions = 10000;
+inline constexpr int kMaxPreviewDecisions = 100000;
+
 class TradecheckCore {
  public:
   // Opens the store and loads the rules. Fails, naming the file, line and
@@ -202,6 +210,11 @@ class TradecheckCore {
   absl::StatusOr<v1::Instrument> GetInstrument(
       const Caller& caller, const v1::GetInstrumentRequest& request) const;
   absl::StatusOr<v1::RuleSetInfo> GetRuleSet(const Caller& caller) const;
+  // AgreementService.LookupMeasures (READ_AGREEMENTS): the measures of the
+  // rule set in force for a product from a country on a date
+  // (rules/lookup.h). INVALID_ARGUMENT names each bad field. In memory.
+  absl::StatusOr<v1::LookupMeasuresResponse> LookupMeasures(
+      const Caller& caller, const v1::LookupMeasuresRequest& request) const;
 
   // AdminService.
   void ReloadRuleSet(const Caller& caller,
@@ -213,6 +226,15 @@ class TradecheckCore {
                     Callback<v1::CreateBackupResponse> done);
   absl::StatusOr<v1::GetStoreStatsResponse> GetStoreStats(
       const Caller& caller) const;
+  // PreviewRuleSet (PREVIEW_RULE_SET): loads request.agreements_dir as a
+  // reload would, without activating it, and evaluates the binding
+  // decisions of the range under it and under the rule set in force, newest
+  // first, up to the limit. Each decision whose verdict differs goes to
+  // `emit`; `done` gets the totals (or the error) last. An expensive call on
+  // the worker pool: RESOURCE_EXHAUSTED while max_expensive_calls run.
+  void PreviewRuleSet(const Caller& caller,
+                      const v1::PreviewRuleSetRequest& request,
+                      PreviewSink emit, Callback<v1::PreviewTotals> done);
   void ReloadRuleSet(Callback<v1::ReloadRuleSetResponse> done) {
     ReloadRuleSet(Caller::Local(), std::move(done));
   }
@@ -262,6 +284,8 @@ class TradecheckCore {
       const Caller& caller, const v1::SummarizeDecisionsRequest& request) const;
   absl::StatusOr<v1::ReevaluateDecisionResponse> ReevaluateNow(
       const Caller& caller, const v1::ReevaluateDecisionRequest& request);
+  absl::StatusOr<v1::PreviewTotals> PreviewNow(
+      const v1::PreviewRuleSetRequest& request, const PreviewSink& emit) const;
   void FinishConflict(const std::string& declaration_id, absl::Status status,
                       Callback<v1::CheckDeclarationResponse> done);
 

@@ -233,21 +233,27 @@ v1::Instrument ToInstrument(const v1::InstrumentData& in, absl::CivilDay as_of,
   }
   if (with_measures) {
     for (const v1::Measure& m : in.measures()) {
-      v1::MeasureSummary* s = out.add_measures();
-      s->set_measure_id(m.measure_id());
-      s->set_kind(Kind(m));
-      s->set_title(m.title());
-      *s->mutable_valid_from() = m.valid_from();
-      *s->mutable_valid_until() = m.valid_until();
-      *s->mutable_citation() = CiteMeasure(in, &m);
-      *s->mutable_rule_ids() = m.rule_ids();
-      s->set_summary(m.summary());
+      *out.add_measures() = SummarizeMeasure(in, m);
     }
   }
   return out;
 }
 
 }  // namespace
+
+v1::MeasureSummary SummarizeMeasure(const v1::InstrumentData& in,
+                                    const v1::Measure& m) {
+  v1::MeasureSummary s;
+  s.set_measure_id(m.measure_id());
+  s.set_kind(Kind(m));
+  s.set_title(m.title());
+  *s.mutable_valid_from() = m.valid_from();
+  *s.mutable_valid_until() = m.valid_until();
+  *s.mutable_citation() = CiteMeasure(in, &m);
+  *s.mutable_rule_ids() = m.rule_ids();
+  s.set_summary(m.summary());
+  return s;
+}
 
 std::vector<std::string> RuleSet::InstrumentsPastReview(
     absl::CivilDay today) const {

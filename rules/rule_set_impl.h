@@ -15,6 +15,7 @@
 #include "absl/time/civil_time.h"
 #include "rules/index.h"
 #include "rules/rule_set.h"
+#include "tradecheck/v1/agreement_service.pb.h"
 #include "tradecheck/v1/common.pb.h"
 #include "tradecheck/v1/rule_data.pb.h"
 
@@ -86,6 +87,11 @@ class RuleSetImpl {
     rules::Candidates(line_index, origin, exporter, destination, hs_code, out);
   }
 };
+
+// A measure as AgreementService lists it (id, kind, title, validity,
+// citation, rule ids, summary).
+v1::MeasureSummary SummarizeMeasure(const v1::InstrumentData& instrument,
+                                    const v1::Measure& measure);
 
 // The one citation builder: `instrument` with `measure`'s article and
 // source, or (measure null) the instrument's own source.

@@ -1,5 +1,7 @@
 // AgreementService and AdminService handlers.
+#include <deque>
 #include <memory>
+#include <mutex>
 
 #include "server/grpc_util.h"
 #include "server/services.h"
@@ -37,9 +39,90 @@ class AgreementServiceImpl final
                      response);
   }
 
+  grpc::ServerUnaryReactor* LookupMeasures(
+      grpc::CallbackServerContext* context,
+      const v1::LookupMeasuresRequest* request,
+      v1::LookupMeasuresResponse* response) override {
+    return FinishNow(
+        context, core_->LookupMeasures(callers_->Of(context), *request),
+        response);
+  }
+
  private:
   TradecheckCore* const core_;
   const CallerResolver* const callers_;
+};
+
+// Streams a preview: the core emits changes from a worker; they are queued
+// and written one at a time (gRPC allows one write in flight), then the
+// totals, then Finish. The core stops at the next change once the call is
+// cancelled. Deletes itself in OnDone, which comes only after Finish, which
+// comes only after the core's last callback.
+class PreviewReactor final
+    : public grpc::ServerWriteReactor<v1::PreviewRuleSetResponse> {
+ public:
+  PreviewReactor(TradecheckCore* core, const Caller& caller,
+                 const v1::PreviewRuleSetRequest& request) {
+    core->PreviewRuleSet(
+        caller, request,
+        [this](v1::PreviewChange change) {
+          v1::PreviewRuleSetResponse item;
+          *item.mutable_change() = std::move(change);
+          return Push(std::move(item));
+        },
+        [this](absl::StatusOr<v1::PreviewTotals> totals) {
+          if (totals.ok()) {
+            v1::PreviewRuleSetResponse item;
+            *item.mutable_totals() = std::move(*totals);
+            Push(std::move(item));
+          }
+          std::lock_guard<std::mutex> lock(mu_);
+          finished_ = true;
+          status_ = ToGrpcStatus(totals.status());
+          if (!writing_) Finish(status_);
+        });
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.pop_front();
+    if (!ok) broken_ = true;
+    if (!queue_.empty() && !broken_) {
+      StartWrite(&queue_.front());
+      return;
+    }
+    writing_ = false;
+    if (finished_) Finish(status_);
+  }
+
+  void OnCancel() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    broken_ = true;
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  // Queues one item; false once the call cannot take more.
+  bool Push(v1::PreviewRuleSetResponse item) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (broken_) return false;
+    queue_.push_back(std::move(item));
+    if (!writing_) {
+      writing_ = true;
+      StartWrite(&queue_.front());
+    }
+    return true;
+  }
+
+  std::mutex mu_;
+  // Items waiting to be written; the front one is in flight while writing_.
+  // A deque keeps the front's address stable while more are queued.
+  std::deque<v1::PreviewRuleSetResponse> queue_;
+  bool writing_ = false;
+  bool finished_ = false;
+  bool broken_ = false;
+  grpc::Status status_;
 };
 
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
@@ -69,6 +152,12 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
       v1::GetStoreStatsResponse* response) override {
     return FinishNow(context, core_->GetStoreStats(callers_->Of(context)),
                      response);
+  }
+
+  grpc::ServerWriteReactor<v1::PreviewRuleSetResponse>* PreviewRuleSet(
+      grpc::CallbackServerContext* context,
+      const v1::PreviewRuleSetRequest* request) override {
+    return new PreviewReactor(core_, callers_->Of(context), *request);
   }
 
  private:

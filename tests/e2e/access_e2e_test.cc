@@ -312,6 +312,29 @@ TEST_F(AccessE2eTest, EveryRpcForEveryRole) {
              .error_code();
        },
        {OK, OK, OK, OK, OK, UA}},
+      {"LookupMeasures",
+       [](Stubs& s, int) {
+         v1::LookupMeasuresRequest request;
+         request.set_hs_code("640411");
+         request.set_origin("VN");
+         v1::LookupMeasuresResponse response;
+         return s.agreements->LookupMeasures(Ctx().get(), request, &response)
+             .error_code();
+       },
+       {OK, OK, OK, OK, OK, UA}},
+      {"PreviewRuleSet",
+       [](Stubs& s, int) {
+         v1::PreviewRuleSetRequest request;
+         request.set_agreements_dir(TC_SOURCE_DIR "/agreements");
+         request.set_limit(10);
+         auto context = Ctx(60);
+         auto reader = s.admin->PreviewRuleSet(context.get(), request);
+         v1::PreviewRuleSetResponse item;
+         while (reader->Read(&item)) {
+         }
+         return reader->Finish().error_code();
+       },
+       {PD, PD, PD, OK, OK, UA}},
       {"ReloadRuleSet",
        [](Stubs& s, int) {
          v1::ReloadRuleSetResponse response;
