@@ -58,7 +58,7 @@ struct CliOptions {
   std::string governing_to;    // YYYY-MM-DD, inclusive
   std::string caller;          // identity that submitted the check
   std::string role;            // customs | exporter | auditor | admin | local
-  std::string destination;
+  // (destination: the measures field below, also an audit list filter)
   std::string duty_min;  // "2500.00" (USD) or "EUR 2500.00"
   std::string duty_max;
   int32_t page_size = 0;
@@ -85,7 +85,7 @@ struct CliOptions {
 
   // measures HS_CODE (with --origin).
   std::string date;            // YYYY-MM-DD; empty: today on the server
-  std::string destination;     // empty: any
+  std::string destination;     // empty: any (also an audit list filter)
   std::string export_country;  // empty: the origin
   std::string kind;            // import | export; empty: both
 

@@ -54,7 +54,6 @@ ABSL_FLAG(std::string, governing_to, "",
           "audit list: governing date on or before (YYYY-MM-DD)");
 ABSL_FLAG(std::string, caller, "", "audit list: identity that checked");
 ABSL_FLAG(std::string, role, "", "audit list: role of that identity");
-ABSL_FLAG(std::string, destination, "", "audit list: destination country");
 ABSL_FLAG(std::string, duty_min, "", "audit list: total duty at least");
 ABSL_FLAG(std::string, duty_max, "", "audit list: total duty at most");
 ABSL_FLAG(std::string, group_by, "", "audit report: dimensions, comma-separated");
@@ -79,7 +78,8 @@ ABSL_FLAG(std::string, public_key, "",
 ABSL_FLAG(std::string, log, "", "audit verify-heads: tree-head log file");
 ABSL_FLAG(std::string, as_of, "", "agreements list: status date");
 ABSL_FLAG(std::string, date, "", "measures: governing date (YYYY-MM-DD)");
-ABSL_FLAG(std::string, destination, "", "measures: destination country");
+ABSL_FLAG(std::string, destination, "",
+          "measures, audit list: destination country");
 ABSL_FLAG(std::string, export_country, "",
           "measures: exporting country, when not the origin");
 ABSL_FLAG(std::string, kind, "", "measures: import|export");
@@ -177,7 +177,6 @@ int main(int argc, char** argv) {
   options.governing_to = absl::GetFlag(FLAGS_governing_to);
   options.caller = absl::GetFlag(FLAGS_caller);
   options.role = absl::GetFlag(FLAGS_role);
-  options.destination = absl::GetFlag(FLAGS_destination);
   options.duty_min = absl::GetFlag(FLAGS_duty_min);
   options.duty_max = absl::GetFlag(FLAGS_duty_max);
   options.group_by = absl::GetFlag(FLAGS_group_by);
