@@ -21,9 +21,12 @@ PACKAGES=(
   iso-codes                        # ISO 4217 source of agreements/reference/iso4217.tab
   openssl                          # deploy/make-dev-certs.sh (development CA and certificates)
   python3-prometheus-client        # the metrics test parses a real scrape
-  nodejs npm                       # deploy/k8s/validate.sh (kubernetes-models)
   chromium                         # renders the HTML audit report in queries_e2e_test
 )
+# deploy/k8s/validate.sh (kubernetes-models) needs node and npm. A machine
+# with Node.js from elsewhere (NodeSource bundles npm, and Debian's npm
+# package then conflicts with it) keeps what it has.
+NODE_PACKAGES=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -31,6 +34,9 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+  missing+=("${NODE_PACKAGES[@]}")
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -46,6 +46,7 @@
 #include "common/install_paths.h"
 #include "core/tradecheck_core.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/server_builder_option.h"
@@ -117,11 +118,17 @@ ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
           "Address of the Prometheus text endpoint (GET /metrics, plain "
           "HTTP, no authentication); port 0 picks a free port (logged). "
           "Empty turns it off.");
+// The health service name a liveness probe asks for (see --health_listen).
+constexpr char kLivenessService[] = "liveness";
+
 ABSL_FLAG(std::string, health_listen, "",
           "When set, a second, plaintext address that serves only the "
           "standard gRPC health service (the same status as --listen), for "
           "probes that cannot speak TLS, such as Kubernetes' native gRPC "
-          "probe. Empty: off.");
+          "probe. The overall status (service \"\") is readiness: "
+          "NOT_SERVING while the store cannot write or the server drains; "
+          "service \"liveness\" stays SERVING until the server drains, so "
+          "a full disk does not get the process restarted. Empty: off.");
 ABSL_FLAG(int, min_free_disk_mb, 128,
           "Free space (MiB) to keep on the data directory's filesystem: "
           "below it checks answer UNAVAILABLE (with a retry delay) and "
@@ -410,9 +417,14 @@ int Run() {
   }
   // Health only, plaintext: reveals nothing but whether the server serves.
   std::unique_ptr<grpc::Server> health_server;
+  grpc::CallbackGenericService health_only;
   if (!health_listen.empty()) {
     grpc::ServerBuilder health_builder;
     health_builder.SetOption(std::make_unique<WithoutReflection>());
+    // gRPC refuses to build a server with no service of its own (the
+    // health service is added at start); every other method is
+    // UNIMPLEMENTED here.
+    health_builder.RegisterCallbackGenericService(&health_only);
     int health_port = 0;
     health_builder.AddListeningPort(
         health_listen, grpc::InsecureServerCredentials(), &health_port);
@@ -452,6 +464,13 @@ int Run() {
   // Health follows whether the store can write (free space, I/O errors):
   // NOT_SERVING tells a balancer to send checks elsewhere while reads here
   // still work.
+  // Both ports answer the same: "" (readiness) follows the store, and
+  // "liveness" only says the process is up and not draining.
+  std::vector<grpc::Server*> health_ports = {server.get()};
+  if (health_server != nullptr) health_ports.push_back(health_server.get());
+  for (grpc::Server* s : health_ports) {
+    s->GetHealthCheckService()->SetServingStatus(kLivenessService, true);
+  }
   absl::Notification stop_health;
   std::thread health([&] {
     bool serving = true;
@@ -459,7 +478,9 @@ int Run() {
       const bool writable = (*core)->StoreWritable();
       if (writable != serving) {
         serving = writable;
-        server->GetHealthCheckService()->SetServingStatus(serving);
+        for (grpc::Server* s : health_ports) {
+          s->GetHealthCheckService()->SetServingStatus("", serving);
+        }
         Log(serving ? "the audit store can write again: SERVING"
                     : "the audit store cannot write (see --min_free_disk_mb): "
                       "NOT_SERVING, checks answer UNAVAILABLE, reads go on");

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -364,12 +366,42 @@ class DiskFullE2eTest : public ::testing::Test {
   void StartServer() {
     ServerProcessOptions options;
     options.data_dir = data_dir_;
-    options.extra_flags = {"--min_free_disk_mb=32"};
+    options.extra_flags = {"--min_free_disk_mb=32",
+                           "--health_listen=127.0.0.1:0"};
     TC_ASSERT_OK_AND_ASSIGN(server_, ServerProcess::Start(options));
     channel_ = Connect(server_->address());
     compliance_ = v1::ComplianceService::NewStub(channel_);
     audit_ = v1::AuditService::NewStub(channel_);
     health_ = grpc::health::v1::Health::NewStub(channel_);
+    // The plaintext probe port (--health_listen) is in the start-up log.
+    const std::string log = server_->log();
+    const std::string marker = "health (plaintext) on port ";
+    const size_t at = log.find(marker);
+    ASSERT_NE(at, std::string::npos) << log;
+    int probe_port = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(
+        log.substr(at + marker.size(),
+                   log.find_first_not_of("0123456789", at + marker.size()) -
+                       (at + marker.size())),
+        &probe_port))
+        << log;
+    probe_ = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", probe_port),
+        grpc::InsecureChannelCredentials()));
+  }
+  // The status `stub` gives for `service` ("" is readiness).
+  static HealthStatus::ServingStatus StatusOf(
+      grpc::health::v1::Health::Stub& stub, const std::string& service) {
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    HealthStatus response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
+    if (!stub.Check(&context, request, &response).ok()) {
+      return HealthStatus::UNKNOWN;
+    }
+    return response.status();
   }
   grpc::Status Check(const std::string& id,
                      v1::CheckDeclarationResponse* response) {
@@ -381,11 +413,11 @@ class DiskFullE2eTest : public ::testing::Test {
   bool HealthBecomes(HealthStatus::ServingStatus want) {
     const absl::Time deadline = absl::Now() + absl::Seconds(10);
     while (absl::Now() < deadline) {
-      grpc::health::v1::HealthCheckRequest request;
-      HealthStatus response;
-      if (health_->Check(Ctx().get(), request, &response).ok() &&
-          response.status() == want) {
-        return true;
+      // Readiness on both ports; liveness stays SERVING throughout, so a
+      // full disk does not get the process restarted by a supervisor.
+      if (StatusOf(*health_, "") == want && StatusOf(*probe_, "") == want) {
+        return StatusOf(*health_, "liveness") == HealthStatus::SERVING &&
+               StatusOf(*probe_, "liveness") == HealthStatus::SERVING;
       }
       absl::SleepFor(absl::Milliseconds(100));
     }
@@ -400,6 +432,7 @@ class DiskFullE2eTest : public ::testing::Test {
   std::unique_ptr<v1::ComplianceService::Stub> compliance_;
   std::unique_ptr<v1::AuditService::Stub> audit_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> probe_;
 };
 
 TEST_F(DiskFullE2eTest, UnavailableNotAnAbortAndWritingResumes) {
