@@ -732,7 +732,7 @@ std::string FormatPreviewTotals(const v1::PreviewTotals& totals) {
 }
 
 std::string FormatImpactListHeader() {
-  return absl::StrFormat("%-16s %-23s %-12s %-12s %9s %8s  %s\n", "IMPACT",
+  return absl::StrFormat("%-16s %-23s  %-19s %-19s %9s %8s  %s\n", "IMPACT",
                          "ACTIVATED", "FROM", "TO", "EVALUATED", "CHANGED",
                          "BY");
 }
@@ -740,7 +740,7 @@ std::string FormatImpactListHeader() {
 std::string FormatImpactLine(const v1::RetroactiveImpact& impact_in) {
   const v1::RetroactiveImpact impact = ForTerminal(impact_in);
   return absl::StrFormat(
-      "%-16s %-23s %-12s %-12s %9d %8d  %s%s\n", impact.impact_id(),
+      "%-16s %-23s  %-19s %-19s %9d %8d  %s%s\n", impact.impact_id(),
       FormatTimestamp(impact.activated_at()),
       ShortHash(impact.previous_revision()), ShortHash(impact.new_revision()),
       impact.totals().decisions_evaluated(), impact.totals().verdicts_changed(),
