@@ -23,11 +23,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAreArray;
 
-// Runs the CLI; returns its exit code and, through `out`, stdout + stderr.
-int RunCli(const std::string& args, std::string* out) {
-  return RunCommand(absl::StrCat(TC_CLI_BINARY, " ", args), out);
-}
-
 // A Malaysian motor whose Chinese magnet is 0.14 % of its value, shipped
 // after MOFCOM No. 61's suspension ended: the content rule decides.
 v1::Declaration MotorWithChineseMagnet(const std::string& id) {
