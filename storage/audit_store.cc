@@ -330,7 +330,8 @@ class AuditStore::Impl {
   AuditStoreStats Stats() const;
   bool Writable() const;
   absl::Status Close();
-  absl::StatusOr<uint64_t> CompactAndMeasure();
+  absl::StatusOr<uint64_t> CompactAndMeasure(
+      std::map<std::string, uint64_t>* by_family);
 
   absl::StatusOr<SignedTreeHead> LatestSignedTreeHead(
       v1::TrailStream stream) const;
@@ -2303,7 +2304,8 @@ absl::StatusOr<uint64_t> AuditStore::Impl::CreateCheckpoint(
   return head;
 }
 
-absl::StatusOr<uint64_t> AuditStore::Impl::CompactAndMeasure() {
+absl::StatusOr<uint64_t> AuditStore::Impl::CompactAndMeasure(
+    std::map<std::string, uint64_t>* by_family) {
   absl::ReaderMutexLock lock(&db_mu_);
   TC_RETURN_IF_ERROR(CheckOpen());
   rocksdb::FlushOptions flush;
@@ -2319,6 +2321,7 @@ absl::StatusOr<uint64_t> AuditStore::Impl::CompactAndMeasure() {
     uint64_t size = 0;
     if (db_->GetIntProperty(h, "rocksdb.total-sst-files-size", &size)) {
       bytes += size;
+      if (by_family != nullptr) (*by_family)[h->GetName()] = size;
     }
   }
   return bytes;
@@ -2494,8 +2497,9 @@ absl::StatusOr<uint64_t> AuditStore::CreateCheckpoint(
 }
 AuditStoreStats AuditStore::Stats() const { return impl_->Stats(); }
 
-absl::StatusOr<uint64_t> AuditStore::CompactAndMeasure() {
-  return impl_->CompactAndMeasure();
+absl::StatusOr<uint64_t> AuditStore::CompactAndMeasure(
+    std::map<std::string, uint64_t>* by_family) {
+  return impl_->CompactAndMeasure(by_family);
 }
 bool AuditStore::Writable() const { return impl_->Writable(); }
 absl::StatusOr<SignedTreeHead> AuditStore::LatestSignedTreeHead(
