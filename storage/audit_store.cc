@@ -622,6 +622,9 @@ absl::Status AuditStore::Impl::OpenDb() {
     if (name == keys::kRecordsCf || name == keys::kChainCf ||
         name == keys::kTimeCf) {
       cf_options.memtable_insert_with_hint_prefix_extractor = stream_prefix;
+      if (name == keys::kRecordsCf && !options_.rocksdb_defaults) {
+        ApplyRecordsTuning(&cf_options);
+      }
     } else if (name == keys::kPostingsCf) {
       cf_options.memtable_insert_with_hint_prefix_extractor = posting_prefix;
     } else if (name == keys::kDeclarationsCf) {
