@@ -1,8 +1,6 @@
 #include "bench/example_trail.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -11,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "client/declaration_json.h"
 #include "common/dates.h"
+#include "common/files.h"
 #include "common/install_paths.h"
 #include "rules/engine.h"
 
@@ -20,10 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return ReadFileToString(path.string()).value_or("");
 }
 
 void Scale(double factor, v1::Money* money) {
