@@ -141,22 +141,26 @@ bool ForEachField(absl::string_view bytes, OnBytes on_bytes,
   return in.ConsumedEntireMessage();
 }
 
+// Calls fn(bytes) for each length-delimited field `number` of `message`.
+template <typename Fn>
+bool ForEachOf(absl::string_view message, int number, Fn fn) {
+  return ForEachField(
+      message,
+      [&](int n, absl::string_view value) { return n != number || fn(value); },
+      [](int, uint64_t) {});
+}
+
 // Adds the serialized Verdict's outcome and the rule id of each of its
 // findings (declaration and line level) to `record`, reading the wire
 // format: parsing the whole verdict, citations and messages included, only
 // to count them cost about a tenth of the server's CPU per check.
 bool CountVerdict(absl::string_view verdict, RpcRecord* record) {
-  auto no_varint = [](int, uint64_t) {};
-  auto count_finding = [record, &no_varint](absl::string_view finding) {
-    return ForEachField(
-        finding,
-        [record](int number, absl::string_view value) {
-          if (number == v1::Finding::kRuleIdFieldNumber) {
-            ++record->rule_hits[std::string(value)];
-          }
-          return true;
-        },
-        no_varint);
+  auto count_finding = [record](absl::string_view finding) {
+    return ForEachOf(finding, v1::Finding::kRuleIdFieldNumber,
+                     [record](absl::string_view rule_id) {
+                       ++record->rule_hits[std::string(rule_id)];
+                       return true;
+                     });
   };
   int outcome = v1::OUTCOME_UNSPECIFIED;
   const bool ok = ForEachField(
@@ -165,14 +169,9 @@ bool CountVerdict(absl::string_view verdict, RpcRecord* record) {
         if (number == v1::Verdict::kFindingsFieldNumber) {
           return count_finding(value);
         }
-        if (number != v1::Verdict::kLinesFieldNumber) return true;
-        return ForEachField(
-            value,
-            [&](int line_number, absl::string_view line_value) {
-              return line_number != v1::LineVerdict::kFindingsFieldNumber ||
-                     count_finding(line_value);
-            },
-            no_varint);
+        return number != v1::Verdict::kLinesFieldNumber ||
+               ForEachOf(value, v1::LineVerdict::kFindingsFieldNumber,
+                         count_finding);
       },
       [&outcome](int number, uint64_t value) {
         if (number == v1::Verdict::kOutcomeFieldNumber) {
@@ -191,24 +190,18 @@ bool CountVerdict(absl::string_view verdict, RpcRecord* record) {
 
 // Counts the verdict of a serialized CheckDeclarationResponse, if any.
 bool CountResponse(absl::string_view response, RpcRecord* record) {
-  return ForEachField(
-      response,
-      [record](int number, absl::string_view value) {
-        return number != v1::CheckDeclarationResponse::kVerdictFieldNumber ||
-               CountVerdict(value, record);
-      },
-      [](int, uint64_t) {});
+  return ForEachOf(response, v1::CheckDeclarationResponse::kVerdictFieldNumber,
+                   [record](absl::string_view verdict) {
+                     return CountVerdict(verdict, record);
+                   });
 }
 
 // Counts the verdict of a serialized CheckResult, if it has a response.
 bool CountResult(absl::string_view result, RpcRecord* record) {
-  return ForEachField(
-      result,
-      [record](int number, absl::string_view value) {
-        return number != v1::CheckResult::kResponseFieldNumber ||
-               CountResponse(value, record);
-      },
-      [](int, uint64_t) {});
+  return ForEachOf(result, v1::CheckResult::kResponseFieldNumber,
+                   [record](absl::string_view response) {
+                     return CountResponse(response, record);
+                   });
 }
 
 class RequestLogInterceptor final : public grpc::experimental::Interceptor {
@@ -290,14 +283,10 @@ class RequestLogInterceptor final : public grpc::experimental::Interceptor {
         server::CountResponse(bytes, &record_);
         break;
       case Shape::kBatch:
-        ForEachField(
-            bytes,
-            [this](int number, absl::string_view value) {
-              return number !=
-                         v1::CheckDeclarationsResponse::kResultsFieldNumber ||
-                     CountResult(value, &record_);
-            },
-            [](int, uint64_t) {});
+        ForEachOf(bytes, v1::CheckDeclarationsResponse::kResultsFieldNumber,
+                  [this](absl::string_view result) {
+                    return CountResult(result, &record_);
+                  });
         break;
       case Shape::kStream:
         CountResult(bytes, &record_);
