@@ -39,6 +39,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "bench/grpc_calls.h"
 #include "bench/load_driver.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -61,9 +62,6 @@ ABSL_FLAG(std::vector<std::string>, server_flags, {},
 namespace tradecheck::bench {
 namespace {
 
-using HealthStub = grpc::health::v1::Health::Stub;
-using ComplianceStub = v1::ComplianceService::Stub;
-
 // One fdatasync of a freshly written 4 KiB block in `dir`, `n` times:
 // what a synced WAL append costs on this disk.
 Percentiles MeasureFsync(const std::string& dir, int n) {
@@ -84,23 +82,6 @@ Percentiles MeasureFsync(const std::string& dir, int n) {
   ::close(fd);
   ::unlink(path.c_str());
   return PercentilesOf(std::move(samples));
-}
-
-// --channels connections to `address` (one TCP connection each), with a
-// stub of each service per connection.
-void Connect(const std::string& address,
-             std::vector<std::unique_ptr<HealthStub>>* health,
-             std::vector<std::unique_ptr<ComplianceStub>>* compliance) {
-  for (int i = 0; i < absl::GetFlag(FLAGS_channels); ++i) {
-    grpc::ChannelArguments args;
-    // Distinct arguments and a local pool: one TCP connection per channel.
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    args.SetInt("tradecheck.bench.channel", i);
-    auto channel = grpc::CreateCustomChannel(
-        address, grpc::InsecureChannelCredentials(), args);
-    health->push_back(grpc::health::v1::Health::NewStub(channel));
-    compliance->push_back(v1::ComplianceService::NewStub(channel));
-  }
 }
 
 struct CpuRow {
@@ -164,57 +145,19 @@ int Main() {
   }
   std::unique_ptr<testing::ServerProcess> server = std::move(*started);
 
-  std::vector<std::unique_ptr<HealthStub>> health;
-  std::vector<std::unique_ptr<ComplianceStub>> compliance;
-  Connect(server->address(), &health, &compliance);
+  const auto channels = OpenChannels(server->address(),
+                                     absl::GetFlag(FLAGS_channels),
+                                     grpc::InsecureChannelCredentials());
+  const auto health = StubsOn<grpc::health::v1::Health>(channels);
+  const auto compliance = StubsOn<v1::ComplianceService>(channels);
 
-  const v1::Declaration base = testing::PalmOilImport("x");
-  std::atomic<int64_t> unique{0};
   // A new declaration id for every check, one of 1,000 exporters and 300
   // importers, as in server_load_bench.
-  auto next_declaration = [&](v1::Declaration* declaration) {
-    const int64_t n = unique++;
-    *declaration = base;
-    declaration->set_declaration_id(absl::StrCat("LAT-", n));
-    declaration->set_exporter_id(absl::StrCat("MY-EXP-", n % 1000));
-    declaration->set_importer_id(absl::StrCat("US-IMP-", n % 300));
-  };
-  Issue noop = [&](int64_t n, std::function<void(bool)> done) {
-    struct Call {
-      grpc::ClientContext context;
-      grpc::health::v1::HealthCheckRequest request;
-      grpc::health::v1::HealthCheckResponse response;
-    };
-    auto call = std::make_shared<Call>();
-    call->context.set_deadline(std::chrono::system_clock::now() +
-                               std::chrono::seconds(60));
-    health[n % health.size()]->async()->Check(
-        &call->context, &call->request, &call->response,
-        [call, done](grpc::Status s) { done(s.ok()); });
-  };
-  // A durable check succeeds only with its record's sequence number; the
-  // benchmark-only no-store server answers without one.
-  auto check_on = [&](std::vector<std::unique_ptr<ComplianceStub>>* stubs,
-                      bool recorded) -> Issue {
-    return [&, stubs, recorded](int64_t n, std::function<void(bool)> done) {
-    struct Call {
-      grpc::ClientContext context;
-      v1::CheckDeclarationRequest request;
-      v1::CheckDeclarationResponse response;
-    };
-    auto call = std::make_shared<Call>();
-    call->context.set_deadline(std::chrono::system_clock::now() +
-                               std::chrono::seconds(60));
-    next_declaration(call->request.mutable_declaration());
-    (*stubs)[n % stubs->size()]->async()->CheckDeclaration(
-        &call->context, &call->request, &call->response,
-        [call, done, recorded](grpc::Status s) {
-          done(s.ok() && call->response.verdict().lines_size() > 0 &&
-               (!recorded || call->response.verdict().audit_sequence() > 0));
-        });
-    };
-  };
-  const Issue check = check_on(&compliance, true);
+  DeclarationSource declarations(testing::PalmOilImport("x"), "LAT-");
+  constexpr std::chrono::seconds kDeadline(60);
+  const Issue noop = HealthCheckCalls(&health, kDeadline);
+  const Issue check =
+      DurableCheckCalls(&compliance, &declarations, true, kDeadline);
 
   const absl::Duration duration =
       absl::Seconds(absl::GetFlag(FLAGS_seconds));
@@ -258,11 +201,12 @@ int Main() {
                    no_store.status().ToString().c_str());
       return 1;
     }
-    std::vector<std::unique_ptr<HealthStub>> unused;
-    std::vector<std::unique_ptr<ComplianceStub>> stubs;
-    Connect((*no_store)->address(), &unused, &stubs);
-    const CpuRow ceiling = MeasureCpu((*no_store)->pid(), in_flight, duration,
-                                      check_on(&stubs, false));
+    const auto stubs = StubsOn<v1::ComplianceService>(
+        OpenChannels((*no_store)->address(), absl::GetFlag(FLAGS_channels),
+                     grpc::InsecureChannelCredentials()));
+    const CpuRow ceiling =
+        MeasureCpu((*no_store)->pid(), in_flight, duration,
+                   DurableCheckCalls(&stubs, &declarations, false, kDeadline));
     std::printf("  %-12s %10.0f %14.1f %14.1f%s   (benchmark-only build: "
                 "checks answered, nothing recorded)\n",
                 "no-store", ceiling.rps, ceiling.server_us, ceiling.client_us,
@@ -337,7 +281,7 @@ int Main() {
           const auto room = [&]() { return i - answered < in_flight; };
           window_mu.Await(absl::Condition(&room));
         }
-        next_declaration(request.mutable_declaration());
+        declarations.Next(request.mutable_declaration());
         sent_at[i].store(SteadyNanos(), std::memory_order_release);
         if (!stream->Write(request)) break;
       }

@@ -36,6 +36,7 @@
 #include "tradecheck/v1/admin_service.grpc.pb.h"
 #include "tests/e2e/e2e_util.h"
 #include "tests/testing/server_process.h"
+#include "bench/grpc_calls.h"
 #include "bench/load_driver.h"
 
 ABSL_FLAG(int, seconds, 5, "Measuring time per row and method.");
@@ -58,19 +59,7 @@ namespace tradecheck::bench {
 namespace {
 
 using testing::Connect;
-
-std::string ReadFile(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  std::string out;
-  if (f == nullptr) return out;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), f)) > 0) out.append(buffer, n);
-  std::fclose(f);
-  return out;
-}
-
-using Stubs = std::vector<std::unique_ptr<v1::ComplianceService::Stub>>;
+using testing::ReadFileOrEmpty;
 
 // Starts a mutual-TLS server with development certificates and prints the
 // durable check rate over TLS against plaintext (`plain`), per level.
@@ -98,20 +87,13 @@ bool TlsRows(const Issue& plain, CheckOn check_on) {
     return false;
   }
   grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = ReadFile(certs + "/ca.crt");
-  ssl.pem_cert_chain = ReadFile(certs + "/customs.crt");
-  ssl.pem_private_key = ReadFile(certs + "/customs.key");
-  std::vector<std::shared_ptr<grpc::Channel>> channels;
-  auto stubs = std::make_shared<Stubs>();
-  for (int i = 0; i < absl::GetFlag(FLAGS_channels); ++i) {
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    args.SetInt("tradecheck.bench.channel", i);
-    channels.push_back(grpc::CreateCustomChannel(
-        (*started)->address(), grpc::SslCredentials(ssl), args));
-    stubs->push_back(v1::ComplianceService::NewStub(channels.back()));
-  }
-  Issue tls = check_on(stubs.get());
+  ssl.pem_root_certs = ReadFileOrEmpty(certs + "/ca.crt");
+  ssl.pem_cert_chain = ReadFileOrEmpty(certs + "/customs.crt");
+  ssl.pem_private_key = ReadFileOrEmpty(certs + "/customs.key");
+  const auto stubs = StubsOn<v1::ComplianceService>(
+      OpenChannels((*started)->address(), absl::GetFlag(FLAGS_channels),
+                   grpc::SslCredentials(ssl)));
+  const Issue tls = check_on(&stubs);
   const absl::Duration duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
   std::printf("\nmutual TLS (customs certificate) vs plaintext, durable checks, "
               "two servers alike but for TLS\n");
@@ -149,68 +131,22 @@ int Main() {
     address = server->address();
   }
   const int channel_count = absl::GetFlag(FLAGS_channels);
-  std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int i = 0; i < channel_count; ++i) {
-    grpc::ChannelArguments args;
-    // Distinct arguments and a local pool: one TCP connection per channel.
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    args.SetInt("tradecheck.bench.channel", i);
-    channels.push_back(grpc::CreateCustomChannel(
-        address, grpc::InsecureChannelCredentials(), args));
-  }
-  std::vector<std::unique_ptr<grpc::health::v1::Health::Stub>> health;
-  std::vector<std::unique_ptr<v1::ComplianceService::Stub>> compliance;
-  for (auto& c : channels) {
-    health.push_back(grpc::health::v1::Health::NewStub(c));
-    compliance.push_back(v1::ComplianceService::NewStub(c));
-  }
-
-  const v1::Declaration base = testing::PalmOilImport("x");
+  const auto channels = OpenChannels(address, channel_count,
+                                     grpc::InsecureChannelCredentials());
+  const auto health = StubsOn<grpc::health::v1::Health>(channels);
+  const auto compliance = StubsOn<v1::ComplianceService>(channels);
   // Ids unique to this run, so that driving a server that already holds an
   // earlier run's records measures new decisions, not idempotent replays.
-  const std::string id_prefix =
-      absl::StrCat("BENCH-", absl::ToUnixMicros(absl::Now()), "-");
-  std::atomic<int64_t> unique{0};
-  auto noop = [&](int n, std::function<void(bool)> done) {
-    struct Call {
-      grpc::ClientContext context;
-      grpc::health::v1::HealthCheckRequest request;
-      grpc::health::v1::HealthCheckResponse response;
-    };
-    auto call = std::make_shared<Call>();
-    call->context.set_deadline(std::chrono::system_clock::now() +
-                               std::chrono::seconds(30));
-    health[n % health.size()]->async()->Check(
-        &call->context, &call->request, &call->response,
-        [call, done](grpc::Status s) { done(s.ok()); });
-  };
-  auto check_on = [&](std::vector<std::unique_ptr<v1::ComplianceService::Stub>>*
-                          stubs) {
-    return [&, stubs](int n, std::function<void(bool)> done) {
-    struct Call {
-      grpc::ClientContext context;
-      v1::CheckDeclarationRequest request;
-      v1::CheckDeclarationResponse response;
-    };
-    auto call = std::make_shared<Call>();
-    call->context.set_deadline(std::chrono::system_clock::now() +
-                               std::chrono::seconds(30));
-    const int64_t n_call = unique++;
-    v1::Declaration& declaration = *call->request.mutable_declaration();
-    declaration = base;
-    declaration.set_declaration_id(absl::StrCat(id_prefix, n_call));
-    // Many traders, as on a customs day: index postings of one group commit
-    // share a block only where values really repeat.
-    declaration.set_exporter_id(absl::StrCat("MY-EXP-", n_call % 1000));
-    declaration.set_importer_id(absl::StrCat("US-IMP-", n_call % 300));
-    (*stubs)[n % stubs->size()]->async()->CheckDeclaration(
-        &call->context, &call->request, &call->response,
-        [call, done](grpc::Status s) {
-          done(s.ok() && call->response.verdict().audit_sequence() > 0);
-        });
-    };
-  };
-  auto check = check_on(&compliance);
+  DeclarationSource declarations(
+      testing::PalmOilImport("x"),
+      absl::StrCat("BENCH-", absl::ToUnixMicros(absl::Now()), "-"));
+  constexpr std::chrono::seconds kDeadline(30);
+  const Issue noop = HealthCheckCalls(&health, kDeadline);
+  const auto check_on =
+      [&](const std::vector<std::unique_ptr<ComplianceStub>>* stubs) {
+        return DurableCheckCalls(stubs, &declarations, true, kDeadline);
+      };
+  const Issue check = check_on(&compliance);
 
   const absl::Duration duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
   std::printf("server_load_bench: %d channels, %d s per row, server %s\n",
@@ -235,7 +171,7 @@ int Main() {
     std::fflush(stdout);
   }
   std::printf("durable records written: %lld\n",
-              static_cast<long long>(unique.load()));
+              static_cast<long long>(declarations.issued()));
   {
     // The server's own view of group commit over the whole run.
     grpc::ClientContext context;

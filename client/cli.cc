@@ -38,6 +38,7 @@
 #include "storage/trail_reader.h"
 #include "client/verdict_format.h"
 #include "common/dates.h"
+#include "common/files.h"
 #include "common/money.h"
 
 namespace tradecheck::cli {
@@ -777,14 +778,12 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& flag,
   if (path.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("--", flag, " is required"));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat("--", flag, "=", path,
-                                            ": cannot read the file"));
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(),
+                        absl::StrCat("--", flag, ": ", text.status().message()));
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return text;
 }
 
 absl::StatusOr<std::unique_ptr<TreeHeadVerifier>> LoadPublicKey(

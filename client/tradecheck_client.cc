@@ -18,6 +18,7 @@
 #include "client/internal/stubs.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "client/service_config.h"
+#include "common/files.h"
 #include "common/status_macros.h"
 #include "google/rpc/status.pb.h"
 #include "grpcpp/client_context.h"
@@ -57,16 +58,6 @@ namespace {
 using client_internal::FromGrpcStatus;
 using client_internal::Stubs;
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad())
-    return absl::DataLossError(absl::StrCat("error reading ", path));
-  return contents.str();
-}
-
 void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
   context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
 }
@@ -101,7 +92,8 @@ absl::StatusOr<std::unique_ptr<TradecheckClient>> TradecheckClient::Create(
   if (options.tls) {
     grpc::SslCredentialsOptions ssl;
     if (!options.ca_cert_file.empty()) {
-      TC_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(options.ca_cert_file));
+      TC_ASSIGN_OR_RETURN(ssl.pem_root_certs,
+                          ReadFileToString(options.ca_cert_file));
       if (ssl.pem_root_certs.find("-----BEGIN CERTIFICATE-----") ==
           std::string::npos) {
         return absl::InvalidArgumentError(
@@ -109,8 +101,10 @@ absl::StatusOr<std::unique_ptr<TradecheckClient>> TradecheckClient::Create(
       }
     }
     if (!options.cert_file.empty()) {
-      TC_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadFile(options.cert_file));
-      TC_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadFile(options.key_file));
+      TC_ASSIGN_OR_RETURN(ssl.pem_cert_chain,
+                          ReadFileToString(options.cert_file));
+      TC_ASSIGN_OR_RETURN(ssl.pem_private_key,
+                          ReadFileToString(options.key_file));
     }
     credentials = grpc::SslCredentials(ssl);
   } else {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/files.h"
 #include "common/text_format_errors.h"
 #include "google/protobuf/text_format.h"
 
@@ -127,16 +128,15 @@ absl::StatusOr<v1::AccessPolicy> ParseAccessPolicy(absl::string_view file_name,
 
 absl::StatusOr<std::map<std::string, Caller, std::less<>>>
 AccessPolicyHolder::Read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read the access policy file ", path));
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(),
+                        absl::StrCat("the access policy file: ",
+                                     text.status().message()));
   }
-  std::stringstream text;
-  text << in.rdbuf();
   v1::AccessPolicy policy;
   {
-    auto parsed = ParseAccessPolicy(path, text.str());
+    auto parsed = ParseAccessPolicy(path, *text);
     if (!parsed.ok()) return parsed.status();
     policy = std::move(*parsed);
   }

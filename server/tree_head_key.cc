@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/files.h"
 
 namespace tradecheck::server {
 namespace {
@@ -28,14 +29,6 @@ bool IsInside(const std::string& path, const std::string& dir) {
   while (d.size() > 1 && d.back() == '/') d.pop_back();
   const std::string p = Canonical(path);
   return p == d || absl::StartsWith(p, d + "/");
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 absl::Status WriteNewFile(const std::string& path, const std::string& data,
@@ -88,7 +81,7 @@ absl::StatusOr<TreeHeadSetup> SetUpTreeHeads(const std::string& data_dir,
     }
     setup.generated = true;
   }
-  absl::StatusOr<std::string> pem = ReadFile(setup.key_path);
+  absl::StatusOr<std::string> pem = ReadFileToString(setup.key_path);
   if (!pem.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("--tree_head_key: ", pem.status().message()));
@@ -99,7 +92,7 @@ absl::StatusOr<TreeHeadSetup> SetUpTreeHeads(const std::string& data_dir,
         "--tree_head_key: ", setup.key_path, ": ", signer.status().message()));
   }
   const std::string public_pem = (*signer)->PublicKeyPem();
-  absl::StatusOr<std::string> existing = ReadFile(setup.public_key_path);
+  absl::StatusOr<std::string> existing = ReadFileToString(setup.public_key_path);
   if (!existing.ok() || *existing != public_pem) {
     std::ofstream out(setup.public_key_path, std::ios::trunc);
     out << public_pem;

@@ -139,6 +139,16 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
 rocksdb::Slice ToSlice(absl::string_view s) {
   return rocksdb::Slice(s.data(), s.size());
 }
+// The largest possible record (chain) key and time key of a stream: where a
+// backwards seek for the stream's last entry starts.
+std::string LastRecordKey(v1::TrailStream stream) {
+  return keys::RecordKey(stream, std::numeric_limits<uint64_t>::max());
+}
+std::string LastTimeKey(v1::TrailStream stream) {
+  return keys::TimeKey(stream, absl::InfiniteFuture(),
+                       std::numeric_limits<uint64_t>::max());
+}
+
 absl::string_view ToView(const rocksdb::Slice& s) {
   return absl::string_view(s.data(), s.size());
 }
@@ -376,6 +386,14 @@ class AuditStore::Impl {
 
   absl::Status OpenDb();
   absl::Status LoadStreamState(v1::TrailStream stream);
+  // The last entry of `stream` in `family` at or before `seek_key` (every
+  // key of a stream starts with its byte), into `key` and `value`; false
+  // when the stream has none there. `what` names the family in errors.
+  absl::StatusOr<bool> LastOfStream(rocksdb::ColumnFamilyHandle* family,
+                                    v1::TrailStream stream,
+                                    const std::string& seek_key,
+                                    absl::string_view what, std::string* key,
+                                    std::string* value = nullptr) const;
   // Schema 1..3 -> 4: the postings of fields newer than the store's schema
   // (decision_index.h), from every record of `stream`.
   absl::Status BackfillPostings(v1::TrailStream stream, int from_schema);
@@ -791,33 +809,40 @@ absl::Status AuditStore::Impl::OpenDb() {
 
 // Reads the head from the chain and time families only, so a store whose
 // last record was altered still opens (and VerifyTrail can name it).
+absl::StatusOr<bool> AuditStore::Impl::LastOfStream(
+    rocksdb::ColumnFamilyHandle* family, v1::TrailStream stream,
+    const std::string& seek_key, absl::string_view what, std::string* key,
+    std::string* value) const {
+  const char stream_byte = static_cast<char>(keys::StreamByte(stream));
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), family));
+  it->SeekForPrev(ToSlice(seek_key));
+  const bool found = it->Valid() && !it->key().empty() &&
+                     it->key()[0] == stream_byte;
+  if (found) {
+    *key = it->key().ToString();
+    if (value != nullptr) *value = it->value().ToString();
+  }
+  TC_RETURN_IF_ERROR(FromRocks(it->status(), absl::StrCat("reading ", what)));
+  return found;
+}
+
 absl::Status AuditStore::Impl::LoadStreamState(v1::TrailStream stream) {
   StreamState& state = streams_[StreamIndex(stream)];
-  const std::string stream_byte(1, static_cast<char>(keys::StreamByte(stream)));
-  {
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->NewIterator(rocksdb::ReadOptions(), chain_));
-    it->SeekForPrev(
-        ToSlice(keys::RecordKey(stream, std::numeric_limits<uint64_t>::max())));
-    if (it->Valid() && it->key().starts_with(ToSlice(stream_byte))) {
-      TC_ASSIGN_OR_RETURN(keys::StreamSeq head,
-                          keys::ParseRecordKey(ToView(it->key())));
-      state.head_sequence = head.sequence;
-      state.head_hash = it->value().ToString();
-    }
-    TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading the chain head"));
+  std::string key;
+  TC_ASSIGN_OR_RETURN(
+      bool found,
+      LastOfStream(chain_, stream, LastRecordKey(stream), "the chain head",
+                   &key, &state.head_hash));
+  if (found) {
+    TC_ASSIGN_OR_RETURN(keys::StreamSeq head, keys::ParseRecordKey(key));
+    state.head_sequence = head.sequence;
   }
-  {
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->NewIterator(rocksdb::ReadOptions(), time_));
-    it->SeekForPrev(ToSlice(keys::TimeKey(
-        stream, absl::InfiniteFuture(), std::numeric_limits<uint64_t>::max())));
-    if (it->Valid() && it->key().starts_with(ToSlice(stream_byte))) {
-      TC_ASSIGN_OR_RETURN(keys::TimeSeq last,
-                          keys::ParseTimeKey(stream, ToView(it->key())));
-      state.last_recorded_at = last.recorded_at;
-    }
-    TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading the time index"));
+  TC_ASSIGN_OR_RETURN(found, LastOfStream(time_, stream, LastTimeKey(stream),
+                                          "the time index", &key));
+  if (found) {
+    TC_ASSIGN_OR_RETURN(keys::TimeSeq last, keys::ParseTimeKey(stream, key));
+    state.last_recorded_at = last.recorded_at;
   }
   TC_ASSIGN_OR_RETURN(state.frontier,
                       merkle::Frontier::Load(TreeReader(stream),
@@ -1852,21 +1877,20 @@ absl::StatusOr<uint64_t> AuditStore::Impl::ResolveSize(
 
 absl::StatusOr<std::optional<SignedTreeHead>> AuditStore::Impl::ReadHead(
     v1::TrailStream stream, uint64_t at_most, bool exact) const {
-  const std::string stream_byte(1, static_cast<char>(keys::StreamByte(stream)));
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), heads_));
-  it->SeekForPrev(ToSlice(keys::TreeHeadKey(stream, at_most)));
+  std::string key, line;
+  TC_ASSIGN_OR_RETURN(const bool found,
+                      LastOfStream(heads_, stream,
+                                   keys::TreeHeadKey(stream, at_most),
+                                   "signed tree heads", &key, &line));
   std::optional<SignedTreeHead> out;
-  if (it->Valid() && it->key().starts_with(ToSlice(stream_byte))) {
-    absl::StatusOr<SignedTreeHead> head =
-        ParseTreeHeadLine(ToView(it->value()));
+  if (found) {
+    absl::StatusOr<SignedTreeHead> head = ParseTreeHeadLine(line);
     if (!head.ok()) {
       return absl::DataLossError(absl::StrCat(
           "a stored signed tree head does not parse: ", head.status().message()));
     }
     if (!exact || head->head.tree_size == at_most) out = *std::move(head);
   }
-  TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading signed tree heads"));
   return out;
 }
 
@@ -1996,46 +2020,34 @@ AuditStore::Impl::CheckIntegrityLocked(bool postings) const {
        {v1::TRAIL_STREAM_BINDING, v1::TRAIL_STREAM_VALIDATE_ONLY}) {
     const uint64_t head = committed_head_[StreamIndex(stream)].load();
     const std::string name = TreeHeadStreamName(static_cast<int>(stream));
-    const std::string stream_byte(1,
-                                  static_cast<char>(keys::StreamByte(stream)));
     const std::string past_head =
         head == 0 ? absl::StrCat("the ", name, " chain is empty")
                   : absl::StrCat("the ", name, " chain ends at ",
                                  keys::DecisionId(stream, head));
     // A record without its hash: the chain was cut under it.
-    {
-      std::unique_ptr<rocksdb::Iterator> it(
-          db_->NewIterator(rocksdb::ReadOptions(), records_));
-      it->SeekForPrev(ToSlice(
-          keys::RecordKey(stream, std::numeric_limits<uint64_t>::max())));
-      if (it->Valid() && it->key().starts_with(ToSlice(stream_byte))) {
-        TC_ASSIGN_OR_RETURN(keys::StreamSeq last,
-                            keys::ParseRecordKey(ToView(it->key())));
-        if (last.sequence > head) {
-          problems.push_back(absl::StrCat(
-              "record ", keys::DecisionId(stream, last.sequence),
-              " has no hash in the chain (", past_head, ")"));
-        }
+    std::string key;
+    TC_ASSIGN_OR_RETURN(bool found,
+                        LastOfStream(records_, stream, LastRecordKey(stream),
+                                     "audit records", &key));
+    if (found) {
+      TC_ASSIGN_OR_RETURN(keys::StreamSeq last, keys::ParseRecordKey(key));
+      if (last.sequence > head) {
+        problems.push_back(absl::StrCat(
+            "record ", keys::DecisionId(stream, last.sequence),
+            " has no hash in the chain (", past_head, ")"));
       }
-      TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading audit records"));
     }
     // The time index: one key per group commit, naming its first record.
-    {
-      std::unique_ptr<rocksdb::Iterator> it(
-          db_->NewIterator(rocksdb::ReadOptions(), time_));
-      it->SeekForPrev(ToSlice(keys::TimeKey(
-          stream, absl::InfiniteFuture(), std::numeric_limits<uint64_t>::max())));
-      if (it->Valid() && it->key().starts_with(ToSlice(stream_byte))) {
-        TC_ASSIGN_OR_RETURN(keys::TimeSeq last,
-                            keys::ParseTimeKey(stream, ToView(it->key())));
-        if (last.sequence > head) {
-          problems.push_back(absl::StrCat(
-              "the time index holds a group commit from record ",
-              keys::DecisionId(stream, last.sequence), " on, but ", past_head,
-              ": those records are missing"));
-        }
+    TC_ASSIGN_OR_RETURN(found, LastOfStream(time_, stream, LastTimeKey(stream),
+                                            "the time index", &key));
+    if (found) {
+      TC_ASSIGN_OR_RETURN(keys::TimeSeq last, keys::ParseTimeKey(stream, key));
+      if (last.sequence > head) {
+        problems.push_back(absl::StrCat(
+            "the time index holds a group commit from record ",
+            keys::DecisionId(stream, last.sequence), " on, but ", past_head,
+            ": those records are missing"));
       }
-      TC_RETURN_IF_ERROR(FromRocks(it->status(), "reading the time index"));
     }
     // Signed heads: the store's own newest, and the witness log's.
     absl::StatusOr<std::optional<SignedTreeHead>> stored =

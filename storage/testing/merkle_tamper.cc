@@ -12,50 +12,11 @@
 #include "rocksdb/write_batch.h"
 #include "storage/hashing.h"
 #include "storage/keys.h"
+#include "storage/testing/open_store.h"
 #include "storage/testing/tamper.h"
 
 namespace tradecheck::storage::testing {
 namespace {
-
-using Families = std::map<std::string, rocksdb::ColumnFamilyHandle*>;
-
-absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(what, ": ", s.ToString()));
-}
-
-template <typename Fn>
-absl::Status WithStore(const std::string& db_path, Fn fn) {
-  rocksdb::Options options;
-  std::vector<std::string> names;
-  absl::Status s =
-      FromRocks(rocksdb::DB::ListColumnFamilies(options, db_path, &names),
-                absl::StrCat("listing column families of ", db_path));
-  if (!s.ok()) return s;
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const std::string& name : names) {
-    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  s = FromRocks(
-      rocksdb::DB::Open(options, db_path, descriptors, &handles, &raw),
-      absl::StrCat("opening ", db_path));
-  if (!s.ok()) return s;
-  std::unique_ptr<rocksdb::DB> db(raw);
-  Families by_name;
-  for (rocksdb::ColumnFamilyHandle* h : handles) by_name[h->GetName()] = h;
-  s = fn(db.get(), by_name);
-  for (rocksdb::ColumnFamilyHandle* h : handles) {
-    bool kept = false;  // fn destroys the handles of families it drops
-    for (const auto& [name, handle] : by_name) kept = kept || handle == h;
-    if (!kept) continue;
-    absl::Status d = FromRocks(db->DestroyColumnFamilyHandle(h), "closing");
-    if (s.ok()) s = d;
-  }
-  absl::Status c = FromRocks(db->Close(), "closing");
-  return s.ok() ? c : s;
-}
 
 std::string StreamPrefix(v1::TrailStream stream) {
   return std::string(1, static_cast<char>(keys::StreamByte(stream)));
@@ -85,7 +46,7 @@ absl::Status RebuildTree(rocksdb::DB* db, Families& cf,
 
 absl::Status CutTail(const std::string& db_path, v1::TrailStream stream,
                      uint64_t keep, bool drop_heads) {
-  return WithStore(db_path, [&](rocksdb::DB* db, Families& cf) -> absl::Status {
+  return WithEveryFamily(db_path, [&](rocksdb::DB* db, Families& cf) -> absl::Status {
     const std::string from = keys::RecordKey(stream, keep + 1);
     const std::string to = keys::RecordKey(stream, ~uint64_t{0});
     rocksdb::WriteBatch batch;
@@ -111,7 +72,7 @@ absl::Status CutTail(const std::string& db_path, v1::TrailStream stream,
 
 absl::Status ForgeRecord(const std::string& db_path, v1::TrailStream stream,
                          uint64_t sequence, const std::string& new_caller) {
-  return WithStore(db_path, [&](rocksdb::DB* db, Families& cf) -> absl::Status {
+  return WithEveryFamily(db_path, [&](rocksdb::DB* db, Families& cf) -> absl::Status {
     rocksdb::WriteBatch batch;
     std::vector<std::string> leaves;
     std::string previous;
@@ -159,7 +120,7 @@ absl::Status ForgeRecord(const std::string& db_path, v1::TrailStream stream,
 
 absl::Status RewriteAsVersion3(const std::string& db_path) {
   absl::Status s =
-      WithStore(db_path, [&](rocksdb::DB* db, Families& cf) -> absl::Status {
+      WithEveryFamily(db_path, [&](rocksdb::DB* db, Families& cf) -> absl::Status {
         rocksdb::WriteBatch batch;
         batch.Delete(cf[keys::kMetaCf], keys::kMetaStoreIdentity);
         batch.Delete(cf[keys::kMetaCf], keys::kMetaEpoch);
@@ -173,7 +134,7 @@ absl::Status RewriteAsVersion3(const std::string& db_path) {
 
 absl::Status RewriteAsVersion2(const std::string& db_path) {
   absl::Status s =
-      WithStore(db_path, [&](rocksdb::DB* db, Families& cf) -> absl::Status {
+      WithEveryFamily(db_path, [&](rocksdb::DB* db, Families& cf) -> absl::Status {
         for (const char* name : {keys::kTreeCf, keys::kHeadsCf}) {
           auto it = cf.find(name);
           if (it == cf.end()) continue;

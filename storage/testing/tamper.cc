@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -14,19 +15,18 @@
 #include "rocksdb/write_batch.h"
 #include "storage/decision_index.h"
 #include "storage/keys.h"
+#include "storage/testing/open_store.h"
 
 namespace tradecheck::storage::testing {
-namespace {
 
 absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return absl::OkStatus();
   return absl::InternalError(absl::StrCat(what, ": ", s.ToString()));
 }
 
-// Opens every column family of the store, runs `fn` with them by name, then
-// closes.
-template <typename Fn>
-absl::Status WithColumnFamilies(const std::string& db_path, Fn fn) {
+absl::Status WithEveryFamily(
+    const std::string& db_path,
+    const std::function<absl::Status(rocksdb::DB*, Families&)>& fn) {
   rocksdb::Options options;
   std::vector<std::string> names;
   absl::Status s =
@@ -44,10 +44,13 @@ absl::Status WithColumnFamilies(const std::string& db_path, Fn fn) {
       absl::StrCat("opening ", db_path));
   if (!s.ok()) return s;
   std::unique_ptr<rocksdb::DB> db(raw);
-  std::map<std::string, rocksdb::ColumnFamilyHandle*> by_name;
+  Families by_name;
   for (rocksdb::ColumnFamilyHandle* h : handles) by_name[h->GetName()] = h;
   s = fn(db.get(), by_name);
   for (rocksdb::ColumnFamilyHandle* h : handles) {
+    bool kept = false;  // fn destroyed the handles of families it dropped
+    for (const auto& [name, handle] : by_name) kept = kept || handle == h;
+    if (!kept) continue;
     absl::Status d = FromRocks(db->DestroyColumnFamilyHandle(h), "closing");
     if (s.ok()) s = d;
   }
@@ -55,14 +58,16 @@ absl::Status WithColumnFamilies(const std::string& db_path, Fn fn) {
   return s.ok() ? c : s;
 }
 
+namespace {
+
 // Runs `fn` on the column family named `cf_name`.
 template <typename Fn>
 absl::Status WithColumnFamily(const std::string& db_path,
                               const std::string& cf_name, Fn fn) {
-  return WithColumnFamilies(
+  return WithEveryFamily(
       db_path,
       [&](rocksdb::DB* db,
-          const std::map<std::string, rocksdb::ColumnFamilyHandle*>& cfs)
+          const Families& cfs)
           -> absl::Status {
         auto it = cfs.find(cf_name);
         if (it == cfs.end()) {
@@ -103,10 +108,10 @@ absl::Status FlipByteInRecord(const std::string& db_path,
 
 absl::Status DeleteRecord(const std::string& db_path, v1::TrailStream stream,
                           uint64_t sequence) {
-  return WithColumnFamilies(
+  return WithEveryFamily(
       db_path,
       [&](rocksdb::DB* db,
-          const std::map<std::string, rocksdb::ColumnFamilyHandle*>& cfs)
+          const Families& cfs)
           -> absl::Status {
         const std::string key = keys::RecordKey(stream, sequence);
         std::string value;
@@ -151,10 +156,10 @@ absl::Status ReadPair(rocksdb::DB* db,
 
 absl::Status SwapRecords(const std::string& db_path, v1::TrailStream stream,
                          uint64_t a, uint64_t b) {
-  return WithColumnFamilies(
+  return WithEveryFamily(
       db_path,
       [&](rocksdb::DB* db,
-          const std::map<std::string, rocksdb::ColumnFamilyHandle*>& cfs)
+          const Families& cfs)
           -> absl::Status {
         std::string value_a, hash_a, value_b, hash_b;
         absl::Status s = ReadPair(db, cfs, stream, a, &value_a, &hash_a);
@@ -175,10 +180,10 @@ absl::Status SwapRecords(const std::string& db_path, v1::TrailStream stream,
 
 absl::Status CopyRecord(const std::string& db_path, v1::TrailStream stream,
                         uint64_t from, uint64_t to) {
-  return WithColumnFamilies(
+  return WithEveryFamily(
       db_path,
       [&](rocksdb::DB* db,
-          const std::map<std::string, rocksdb::ColumnFamilyHandle*>& cfs)
+          const Families& cfs)
           -> absl::Status {
         std::string value, hash;
         absl::Status s = ReadPair(db, cfs, stream, from, &value, &hash);
@@ -261,10 +266,10 @@ absl::StatusOr<std::string> GetSchemaVersion(const std::string& db_path) {
 
 absl::StatusOr<int> RewriteIndexesAsVersion1(const std::string& db_path) {
   int split = 0;
-  absl::Status status = WithColumnFamilies(
+  absl::Status status = WithEveryFamily(
       db_path,
       [&](rocksdb::DB* db,
-          const std::map<std::string, rocksdb::ColumnFamilyHandle*>& cfs)
+          const Families& cfs)
           -> absl::Status {
         rocksdb::WriteBatch batch;
         rocksdb::ColumnFamilyHandle* postings = cfs.at(keys::kPostingsCf);

@@ -31,13 +31,6 @@ constexpr char kExporterA[] = "MY-EXP-SIMEDARBY-PLT-0042";
 constexpr char kExporterB[] = "VN-EXP-HAIPHONG-AUDIO-0412";
 constexpr char kCustomsIdentity[] = "spiffe://tradecheck.dev/customs/port-klang";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // The roles of the matrix; kNone has no client certificate.
 enum Who { kCustoms, kExporterAWho, kExporterBWho, kAuditor, kAdmin, kNone };
 const char* const kWhoNames[] = {"customs", "exporter-a", "exporter-b",
@@ -88,11 +81,11 @@ class AccessE2eTest : public ::testing::Test {
 
   static Stubs Connect(Who who) {
     grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = ReadFile(*certs_ + "/ca.crt");
+    ssl.pem_root_certs = ReadFileOrEmpty(*certs_ + "/ca.crt");
     if (who != kNone) {
       const std::string name = kWhoNames[who];
-      ssl.pem_cert_chain = ReadFile(*certs_ + "/" + name + ".crt");
-      ssl.pem_private_key = ReadFile(*certs_ + "/" + name + ".key");
+      ssl.pem_cert_chain = ReadFileOrEmpty(*certs_ + "/" + name + ".crt");
+      ssl.pem_private_key = ReadFileOrEmpty(*certs_ + "/" + name + ".key");
     }
     grpc::ChannelArguments args;
     // Distinct channels per identity (identical arguments would share one

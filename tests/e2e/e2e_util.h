@@ -3,11 +3,15 @@
 #ifndef TRADECHECK_TESTS_E2E_E2E_UTIL_H_
 #define TRADECHECK_TESTS_E2E_E2E_UTIL_H_
 
+#include <sys/wait.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
 #include "google/protobuf/text_format.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -95,6 +99,38 @@ inline google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
     }
   }
   return info;
+}
+
+// Runs `command` through the shell. Returns its exit code (-1 when it could
+// not be run or did not exit normally) and, through `out`, what it wrote to
+// stdout, and to stderr as well when `with_stderr`.
+inline int RunCommand(const std::string& command, std::string* out,
+                      bool with_stderr = true) {
+  FILE* pipe = popen(
+      absl::StrCat(command, with_stderr ? " 2>&1" : " 2>/dev/null").c_str(),
+      "r");
+  if (pipe == nullptr) return -1;
+  char buffer[4096];
+  out->clear();
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
+    out->append(buffer, n);
+  }
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+#ifdef TC_CLI_BINARY
+// Runs the `tradecheck` CLI with `args`, stdout and stderr into `out`.
+inline int RunCli(const std::string& args, std::string* out) {
+  return RunCommand(absl::StrCat(TC_CLI_BINARY, " ", args), out);
+}
+#endif
+
+// A file's contents, or "" when it cannot be read (the test's assertions on
+// the contents then fail and say what was expected).
+inline std::string ReadFileOrEmpty(const std::string& path) {
+  return ReadFileToString(path).value_or("");
 }
 
 }  // namespace tradecheck::testing

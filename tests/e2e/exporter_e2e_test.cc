@@ -25,21 +25,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAreArray;
 
-// Runs the CLI; returns its exit code and, through `out`, stdout + stderr.
-int RunCli(const std::string& args, std::string* out) {
-  const std::string command = absl::StrCat(TC_CLI_BINARY, " ", args, " 2>&1");
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buffer[4096];
-  out->clear();
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
-    out->append(buffer, n);
-  }
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 // A Vietnamese T-shirt entry under the Section 301 forced-labor duty
 // (12.5 %, from 24 Jul 2026). The value is a multiple of USD 8, so 12.5 %
 // and 15 % of it are whole cents.

@@ -27,27 +27,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Runs the CLI; returns its exit code and, through `out`, stdout + stderr.
-int RunCli(const std::string& args, std::string* out) {
-  const std::string command =
-      absl::StrCat(TC_CLI_BINARY, " ", args, " 2>&1");
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buffer[4096];
-  out->clear();
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) out->append(buffer, n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 class MerkleE2eTest : public ::testing::Test {
  protected:
   void StartAndCheck(int n) {
@@ -69,7 +48,7 @@ class MerkleE2eTest : public ::testing::Test {
     public_key_ = server_->data_dir() + ".tree-head-key.pem.pub";
     log_ = server_->data_dir() + ".tree-heads.log";
     TC_ASSERT_OK_AND_ASSIGN(verifier_, TreeHeadVerifier::FromPublicKeyPem(
-                                           ReadAll(public_key_)));
+                                           ReadFileOrEmpty(public_key_)));
   }
   SignedTreeHead Head() {
     v1::GetSignedTreeHeadRequest request;
@@ -108,7 +87,7 @@ TEST_F(MerkleE2eTest, HeadsAndProofsCheckOutOnTheClient) {
               tradecheck::testing::IsOk());
 
   // The first head in the witness log is consistent with the newest.
-  auto logged = cli::ParseTreeHeadLog(ReadAll(log_));
+  auto logged = cli::ParseTreeHeadLog(ReadFileOrEmpty(log_));
   ASSERT_TRUE(logged.ok());
   ASSERT_EQ(logged->size(), 7u);  // one check at a time: a head each
   const TreeHead& first = (*logged)[1].head;

@@ -40,20 +40,6 @@ using ::testing::HasSubstr;
 
 using HealthStatus = grpc::health::v1::HealthCheckResponse;
 
-// Runs a command; returns its exit code and, through `out`, stdout + stderr.
-int RunCommand(const std::string& command, std::string* out) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buffer[4096];
-  out->clear();
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
-    out->append(buffer, n);
-  }
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 class NoLossE2eTest : public ::testing::Test {
  protected:
   void TearDown() override {

@@ -37,6 +37,7 @@ using ::testing::Not;
 using testing::Connect;
 using testing::Ctx;
 using testing::MakeTempDir;
+using testing::RunCommand;
 using testing::PalmOilImport;
 using testing::ServerProcess;
 using testing::ServerProcessOptions;
@@ -49,19 +50,6 @@ std::string LineWith(const std::string& log, const std::string& needle) {
     if (absl::StrContains(line, needle)) return std::string(line);
   }
   return "";
-}
-
-// Runs `command` through the shell; returns its exit code and, through
-// `out`, what it wrote to stdout and stderr.
-int RunCommand(const std::string& command, std::string* out) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buffer[4096];
-  out->clear();
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) out->append(buffer, n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 // The exit code, or -1000 - code when the process could not be run.

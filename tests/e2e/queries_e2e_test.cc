@@ -30,30 +30,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Runs a command; returns its exit code and, through `out`, its stdout (and
-// stderr when `with_stderr`).
-int RunCommand(const std::string& command, std::string* out,
-        bool with_stderr = true) {
-  FILE* pipe =
-      popen(absl::StrCat(command, with_stderr ? " 2>&1" : " 2>/dev/null")
-                .c_str(),
-            "r");
-  if (pipe == nullptr) return -1;
-  char buffer[4096];
-  out->clear();
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) out->append(buffer, n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 struct Shipment {
   std::string id;
   std::string origin;
@@ -347,7 +323,7 @@ TEST_F(QueriesE2eTest, HtmlReportRendersInChromium) {
                 &out),
             0)
       << out;
-  const std::string html = ReadAll(report);
+  const std::string html = ReadFileOrEmpty(report);
   // Nothing is fetched: no script, no link, no external source.
   EXPECT_THAT(html, Not(HasSubstr("<script")));
   EXPECT_THAT(html, Not(HasSubstr("<link")));

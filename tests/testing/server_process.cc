@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/files.h"
 
 #ifndef TC_SERVER_BINARY
 #error "TC_SERVER_BINARY must name the tradecheck_server binary"
@@ -26,10 +27,7 @@ namespace tradecheck::testing {
 namespace {
 
 std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  return ReadFileToString(path).value_or("");
 }
 
 absl::StatusOr<pid_t> Spawn(const ServerProcessOptions& options,
