@@ -1199,7 +1199,7 @@ int RunCli(const std::vector<std::string>& args, const CliOptions& options,
   }
   if (Is(args, "rules", "preview")) {
     if (!want_args(3,
-                   "rules preview DIR [--since=TIME] [--until=TIME] "
+                   "rules preview NAME [--since=TIME] [--until=TIME] "
                    "[--limit=N]")) {
       return kExitUsage;
     }
@@ -1317,10 +1317,11 @@ Commands
       --kind=import|export --export-country=CC (a re-export)
   rules show                   The rule-set revision in force.
   rules reload                 Re-read the agreement files on the server.
-  rules preview DIR            Evaluate the agreement data in DIR (a directory
-                               on the server's machine) against the binding
-                               decisions without activating it; print each
-                               verdict that would change, then totals (admin).
+  rules preview NAME           Evaluate the agreement data in directory NAME
+                               under the server's --candidates_root against
+                               the binding decisions without activating it;
+                               print each verdict that would change, then
+                               totals (admin or auditor).
       --since=TIME --until=TIME (recorded_at range, as for audit list)
       --limit=N (decisions evaluated, newest first; default 10000)
   health                       SERVING (exit 0) or NOT_SERVING (exit 3)

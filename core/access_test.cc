@@ -161,6 +161,20 @@ TEST(BackupPathTest, OnlySafeNamesUnderTheRoot) {
   EXPECT_THAT(ResolveBackupPath("", "directory", "n1").status(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("--backup_root")));
+  // Candidates for a preview follow the same rules under their own root.
+  const NamedRoot candidates{"/c", "--candidates_root", "rule-set previews"};
+  EXPECT_EQ(*ResolveUnderRoot(candidates, "agreements_dir", "rev-2026-12"),
+            "/c/rev-2026-12");
+  EXPECT_THAT(
+      ResolveUnderRoot(candidates, "agreements_dir", "/etc").status(),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("give a name, not a path (the server looks under "
+                         "its --candidates_root)")));
+  EXPECT_THAT(ResolveUnderRoot({"", "--candidates_root", "rule-set previews"},
+                               "agreements_dir", "rev")
+                  .status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("rule-set previews are off on this server")));
   EXPECT_THAT(PrepareBackupRoot("/tmp/x-data/backups", "/tmp/x-data"),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("inside --data_dir")));

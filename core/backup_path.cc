@@ -13,12 +13,13 @@
 namespace tradecheck {
 namespace fs = std::filesystem;
 
-absl::Status ValidateBackupName(absl::string_view field,
-                                absl::string_view name) {
+absl::Status ValidateDirectoryName(const NamedRoot& root,
+                                   absl::string_view field,
+                                   absl::string_view name) {
   if (name.empty()) {
-    return InvalidField(field,
-                        "is required: a name for the new backup directory "
-                        "under the server's --backup_root");
+    return InvalidField(field, absl::StrCat("is required: the name of a "
+                                            "directory under the server's ",
+                                            root.flag));
   }
   if (name.size() > kMaxBackupNameBytes) {
     return InvalidField(field, absl::StrCat("is ", name.size(),
@@ -34,7 +35,8 @@ absl::Status ValidateBackupName(absl::string_view field,
       return InvalidField(
           field, absl::StrCat(QuoteValue(name),
                               " holds a path separator: give a name, not a "
-                              "path (backups go under --backup_root)"));
+                              "path (the server looks under its ",
+                              root.flag, ")"));
     }
     const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
                     (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
@@ -57,18 +59,25 @@ absl::Status ValidateBackupName(absl::string_view field,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> ResolveUnderRoot(const NamedRoot& root,
+                                             absl::string_view field,
+                                             absl::string_view name) {
+  if (root.root.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(root.feature, " are off on this server: its operator ",
+                     "must start it with ", root.flag, "=DIR"));
+  }
+  if (absl::Status valid = ValidateDirectoryName(root, field, name);
+      !valid.ok()) {
+    return valid;
+  }
+  return absl::StrCat(root.root, "/", name);
+}
+
 absl::StatusOr<std::string> ResolveBackupPath(absl::string_view root,
                                               absl::string_view field,
                                               absl::string_view name) {
-  if (root.empty()) {
-    return absl::FailedPreconditionError(
-        "backups are off on this server: its operator must start it with "
-        "--backup_root=DIR");
-  }
-  if (absl::Status valid = ValidateBackupName(field, name); !valid.ok()) {
-    return valid;
-  }
-  return absl::StrCat(root, "/", name);
+  return ResolveUnderRoot({root, "--backup_root", "backups"}, field, name);
 }
 
 absl::Status PrepareBackupRoot(const std::string& root,

@@ -1,8 +1,8 @@
-// Where a backup may go: only under the backup root the operator set
-// (--backup_root), under a name the request gives, never a path. The name
-// is 1..100 characters of [A-Za-z0-9._-], starts with a letter or digit and
-// holds no "..", so it can name nothing but a new directory directly inside
-// the root.
+// Directories a request may name on the server's machine: only under a
+// root the operator set (--backup_root for backups, --candidates_root for
+// previewed agreement data), by a name, never a path. The name is 1..100
+// characters of [A-Za-z0-9._-], starts with a letter or digit and holds no
+// "..", so it can name nothing but a directory directly inside the root.
 #ifndef TRADECHECK_CORE_BACKUP_PATH_H_
 #define TRADECHECK_CORE_BACKUP_PATH_H_
 
@@ -16,11 +16,27 @@ namespace tradecheck {
 
 inline constexpr size_t kMaxBackupNameBytes = 100;
 
-// OK, or INVALID_ARGUMENT naming `field` and what is wrong with `name`.
-absl::Status ValidateBackupName(absl::string_view field, absl::string_view name);
+// A directory a request names under a root the operator set with a flag:
+// backups (--backup_root) and candidate agreement data for previews
+// (--candidates_root).
+struct NamedRoot {
+  absl::string_view root;     // empty: the feature is off
+  absl::string_view flag;     // "--backup_root", named in errors
+  absl::string_view feature;  // "backups", in "backups are off ..."
+};
 
-// root + "/" + name after ValidateBackupName. FAILED_PRECONDITION when no
-// root is configured (backups are off).
+// OK, or INVALID_ARGUMENT naming `field` and what is wrong with `name`.
+absl::Status ValidateDirectoryName(const NamedRoot& root,
+                                   absl::string_view field,
+                                   absl::string_view name);
+
+// root + "/" + name after ValidateDirectoryName. FAILED_PRECONDITION naming
+// the flag when no root is configured (the feature is off).
+absl::StatusOr<std::string> ResolveUnderRoot(const NamedRoot& root,
+                                             absl::string_view field,
+                                             absl::string_view name);
+
+// ResolveUnderRoot for a new backup under --backup_root.
 absl::StatusOr<std::string> ResolveBackupPath(absl::string_view root,
                                               absl::string_view field,
                                               absl::string_view name);

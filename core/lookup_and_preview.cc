@@ -2,10 +2,12 @@
 // and its preview of a candidate rule set (AdminService.PreviewRuleSet):
 // kept apart from tradecheck_core.cc, which holds the checks and the trail.
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +17,7 @@
 #include "common/dates.h"
 #include "common/money.h"
 #include "common/status_macros.h"
+#include "core/backup_path.h"
 #include "core/errors.h"
 #include "core/tradecheck_core.h"
 #include "rules/engine.h"
@@ -107,10 +110,24 @@ void TradecheckCore::PreviewRuleSet(const Caller& caller,
     done(allowed);
     return;
   }
-  FieldViolations violations;
-  if (request.agreements_dir().empty()) {
-    violations.Add("agreements_dir", "is required");
+  // A name under the operator's --candidates_root, never a path: a caller
+  // must not make the server read (and quote in errors) files elsewhere.
+  absl::StatusOr<std::string> dir =
+      ResolveUnderRoot({candidates_root_, "--candidates_root",
+                        "rule-set previews"},
+                       "agreements_dir", request.agreements_dir());
+  if (!dir.ok()) {
+    done(dir.status());
+    return;
   }
+  if (std::error_code ec; !std::filesystem::is_directory(*dir, ec)) {
+    done(InvalidField("agreements_dir",
+                      absl::StrCat("no directory ", QuoteValue(
+                                       request.agreements_dir()),
+                                   " under the server's --candidates_root")));
+    return;
+  }
+  FieldViolations violations;
   if (request.limit() < 0 || request.limit() > kMaxPreviewDecisions) {
     violations.Add("limit", absl::StrCat("must be between 0 and ",
                                          kMaxPreviewDecisions, " (0: ",
@@ -139,9 +156,9 @@ void TradecheckCore::PreviewRuleSet(const Caller& caller,
     done(absl::UnavailableError("the server is shutting down; retry elsewhere"));
     return;
   }
-  workers_->Schedule([this, request, emit = std::move(emit),
-                      done = std::move(done), held] {
-    absl::StatusOr<v1::PreviewTotals> totals = PreviewNow(request, emit);
+  workers_->Schedule([this, request, dir = *std::move(dir),
+                      emit = std::move(emit), done = std::move(done), held] {
+    absl::StatusOr<v1::PreviewTotals> totals = PreviewNow(request, dir, emit);
     // Freed before the answer goes out, as for the other expensive calls.
     held->reset();
     done(std::move(totals));
@@ -149,10 +166,11 @@ void TradecheckCore::PreviewRuleSet(const Caller& caller,
 }
 
 absl::StatusOr<v1::PreviewTotals> TradecheckCore::PreviewNow(
-    const v1::PreviewRuleSetRequest& request, const PreviewSink& emit) const {
+    const v1::PreviewRuleSetRequest& request, const std::string& dir,
+    const PreviewSink& emit) const {
   // Validated exactly as a reload validates the configured directory.
   absl::StatusOr<std::shared_ptr<const rules::RuleSet>> candidate =
-      rules::RuleSet::LoadFromDirectory(request.agreements_dir());
+      rules::RuleSet::LoadFromDirectory(dir);
   if (!candidate.ok()) {
     return absl::IsInvalidArgument(candidate.status())
                ? InvalidField("agreements_dir", candidate.status().message())

@@ -294,6 +294,7 @@ TradecheckCore::TradecheckCore(const CoreOptions& options,
       rules_(std::move(rules)),
       access_policy_(std::move(access_policy)),
       backup_root_(options.backup_root),
+      candidates_root_(options.candidates_root),
       expensive_calls_(options.expensive_calls != nullptr
                            ? options.expensive_calls
                            : CallLimiter::Create(options.max_expensive_calls)),

@@ -67,6 +67,10 @@ struct CoreOptions {
   // Backups go only into new directories directly under this one; empty
   // turns CreateBackup off (FAILED_PRECONDITION).
   std::string backup_root;
+  // PreviewRuleSet reads candidate agreement data only from directories
+  // directly under this one, by name; empty turns previews off
+  // (FAILED_PRECONDITION). A caller never names a path on the machine.
+  std::string candidates_root;
   // Expensive calls (VerifyTrail, CreateBackup) running at once; more are
   // refused with RESOURCE_EXHAUSTED. Must be below worker_threads, so a
   // worker is always left for reads.
@@ -226,8 +230,8 @@ class TradecheckCore {
                     Callback<v1::CreateBackupResponse> done);
   absl::StatusOr<v1::GetStoreStatsResponse> GetStoreStats(
       const Caller& caller) const;
-  // PreviewRuleSet (PREVIEW_RULE_SET): loads request.agreements_dir as a
-  // reload would, without activating it, and evaluates the binding
+  // PreviewRuleSet (PREVIEW_RULE_SET): loads the directory named by
+  // request.agreements_dir under candidates_root as a reload would, without activating it, and evaluates the binding
   // decisions of the range under it and under the rule set in force, newest
   // first, up to the limit. Each decision whose verdict differs goes to
   // `emit`; `done` gets the totals (or the error) last. An expensive call on
@@ -284,8 +288,10 @@ class TradecheckCore {
       const Caller& caller, const v1::SummarizeDecisionsRequest& request) const;
   absl::StatusOr<v1::ReevaluateDecisionResponse> ReevaluateNow(
       const Caller& caller, const v1::ReevaluateDecisionRequest& request);
+  // `dir`: request.agreements_dir resolved under candidates_root.
   absl::StatusOr<v1::PreviewTotals> PreviewNow(
-      const v1::PreviewRuleSetRequest& request, const PreviewSink& emit) const;
+      const v1::PreviewRuleSetRequest& request, const std::string& dir,
+      const PreviewSink& emit) const;
   void FinishConflict(const std::string& declaration_id, absl::Status status,
                       Callback<v1::CheckDeclarationResponse> done);
 
@@ -297,6 +303,7 @@ class TradecheckCore {
   // Null when the server runs plaintext on loopback (every caller local).
   std::unique_ptr<AccessPolicyHolder> access_policy_;
   const std::string backup_root_;
+  const std::string candidates_root_;
   const std::shared_ptr<CallLimiter> expensive_calls_;
   const AccessLog access_log_;
   const bool benchmark_skip_store_;

@@ -109,6 +109,10 @@ ABSL_FLAG(std::string, access_policy, "",
 ABSL_FLAG(std::string, backup_root, "",
           "Directory under which CreateBackup makes new backups (by name); "
           "empty turns backups off.");
+ABSL_FLAG(std::string, candidates_root, "",
+          "Directory holding candidate copies of the agreement data, one "
+          "directory each, that AdminService.PreviewRuleSet may evaluate "
+          "by name; empty turns previews off.");
 ABSL_FLAG(bool, reflection, true,
           "Serve gRPC server reflection (grpc.reflection.v1alpha).");
 ABSL_FLAG(std::string, log_level, "info",
@@ -307,6 +311,7 @@ int Run() {
   CoreOptions options;
   options.access_policy_path = absl::GetFlag(FLAGS_access_policy);
   options.backup_root = absl::GetFlag(FLAGS_backup_root);
+  options.candidates_root = absl::GetFlag(FLAGS_candidates_root);
   options.max_expensive_calls = absl::GetFlag(FLAGS_max_expensive_calls);
   options.access_log = [](const std::string& line) { LogWarning(line); };
   options.agreements_dir = agreements_dir;

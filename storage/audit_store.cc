@@ -340,7 +340,8 @@ class AuditStore::Impl {
   AuditStoreStats Stats() const;
   bool Writable() const;
   absl::Status Close();
-  absl::StatusOr<uint64_t> CompactAndMeasure();
+  absl::StatusOr<uint64_t> CompactAndMeasure(
+      std::map<std::string, uint64_t>* by_family);
 
   absl::StatusOr<SignedTreeHead> LatestSignedTreeHead(
       v1::TrailStream stream) const;
@@ -639,6 +640,9 @@ absl::Status AuditStore::Impl::OpenDb() {
     if (name == keys::kRecordsCf || name == keys::kChainCf ||
         name == keys::kTimeCf) {
       cf_options.memtable_insert_with_hint_prefix_extractor = stream_prefix;
+      if (name == keys::kRecordsCf && !options_.rocksdb_defaults) {
+        ApplyRecordsTuning(&cf_options);
+      }
     } else if (name == keys::kPostingsCf) {
       cf_options.memtable_insert_with_hint_prefix_extractor = posting_prefix;
     } else if (name == keys::kDeclarationsCf) {
@@ -2315,7 +2319,8 @@ absl::StatusOr<uint64_t> AuditStore::Impl::CreateCheckpoint(
   return head;
 }
 
-absl::StatusOr<uint64_t> AuditStore::Impl::CompactAndMeasure() {
+absl::StatusOr<uint64_t> AuditStore::Impl::CompactAndMeasure(
+    std::map<std::string, uint64_t>* by_family) {
   absl::ReaderMutexLock lock(&db_mu_);
   TC_RETURN_IF_ERROR(CheckOpen());
   rocksdb::FlushOptions flush;
@@ -2331,6 +2336,7 @@ absl::StatusOr<uint64_t> AuditStore::Impl::CompactAndMeasure() {
     uint64_t size = 0;
     if (db_->GetIntProperty(h, "rocksdb.total-sst-files-size", &size)) {
       bytes += size;
+      if (by_family != nullptr) (*by_family)[h->GetName()] = size;
     }
   }
   return bytes;
@@ -2506,8 +2512,9 @@ absl::StatusOr<uint64_t> AuditStore::CreateCheckpoint(
 }
 AuditStoreStats AuditStore::Stats() const { return impl_->Stats(); }
 
-absl::StatusOr<uint64_t> AuditStore::CompactAndMeasure() {
-  return impl_->CompactAndMeasure();
+absl::StatusOr<uint64_t> AuditStore::CompactAndMeasure(
+    std::map<std::string, uint64_t>* by_family) {
+  return impl_->CompactAndMeasure(by_family);
 }
 bool AuditStore::Writable() const { return impl_->Writable(); }
 absl::StatusOr<SignedTreeHead> AuditStore::LatestSignedTreeHead(

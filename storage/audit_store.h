@@ -308,8 +308,10 @@ class AuditStore {
   AuditStoreStats Stats() const;
 
   // Compacts every column family to the bottommost level and returns the
-  // bytes of the table files: the store's size at rest (benchmarks).
-  absl::StatusOr<uint64_t> CompactAndMeasure();
+  // bytes of the table files: the store's size at rest (benchmarks). When
+  // `by_family` is given, it also receives each column family's share.
+  absl::StatusOr<uint64_t> CompactAndMeasure(
+      std::map<std::string, uint64_t>* by_family = nullptr);
   // False while appends cannot be written: free space below
   // min_free_bytes, an I/O error RocksDB has not recovered from (this call
   // asks it to, once space is back), or the store was opened read-only.

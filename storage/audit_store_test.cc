@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "storage/hashing.h"
+#include "storage/keys.h"
 #include "storage/testing/tamper.h"
 #include "storage/testing/write_fault.h"
 
@@ -457,6 +458,53 @@ TEST_F(AuditStoreTest, CloseDrainsPendingAppends) {
   EXPECT_THAT(store_->GetDecision("b-000000000050"), IsOk());
 }
 
+
+// Compression is a property of each table file, not of the records: a store
+// whose files were written with other options (RocksDB's defaults here,
+// as a build before the records' dictionary compression wrote them) opens,
+// is rewritten by a compaction under the trail's tuning, and still serves
+// exactly the bytes it hashed, verified, in less space.
+TEST_F(AuditStoreTest, FilesWrittenWithOtherCompressionKeepTheirHashedBytes) {
+  AuditStoreOptions former = Options(path_);
+  former.rocksdb_defaults = true;
+  former.sync = false;
+  std::vector<v1::Decision> written;
+  uint64_t former_bytes = 0;
+  {
+    TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(former));
+    for (int i = 1; i <= 2000; ++i) {
+      RecordSpec spec;
+      spec.declaration_id = absl::StrCat("D-", i);
+      spec.exporter = absl::StrCat("EXP-", i % 37);
+      spec.hs_code = i % 2 == 0 ? "850511" : "280530";
+      written.push_back(Append(MakeRequest(spec)));
+    }
+    std::map<std::string, uint64_t> by_family;
+    ASSERT_THAT(store_->CompactAndMeasure(&by_family), IsOk());
+    former_bytes = by_family[keys::kRecordsCf];
+    CloseStore();
+  }
+  OpenStore();  // the trail's tuning
+  std::map<std::string, uint64_t> by_family;
+  ASSERT_THAT(store_->CompactAndMeasure(&by_family), IsOk());
+  EXPECT_LT(by_family[keys::kRecordsCf], former_bytes);
+  CloseStore();
+
+  OpenStore();
+  for (const v1::Decision& d : written) {
+    TC_ASSERT_OK_AND_ASSIGN(v1::Decision got,
+                            store_->GetDecision(d.decision_id()));
+    EXPECT_EQ(got.SerializeAsString(), d.SerializeAsString());
+  }
+  TC_ASSERT_OK_AND_ASSIGN(v1::VerifyTrailResponse verify,
+                          store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
+  EXPECT_TRUE(verify.ok()) << verify.problem();
+  EXPECT_EQ(verify.records_checked(), written.size());
+  EXPECT_EQ(verify.head_hash(), written.back().record_hash());
+  // And new records chain on to the old ones.
+  EXPECT_EQ(Append(MakeRequest("D-new")).previous_hash(),
+            written.back().record_hash());
+}
 TEST_F(AuditStoreTest, OtherSchemaVersionIsRefusedClearly) {
   OpenStore();
   CloseStore();

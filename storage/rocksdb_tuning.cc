@@ -53,4 +53,14 @@ void ApplyTrailTuning(const StoreLog& log, rocksdb::Options* options,
   table->block_cache = rocksdb::NewLRUCache(kBlockCacheBytes);
 }
 
+void ApplyRecordsTuning(rocksdb::ColumnFamilyOptions* options) {
+  rocksdb::CompressionOptions& zstd = options->bottommost_compression_opts;
+  zstd.enabled = true;  // these options, not compression_opts, at the bottom
+  zstd.max_dict_bytes = kRecordsDictBytes;
+  zstd.zstd_max_train_bytes = kRecordsDictTrainBytes;
+  // Data blocks are held back until the dictionary is trained; cap that
+  // memory per file being written (the samples come from what is held).
+  zstd.max_dict_buffer_bytes = 4 * kRecordsDictTrainBytes;
+}
+
 }  // namespace tradecheck::storage

@@ -63,6 +63,7 @@ class AccessE2eTest : public ::testing::Test {
         "--tls_client_ca=" + *certs_ + "/ca.crt",
         "--access_policy=" + *certs_ + "/access-policy.textproto",
         "--backup_root=" + *backup_root_,
+        std::string("--candidates_root=") + TC_SOURCE_DIR,
         "--workers=3",
         "--max_expensive_calls=2"};
     auto server = ServerProcess::Start(options);
@@ -318,7 +319,7 @@ TEST_F(AccessE2eTest, EveryRpcForEveryRole) {
       {"PreviewRuleSet",
        [](Stubs& s, int) {
          v1::PreviewRuleSetRequest request;
-         request.set_agreements_dir(TC_SOURCE_DIR "/agreements");
+         request.set_agreements_dir("agreements");  // under TC_SOURCE_DIR
          request.set_limit(10);
          auto context = Ctx(60);
          auto reader = s.admin->PreviewRuleSet(context.get(), request);

@@ -97,7 +97,11 @@ v1::Declaration MotorWithChineseMagnet(const std::string& id) {
 class ExporterE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = ServerProcess::Start({});
+    candidates_ = TempDir("tc-candidates");
+    ASSERT_FALSE(candidates_.empty());
+    ServerProcessOptions options;
+    options.extra_flags = {"--candidates_root=" + candidates_};
+    auto server = ServerProcess::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     channel_ = Connect(server_->address());
@@ -122,6 +126,30 @@ class ExporterE2eTest : public ::testing::Test {
     temp_dirs_.push_back(*dir);
     return *dir;
   }
+
+  // A copy of the server's agreement data as candidate `name` under its
+  // --candidates_root, where a data owner puts new law to preview; returns
+  // the copy's path.
+  std::string Candidate(const std::string& name) {
+    const std::string dir = absl::StrCat(candidates_, "/", name);
+    std::filesystem::copy(server_->agreements_dir(), dir,
+                          std::filesystem::copy_options::recursive);
+    return dir;
+  }
+
+  // Runs a preview to its end; returns its status.
+  grpc::Status Preview(const std::string& name) {
+    v1::PreviewRuleSetRequest request;
+    request.set_agreements_dir(name);
+    auto context = Ctx(60);
+    auto reader = admin_->PreviewRuleSet(context.get(), request);
+    v1::PreviewRuleSetResponse item;
+    while (reader->Read(&item)) {
+    }
+    return reader->Finish();
+  }
+
+  std::string candidates_;
 
   std::unique_ptr<ServerProcess> server_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -309,10 +337,7 @@ TEST_F(ExporterE2eTest, PreviewListsExactlyTheDecisionsAChangedRateAffects) {
   ASSERT_EQ(affected.size(), 2000u);
 
   // The candidate: a copy of agreements/ with Vietnam's rate at 15 %.
-  const std::string candidate = TempDir("tc-preview");
-  ASSERT_FALSE(candidate.empty());
-  std::filesystem::copy(server_->agreements_dir(), candidate,
-                        std::filesystem::copy_options::recursive);
+  const std::string candidate = Candidate("vn-15");
   const std::string file =
       absl::StrCat(candidate, "/us-s301-forced-labor-2026.textproto");
   std::stringstream text;
@@ -330,7 +355,7 @@ TEST_F(ExporterE2eTest, PreviewListsExactlyTheDecisionsAChangedRateAffects) {
       agreements_->GetRuleSet(Ctx().get(), info_request, &before).ok());
 
   v1::PreviewRuleSetRequest request;
-  request.set_agreements_dir(candidate);
+  request.set_agreements_dir("vn-15");
   auto context = Ctx(120);
   auto reader = admin_->PreviewRuleSet(context.get(), request);
   std::set<std::string> listed;
@@ -393,8 +418,7 @@ TEST_F(ExporterE2eTest, PreviewListsExactlyTheDecisionsAChangedRateAffects) {
   // The CLI prints the same preview and its totals.
   std::string out;
   EXPECT_EQ(RunCli(absl::StrCat("--server=", server_->address(),
-                                " rules preview ", candidate,
-                                " --since=2020-01-01"),
+                                " rules preview vn-15 --since=2020-01-01"),
                    &out),
             0)
       << out.substr(0, 2000);
@@ -403,35 +427,58 @@ TEST_F(ExporterE2eTest, PreviewListsExactlyTheDecisionsAChangedRateAffects) {
 }
 
 TEST_F(ExporterE2eTest, PreviewRefusesInvalidDataNamingFileAndLine) {
-  const std::string candidate = TempDir("tc-preview-bad");
-  ASSERT_FALSE(candidate.empty());
-  std::filesystem::copy(server_->agreements_dir(), candidate,
-                        std::filesystem::copy_options::recursive);
+  const std::string candidate = Candidate("broken");
   std::ofstream(absl::StrCat(candidate, "/zz-broken.textproto"))
       << "instrument_id: \"zz\"\nno_such_field: 1\n";
-  v1::PreviewRuleSetRequest request;
-  request.set_agreements_dir(candidate);
-  auto context = Ctx(60);
-  auto reader = admin_->PreviewRuleSet(context.get(), request);
-  v1::PreviewRuleSetResponse item;
-  while (reader->Read(&item)) {
-  }
-  const grpc::Status status = reader->Finish();
+  const grpc::Status status = Preview("broken");
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("zz-broken.textproto:2"));
   const google::rpc::BadRequest bad = BadRequestOf(status);
   ASSERT_EQ(bad.field_violations_size(), 1);
   EXPECT_EQ(bad.field_violations(0).field(), "agreements_dir");
 
-  request.set_agreements_dir("");
-  auto empty_context = Ctx();
-  auto empty = admin_->PreviewRuleSet(empty_context.get(), request);
-  while (empty->Read(&item)) {
-  }
-  const grpc::Status missing = empty->Finish();
+  const grpc::Status missing = Preview("");
   EXPECT_EQ(missing.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(BadRequestOf(missing).field_violations(0).field(),
             "agreements_dir");
+}
+
+// A caller names a candidate, never a path: nothing outside the operator's
+// --candidates_root is read, and the server says which field is wrong.
+TEST_F(ExporterE2eTest, PreviewReadsOnlyUnderTheCandidatesRoot) {
+  for (const std::string& bad :
+       {server_->agreements_dir(), std::string("/etc"), std::string(".."),
+        std::string("../tc-candidates"), std::string("a/b"),
+        std::string("no-such-candidate")}) {
+    const grpc::Status status = Preview(bad);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+    const google::rpc::BadRequest request_errors = BadRequestOf(status);
+    ASSERT_EQ(request_errors.field_violations_size(), 1) << bad;
+    EXPECT_EQ(request_errors.field_violations(0).field(), "agreements_dir");
+  }
+  EXPECT_THAT(Preview("no-such-candidate").error_message(),
+              HasSubstr("no directory \"no-such-candidate\" under the "
+                        "server's --candidates_root"));
+  // The server keeps answering, and a good name still previews.
+  Candidate("same");
+  EXPECT_TRUE(Preview("same").ok());
+
+  // A server started without --candidates_root takes no previews at all.
+  auto plain = ServerProcess::Start({});
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  auto other = v1::AdminService::NewStub(Connect((*plain)->address()));
+  v1::PreviewRuleSetRequest request;
+  request.set_agreements_dir("same");
+  auto context = Ctx(60);
+  auto reader = other->PreviewRuleSet(context.get(), request);
+  v1::PreviewRuleSetResponse item;
+  while (reader->Read(&item)) {
+  }
+  const grpc::Status off = reader->Finish();
+  EXPECT_EQ(off.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(off.error_message(), HasSubstr("--candidates_root"));
+  auto code = (*plain)->Stop();
+  EXPECT_TRUE(code.ok() && *code == 0) << (*plain)->log();
 }
 
 }  // namespace
