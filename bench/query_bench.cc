@@ -177,7 +177,15 @@ struct Shape {
   std::function<v1::DecisionFilter(int i, uint64_t trail_size)> filter;
   int page = 1;  // 1 = first page; k = the k-th page (follows tokens)
   size_t expect = 100;  // records the timed page must hold
+  // kOldestFirst: order_by "recorded_time asc".
+  ListOrder order = ListOrder::kNewestFirst;
 };
+
+v1::DecisionFilter OneExporter(int i) {
+  v1::DecisionFilter f;
+  f.set_exporter_id(absl::StrFormat("EXP-%03d", i % kExporters));
+  return f;
+}
 
 v1::DecisionFilter GoverningMonth(int i) {
   v1::DecisionFilter f;
@@ -195,16 +203,10 @@ std::vector<Shape> Shapes() {
          f.set_outcome(v1::OUTCOME_DENY);
          return f;
        }},
-      {"exporter",
-       [](int i, uint64_t) {
-         v1::DecisionFilter f;
-         f.set_exporter_id(absl::StrFormat("EXP-%03d", i % kExporters));
-         return f;
-       }},
+      {"exporter", [](int i, uint64_t) { return OneExporter(i); }},
       {"exporter+outcome=REVIEW",
        [](int i, uint64_t) {
-         v1::DecisionFilter f;
-         f.set_exporter_id(absl::StrFormat("EXP-%03d", i % kExporters));
+         v1::DecisionFilter f = OneExporter(i);
          f.set_outcome(v1::OUTCOME_NEEDS_REVIEW);
          return f;
        }},
@@ -258,12 +260,28 @@ std::vector<Shape> Shapes() {
          return f;
        }},
       {"exporter, 5th page",
-       [](int i, uint64_t) {
+       [](int i, uint64_t) { return OneExporter(i); }, 5},
+      // order_by "recorded_time asc": the same postings walked upward.
+      {"outcome=DENY, oldest first",
+       [](int, uint64_t) {
          v1::DecisionFilter f;
-         f.set_exporter_id(absl::StrFormat("EXP-%03d", i % kExporters));
+         f.set_outcome(v1::OUTCOME_DENY);
          return f;
        },
-       5},
+       1, 100, ListOrder::kOldestFirst},
+      {"exporter, oldest first",
+       [](int i, uint64_t) { return OneExporter(i); }, 1, 100,
+       ListOrder::kOldestFirst},
+      {"exporter+outcome=REVIEW, oldest first",
+       [](int i, uint64_t) {
+         v1::DecisionFilter f = OneExporter(i);
+         f.set_outcome(v1::OUTCOME_NEEDS_REVIEW);
+         return f;
+       },
+       1, 100, ListOrder::kOldestFirst},
+      {"exporter, oldest first, 5th page",
+       [](int i, uint64_t) { return OneExporter(i); }, 5, 100,
+       ListOrder::kOldestFirst},
   };
 }
 
@@ -298,12 +316,12 @@ double TimeOnePage(const AuditStore& store, const Shape& shape, int i,
   const v1::DecisionFilter f = shape.filter(i, n);
   std::string token;
   for (int p = 1; p < shape.page; ++p) {
-    auto r = store.ListDecisions(f, 100, token);
+    auto r = store.ListDecisions(f, 100, token, shape.order);
     if (!r.ok() || r->next_page_token.empty()) std::abort();
     token = r->next_page_token;
   }
   const auto start = std::chrono::steady_clock::now();
-  auto r = store.ListDecisions(f, 100, token);
+  auto r = store.ListDecisions(f, 100, token, shape.order);
   // A filter no index answers may leave a page short (the store reads 100
   // candidates); the next pages fill it, as a client's listing would.
   while (r.ok() && r->decisions.size() < shape.expect &&
@@ -311,7 +329,7 @@ double TimeOnePage(const AuditStore& store, const Shape& shape, int i,
     const size_t have = r->decisions.size();
     std::vector<v1::Decision> kept = std::move(r->decisions);
     r = store.ListDecisions(f, static_cast<int>(shape.expect - have),
-                            r->next_page_token);
+                            r->next_page_token, shape.order);
     if (r.ok()) {
       kept.insert(kept.end(), r->decisions.begin(), r->decisions.end());
       r->decisions = std::move(kept);
