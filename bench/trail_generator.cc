@@ -80,14 +80,18 @@ int Run() {
     }
     examples = std::make_unique<bench::ExampleTrail>(*std::move(loaded));
   }
+  // The key and the log live beside the store, in its parent directory.
+  std::error_code error;
+  std::filesystem::create_directories(
+      std::filesystem::absolute(db).parent_path(), error);
   auto heads = server::SetUpTreeHeads(db, absl::GetFlag(FLAGS_tree_head_key),
                                       absl::GetFlag(FLAGS_tree_head_log));
   if (!heads.ok()) {
     std::fprintf(stderr, "%s\n", heads.status().ToString().c_str());
     return 2;
   }
-  // One second later at each reading: a trail recorded over months, one
-  // group commit a second.
+  // One second later at each reading: one group commit a second (the
+  // store reads the clock once per commit).
   SteppingClock clock(absl::FromUnixSeconds(1'780'000'000), absl::Seconds(1));
   storage::AuditStoreOptions options;
   options.path = db;
