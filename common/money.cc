@@ -76,37 +76,61 @@ absl::StatusOr<v1::Money> AddMoney(const v1::Money& a, const v1::Money& b) {
 }
 
 int MinorDigits(absl::string_view currency) {
-  for (absl::string_view zero : {"JPY", "KRW", "VND", "CLP", "ISK", "PYG",
-                                 "UGX", "XAF", "XOF", "XPF", "KMF", "GNF",
-                                 "RWF", "VUV", "BIF", "DJF"}) {
-    if (currency == zero) return 0;
+  // Compared char by char: called for every amount a verdict formats.
+  static constexpr char kZero[][4] = {"JPY", "KRW", "VND", "CLP", "ISK", "PYG",
+                                      "UGX", "XAF", "XOF", "XPF", "KMF", "GNF",
+                                      "RWF", "VUV", "BIF", "DJF"};
+  static constexpr char kThree[][4] = {"BHD", "JOD", "KWD", "OMR",
+                                       "TND", "IQD", "LYD"};
+  if (currency.size() != 3) return 2;
+  auto is = [&currency](const char* code) {
+    return currency[0] == code[0] && currency[1] == code[1] &&
+           currency[2] == code[2];
+  };
+  for (const char* zero : kZero) {
+    if (is(zero)) return 0;
   }
-  for (absl::string_view three : {"BHD", "JOD", "KWD", "OMR", "TND", "IQD",
-                                  "LYD"}) {
-    if (currency == three) return 3;
+  for (const char* three : kThree) {
+    if (is(three)) return 3;
   }
   return 2;
 }
 
 std::string FormatMoney(const v1::Money& money) {
-  const int digits = MinorDigits(money.currency_code());
-  int64_t units = money.minor_units();
-  const bool negative = units < 0;
-  uint64_t magnitude = negative ? -static_cast<uint64_t>(units) : units;
-  uint64_t scale = 1;
-  for (int i = 0; i < digits; ++i) scale *= 10;
-  std::string whole = absl::StrCat(magnitude / scale);
-  std::string grouped;
-  for (size_t i = 0; i < whole.size(); ++i) {
-    if (i > 0 && (whole.size() - i) % 3 == 0) grouped.push_back(',');
-    grouped.push_back(whole[i]);
+  return FormatMoney(money.currency_code(), money.minor_units());
+}
+
+std::string FormatMoney(absl::string_view currency, int64_t minor_units) {
+  const int digits = MinorDigits(currency);
+  const bool negative = minor_units < 0;
+  uint64_t magnitude = negative ? -static_cast<uint64_t>(minor_units)
+                                : static_cast<uint64_t>(minor_units);
+  // Written backwards into a buffer: minor digits, the point, then the
+  // whole part grouped by three (20 digits, 6 commas, point, minor digits).
+  char buf[40];
+  char* p = buf + sizeof(buf);
+  for (int i = 0; i < digits; ++i) {
+    *--p = static_cast<char>('0' + magnitude % 10);
+    magnitude /= 10;
   }
-  std::string out = absl::StrCat(money.currency_code(), " ",
-                                 negative ? "-" : "", grouped);
-  if (digits > 0) {
-    absl::StrAppend(&out, ".",
-                    absl::StrFormat("%0*d", digits, magnitude % scale));
-  }
+  if (digits > 0) *--p = '.';
+  int group = 0;
+  do {
+    if (group == 3) {
+      *--p = ',';
+      group = 0;
+    }
+    *--p = static_cast<char>('0' + magnitude % 10);
+    magnitude /= 10;
+    ++group;
+  } while (magnitude != 0);
+  std::string out;
+  const size_t len = static_cast<size_t>(buf + sizeof(buf) - p);
+  out.reserve(currency.size() + 2 + len);
+  out.append(currency.data(), currency.size());
+  out.push_back(' ');
+  if (negative) out.push_back('-');
+  out.append(p, len);
   return out;
 }
 

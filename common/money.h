@@ -73,6 +73,9 @@ absl::StatusOr<v1::Money> AddMoney(const v1::Money& a, const v1::Money& b);
 // "USD 1,250.00" (two minor digits for every currency except the ISO 4217
 // zero-decimal ones such as JPY, KRW, VND).
 std::string FormatMoney(const v1::Money& money);
+// The same from a currency code and minor units, without building a Money
+// (the rule engine formats several amounts per finding).
+std::string FormatMoney(absl::string_view currency, int64_t minor_units);
 
 // Number of minor-unit digits of an ISO 4217 currency (2 unless listed).
 int MinorDigits(absl::string_view currency);

@@ -83,6 +83,14 @@ TEST(MoneyTest, FormatsWithGroupingAndCurrencyDigits) {
   EXPECT_EQ(FormatMoney(MakeMoney("JPY", 1234567)), "JPY 1,234,567");
   EXPECT_EQ(FormatMoney(MakeMoney("USD", 100000000000)),
             "USD 1,000,000,000.00");
+  EXPECT_EQ(FormatMoney(MakeMoney("USD", 0)), "USD 0.00");
+  EXPECT_EQ(FormatMoney(MakeMoney("USD", -123456)), "USD -1,234.56");
+  EXPECT_EQ(FormatMoney(MakeMoney("KWD", 1234567)), "KWD 1,234.567");
+  EXPECT_EQ(FormatMoney(MakeMoney("JPY", 999)), "JPY 999");
+  EXPECT_EQ(FormatMoney(MakeMoney("JPY", 1000)), "JPY 1,000");
+  EXPECT_EQ(FormatMoney("USD", std::numeric_limits<int64_t>::min()),
+            "USD -92,233,720,368,547,758.08");
+  EXPECT_EQ(FormatMoney("EUR", 125000), FormatMoney(MakeMoney("EUR", 125000)));
 }
 
 TEST(MultiplyMilliTest, ValueOfAQuantityAtAPricePerUnit) {

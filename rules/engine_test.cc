@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "rules/eval_context.h"
 #include "rules/rule_set.h"
 
 namespace tradecheck::rules {
@@ -125,6 +126,23 @@ bool HasFinding(const v1::LineVerdict& l, const std::string& rule,
     if (f.rule_id() == rule && f.severity() == sev) return true;
   }
   return false;
+}
+
+// The percentages findings print: the same text as the printf formats they
+// replaced ("%d.%02d %%" of basis points; "%04d" of the ppm fraction with
+// trailing zeros cut to two digits).
+TEST(PercentTextTest, BasisPointsAndPartsPerMillion) {
+  EXPECT_EQ(PctBp(1900), "19.00 %");
+  EXPECT_EQ(PctBp(5), "0.05 %");
+  EXPECT_EQ(PctBp(12345), "123.45 %");
+  EXPECT_EQ(PctBp(0), "0.00 %");
+  EXPECT_EQ(PctPpm(299630), "29.963 %");
+  EXPECT_EQ(PctPpm(700369), "70.0369 %");
+  EXPECT_EQ(PctPpm(1400), "0.14 %");
+  EXPECT_EQ(PctPpm(400000), "40.00 %");
+  EXPECT_EQ(PctPpm(400001), "40.0001 %");
+  EXPECT_EQ(PctPpm(1000000), "100.00 %");
+  EXPECT_EQ(PctPpm(10), "0.001 %");
 }
 
 TEST(AdditionalDutyTest, MostSpecificHsSelectorWinsWithinAGroup) {

@@ -37,13 +37,34 @@ std::string StatusName(v1::InstrumentStatus s) {
 }  // namespace
 
 std::string PctBp(int64_t bp) {
-  return absl::StrFormat("%d.%02d %%", bp / 100, bp % 100);
+  // Same text as StrFormat("%d.%02d %%", bp / 100, bp % 100), without the
+  // format parser: a finding message may carry several.
+  const int64_t frac = bp % 100;
+  std::string out = absl::StrCat(bp / 100, ".");
+  if (frac >= 0 && frac < 10) out.push_back('0');
+  absl::StrAppend(&out, frac, " %");
+  return out;
 }
 
 std::string PctPpm(int64_t ppm) {
-  std::string frac = absl::StrFormat("%04d", ppm % 10000);
-  while (frac.size() > 2 && frac.back() == '0') frac.pop_back();
-  return absl::StrCat(ppm / 10000, ".", frac, " %");
+  const int64_t frac = ppm % 10000;
+  if (frac < 0) {  // never for a share of value; kept as it always printed
+    std::string f = absl::StrFormat("%04d", frac);
+    while (f.size() > 2 && f.back() == '0') f.pop_back();
+    return absl::StrCat(ppm / 10000, ".", f, " %");
+  }
+  // "%04d" of the fraction without the format parser, trailing zeros cut
+  // down to two digits.
+  const char digits[4] = {static_cast<char>('0' + frac / 1000),
+                          static_cast<char>('0' + frac / 100 % 10),
+                          static_cast<char>('0' + frac / 10 % 10),
+                          static_cast<char>('0' + frac % 10)};
+  size_t n = 4;
+  while (n > 2 && digits[n - 1] == '0') --n;
+  std::string out = absl::StrCat(ppm / 10000, ".");
+  out.append(digits, n);
+  out.append(" %");
+  return out;
 }
 
 std::string Day(absl::CivilDay d) { return FormatDate(ToDate(d)); }
@@ -161,7 +182,7 @@ std::vector<InScope> EvalContext::InScopeOf(const LineInput& in,
   for (int i : *in.candidates) {
     const MeasureEntry& e = rs_.measures[i];
     const v1::Measure& m = *e.measure;
-    if (!(m.*has_kind)() || !InWindow(day_, m.valid_from(), m.valid_until())) {
+    if (!(m.*has_kind)() || !e.ValidOn(day_)) {
       continue;
     }
     ScopeMatch sm = Match(m.scope(), in.line, in.code);
@@ -170,16 +191,14 @@ std::vector<InScope> EvalContext::InScopeOf(const LineInput& in,
   return out;
 }
 
-v1::Citation EvalContext::Cite(const MeasureEntry& e) const {
-  v1::Citation c = CiteMeasure(*e.instrument, e.measure);
-  // How old the confirmation behind the citation is on the governing day.
+void EvalContext::Cite(const MeasureEntry& e, v1::Citation* out) const {
+  // The citation was built once at load; only its age depends on the day.
+  *out = e.citation;
   if (e.instrument->has_confirmation()) {
-    const v1::Date& on = e.instrument->confirmation().confirmed_on();
-    *c.mutable_status_confirmed_on() = on;
-    const int64_t age = day_ - DayOrMin(on);
-    if (age > 0) c.set_confirmation_age_days(static_cast<int32_t>(age));
+    // How old the confirmation behind the citation is on the governing day.
+    const int64_t age = day_ - e.confirmed_on;
+    if (age > 0) out->set_confirmation_age_days(static_cast<int32_t>(age));
   }
-  return c;
 }
 
 v1::Figure EvalContext::MoneyFigure(int64_t minor) const {
@@ -229,7 +248,7 @@ v1::Finding* EvalContext::Add(Findings* out, absl::string_view rule_id,
   f->set_rule_id(std::string(rule_id));
   if (e != nullptr) {
     f->set_measure_id(e->measure->measure_id());
-    *f->mutable_citation() = Cite(*e);
+    Cite(*e, f->mutable_citation());
     for (const auto& t : e->measure->tags()) f->add_tags(t);
   }
   f->set_severity(sev);
@@ -239,7 +258,7 @@ v1::Finding* EvalContext::Add(Findings* out, absl::string_view rule_id,
 }
 
 std::string EvalContext::Money(int64_t minor) const {
-  return FormatMoney(MakeMoney(currency_, minor));
+  return FormatMoney(currency_, minor);
 }
 
 ScopeMatch EvalContext::Match(const v1::Scope& s, const v1::LineItem* line,

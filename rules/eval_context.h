@@ -129,8 +129,9 @@ class EvalContext {
   std::vector<InScope> InScopeOf(const LineInput& in,
                                  bool (v1::Measure::*has_kind)() const) const;
 
-  // The citation of a measure: its instrument, article and source.
-  v1::Citation Cite(const MeasureEntry& e) const;
+  // Writes the citation of a measure into `out`: its instrument, article
+  // and source, and how old the instrument's confirmation is on the day.
+  void Cite(const MeasureEntry& e, v1::Citation* out) const;
   // Appends a finding; with `e`, it carries the measure id, citation and tags.
   v1::Finding* Add(Findings* out, absl::string_view rule_id,
                    const MeasureEntry* e, v1::Severity sev, std::string message,

@@ -45,16 +45,18 @@ void Candidates(const LineIndex& index, absl::string_view origin,
   out->clear();
   const std::pair<absl::string_view, absl::string_view> dims[] = {
       {"O", origin}, {"X", exporter}, {"D", destination}, {"*", ""}};
+  // "<dim>|<country>|" followed by the code: each prefix is a view of it.
   std::string key;
   for (const auto& [dim, country] : dims) {
     if (dim != "*" && country.empty()) continue;
+    key.assign(dim.data(), dim.size());
+    key.push_back('|');
+    key.append(country.data(), country.size());
+    key.push_back('|');
+    const size_t head = key.size();
+    key.append(hs_code.data(), std::min<size_t>(hs_code.size(), 10));
     for (size_t len = 0; len <= hs_code.size() && len <= 10; len += 2) {
-      key.assign(dim.data(), dim.size());
-      key.push_back('|');
-      key.append(country.data(), country.size());
-      key.push_back('|');
-      key.append(hs_code.data(), len);
-      auto it = index.find(key);
+      auto it = index.find(absl::string_view(key.data(), head + len));
       if (it != index.end()) {
         out->insert(out->end(), it->second.begin(), it->second.end());
       }

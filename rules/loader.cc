@@ -698,7 +698,10 @@ absl::Status Loader::Run() {
     const v1::InstrumentData* in = impl_->instruments[i].get();
     impl_->instrument_by_id[in->instrument_id()] = i;
     for (const v1::Measure& m : in->measures()) {
-      impl_->measures.push_back({&m, in});
+      MeasureEntry e;
+      e.measure = &m;
+      e.instrument = in;
+      impl_->measures.push_back(std::move(e));
     }
   }
   std::sort(impl_->measures.begin(), impl_->measures.end(),
@@ -706,7 +709,16 @@ absl::Status Loader::Run() {
               return a.measure->measure_id() < b.measure->measure_id();
             });
   for (int i = 0; i < static_cast<int>(impl_->measures.size()); ++i) {
-    impl_->measure_by_id[impl_->measures[i].measure->measure_id()] = i;
+    MeasureEntry& e = impl_->measures[i];
+    impl_->measure_by_id[e.measure->measure_id()] = i;
+    e.valid_from = DayOrMin(e.measure->valid_from());
+    e.valid_until = DayOrMax(e.measure->valid_until());
+    e.citation = CiteMeasure(*e.instrument, e.measure);
+    if (e.instrument->has_confirmation()) {
+      const v1::Date& on = e.instrument->confirmation().confirmed_on();
+      *e.citation.mutable_status_confirmed_on() = on;
+      e.confirmed_on = DayOrMin(on);
+    }
   }
 
   // References need every file loaded first.

@@ -42,6 +42,19 @@ StatusAt InstrumentStatusAt(const v1::InstrumentData& instrument,
 struct MeasureEntry {
   const v1::Measure* measure = nullptr;
   const v1::InstrumentData* instrument = nullptr;
+  // Compiled once at load (loader.cc) so that evaluating a line converts no
+  // date and formats no citation per measure: the validity window as days,
+  // and the citation (CiteMeasure, with the instrument's confirmation day)
+  // that every finding and duty of the measure copies.
+  absl::CivilDay valid_from = absl::CivilDay(1, 1, 1);
+  absl::CivilDay valid_until = absl::CivilDay(9999, 12, 31);
+  v1::Citation citation;
+  absl::CivilDay confirmed_on = absl::CivilDay(1, 1, 1);
+
+  // The measure's [valid_from, valid_until) window holds `day`.
+  bool ValidOn(absl::CivilDay day) const {
+    return valid_from <= day && day < valid_until;
+  }
 };
 
 class RuleSetImpl {

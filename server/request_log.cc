@@ -53,26 +53,25 @@ std::string NewRequestId() {
                          absl::Uniform<uint64_t>(bits));
 }
 
-// `buffer` (not consumed) parsed into `message`.
-template <typename T>
-bool Parse(const grpc::ByteBuffer& buffer, T* message) {
-  grpc::ByteBuffer copy(buffer);  // shares the slices; Deserialize consumes
-  return grpc::SerializationTraits<T>::Deserialize(&copy, message).ok();
-}
-
 // The declaration_id of the request's (first) declaration, read straight
 // from the wire format without parsing the declaration: a
 // CheckDeclarationRequest holds `Declaration declaration = 1`, whose
 // `declaration_id = 1`; a CheckDeclarationsRequest holds
 // `repeated CheckDeclarationRequest requests = 1`. Empty when absent or
 // unreadable (the handler reports a malformed request itself).
-std::string FirstDeclarationId(const grpc::ByteBuffer& buffer, Shape shape) {
+// The bytes of `buffer` (not consumed), in one piece.
+std::string BufferBytes(const grpc::ByteBuffer& buffer) {
   std::vector<grpc::Slice> slices;
-  if (!buffer.Dump(&slices).ok()) return "";
   std::string bytes;
+  if (!buffer.Dump(&slices).ok()) return bytes;
   for (const grpc::Slice& slice : slices) {
     bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
   }
+  return bytes;
+}
+
+std::string FirstDeclarationId(const grpc::ByteBuffer& buffer, Shape shape) {
+  const std::string bytes = BufferBytes(buffer);
   // Descends into field 1 (length-delimited) `depth` times, then returns
   // field 1 as a string.
   absl::string_view view(bytes);
@@ -107,18 +106,102 @@ std::string FirstDeclarationId(const grpc::ByteBuffer& buffer, Shape shape) {
   return std::string(view);
 }
 
-void CountVerdict(const v1::Verdict& verdict, RpcRecord* record) {
-  absl::string_view outcome = v1::Outcome_Name(verdict.outcome());
-  absl::ConsumePrefix(&outcome, "OUTCOME_");
-  ++record->outcomes[std::string(outcome)];
-  for (const v1::Finding& finding : verdict.findings()) {
-    ++record->rule_hits[finding.rule_id()];
-  }
-  for (const v1::LineVerdict& line : verdict.lines()) {
-    for (const v1::Finding& finding : line.findings()) {
-      ++record->rule_hits[finding.rule_id()];
+// Calls on_bytes(number, bytes) for each length-delimited field and
+// on_varint(number, value) for each varint field of the message `bytes`,
+// skipping the others; false when the bytes are not a message.
+template <typename OnBytes, typename OnVarint>
+bool ForEachField(absl::string_view bytes, OnBytes on_bytes,
+                  OnVarint on_varint) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(bytes.data()),
+      static_cast<int>(bytes.size()));
+  while (uint32_t tag = in.ReadTag()) {
+    const int number = WireFormatLite::GetTagFieldNumber(tag);
+    switch (WireFormatLite::GetTagWireType(tag)) {
+      case WireFormatLite::WIRETYPE_LENGTH_DELIMITED: {
+        uint32_t length = 0;
+        if (!in.ReadVarint32(&length)) return false;
+        const int offset = in.CurrentPosition();
+        if (static_cast<size_t>(offset) + length > bytes.size()) return false;
+        if (!on_bytes(number, bytes.substr(offset, length))) return false;
+        if (!in.Skip(static_cast<int>(length))) return false;
+        break;
+      }
+      case WireFormatLite::WIRETYPE_VARINT: {
+        uint64_t value = 0;
+        if (!in.ReadVarint64(&value)) return false;
+        on_varint(number, value);
+        break;
+      }
+      default:
+        if (!WireFormatLite::SkipField(&in, tag)) return false;
     }
   }
+  return in.ConsumedEntireMessage();
+}
+
+// Calls fn(bytes) for each length-delimited field `number` of `message`.
+template <typename Fn>
+bool ForEachOf(absl::string_view message, int number, Fn fn) {
+  return ForEachField(
+      message,
+      [&](int n, absl::string_view value) { return n != number || fn(value); },
+      [](int, uint64_t) {});
+}
+
+// Adds the serialized Verdict's outcome and the rule id of each of its
+// findings (declaration and line level) to `record`, reading the wire
+// format: parsing the whole verdict, citations and messages included, only
+// to count them cost about a tenth of the server's CPU per check.
+bool CountVerdict(absl::string_view verdict, RpcRecord* record) {
+  auto count_finding = [record](absl::string_view finding) {
+    return ForEachOf(finding, v1::Finding::kRuleIdFieldNumber,
+                     [record](absl::string_view rule_id) {
+                       ++record->rule_hits[std::string(rule_id)];
+                       return true;
+                     });
+  };
+  int outcome = v1::OUTCOME_UNSPECIFIED;
+  const bool ok = ForEachField(
+      verdict,
+      [&](int number, absl::string_view value) {
+        if (number == v1::Verdict::kFindingsFieldNumber) {
+          return count_finding(value);
+        }
+        return number != v1::Verdict::kLinesFieldNumber ||
+               ForEachOf(value, v1::LineVerdict::kFindingsFieldNumber,
+                         count_finding);
+      },
+      [&outcome](int number, uint64_t value) {
+        if (number == v1::Verdict::kOutcomeFieldNumber) {
+          outcome = static_cast<int>(value);
+        }
+      });
+  if (!ok) return false;
+  absl::string_view name =
+      v1::Outcome_IsValid(outcome)
+          ? v1::Outcome_Name(static_cast<v1::Outcome>(outcome))
+          : absl::string_view();
+  absl::ConsumePrefix(&name, "OUTCOME_");
+  ++record->outcomes[std::string(name)];
+  return true;
+}
+
+// Counts the verdict of a serialized CheckDeclarationResponse, if any.
+bool CountResponse(absl::string_view response, RpcRecord* record) {
+  return ForEachOf(response, v1::CheckDeclarationResponse::kVerdictFieldNumber,
+                   [record](absl::string_view verdict) {
+                     return CountVerdict(verdict, record);
+                   });
+}
+
+// Counts the verdict of a serialized CheckResult, if it has a response.
+bool CountResult(absl::string_view result, RpcRecord* record) {
+  return ForEachOf(result, v1::CheckResult::kResponseFieldNumber,
+                   [record](absl::string_view response) {
+                     return CountResponse(response, record);
+                   });
 }
 
 class RequestLogInterceptor final : public grpc::experimental::Interceptor {
@@ -191,35 +274,23 @@ class RequestLogInterceptor final : public grpc::experimental::Interceptor {
   }
 
  private:
-  // The response's bytes (raw methods), parsed for outcomes and rule ids.
+  // The response's bytes (raw methods), read for outcomes and rule ids.
   void CountResponse(const grpc::ByteBuffer* buffer) {
     if (buffer == nullptr) return;
+    const std::string bytes = BufferBytes(*buffer);
     switch (shape_) {
-      case Shape::kCheck: {
-        v1::CheckDeclarationResponse response;
-        if (Parse(*buffer, &response) && response.has_verdict()) {
-          CountVerdict(response.verdict(), &record_);
-        }
+      case Shape::kCheck:
+        server::CountResponse(bytes, &record_);
         break;
-      }
-      case Shape::kBatch: {
-        v1::CheckDeclarationsResponse response;
-        if (!Parse(*buffer, &response)) break;
-        for (const v1::CheckResult& result : response.results()) {
-          if (result.has_response() && result.response().has_verdict()) {
-            CountVerdict(result.response().verdict(), &record_);
-          }
-        }
+      case Shape::kBatch:
+        ForEachOf(bytes, v1::CheckDeclarationsResponse::kResultsFieldNumber,
+                  [this](absl::string_view result) {
+                    return CountResult(result, &record_);
+                  });
         break;
-      }
-      case Shape::kStream: {
-        v1::CheckResult result;
-        if (Parse(*buffer, &result) && result.has_response() &&
-            result.response().has_verdict()) {
-          CountVerdict(result.response().verdict(), &record_);
-        }
+      case Shape::kStream:
+        CountResult(bytes, &record_);
         break;
-      }
       case Shape::kOther:
         break;
     }

@@ -473,7 +473,7 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
     *duty->mutable_base() = MakeMoney(ctx.currency(), base);
     *duty->mutable_amount() = MakeMoney(ctx.currency(), amount);
     duty->set_filing_heading(heading);
-    *duty->mutable_citation() = ctx.Cite(e);
+    ctx.Cite(e, duty->mutable_citation());
     duty->set_description(d.description());
     if (!heading.empty()) lv->add_filing_headings(heading);
     v1::Finding* duty_finding = ctx.Add(

@@ -43,8 +43,7 @@ bool ApplyZeroRateExemptions(EvalContext& ctx, const LineInput& in,
     if (drop) break;
     const MeasureEntry& xe = ctx.rs().measures[i];
     const v1::Measure& xm = *xe.measure;
-    if (!xm.has_exemption() ||
-        !InWindow(ctx.day(), xm.valid_from(), xm.valid_until())) {
+    if (!xm.has_exemption() || !xe.ValidOn(ctx.day())) {
       continue;
     }
     const auto& zg = xm.exemption().zeroes_groups();
@@ -112,7 +111,7 @@ bool ApplyZeroRateExemptions(EvalContext& ctx, const LineInput& in,
   for (int i : coarser->second) {
     const MeasureEntry& xe = ctx.rs().measures[i];
     const v1::Measure& xm = *xe.measure;
-    if (!InWindow(ctx.day(), xm.valid_from(), xm.valid_until())) continue;
+    if (!xe.ValidOn(ctx.day())) continue;
     const auto& zg = xm.exemption().zeroes_groups();
     if (std::find(zg.begin(), zg.end(), group) == zg.end()) continue;
     int len = 0;

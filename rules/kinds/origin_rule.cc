@@ -111,8 +111,7 @@ void EvaluateOriginRules(EvalContext& ctx, const LineInput& in,
           ctx.decl().facts().cbp_transshipment_determination() !=
               v1::ANSWER_YES) {
         const MeasureEntry& te = ctx.rs().measures[it->second];
-        if (InWindow(ctx.day(), te.measure->valid_from(),
-                     te.measure->valid_until())) {
+        if (te.ValidOn(ctx.day())) {
           ctx.Add(out, o.transshipment_review_rule_id(), &te,
                   v1::SEVERITY_REVIEW,
                   absl::StrCat(

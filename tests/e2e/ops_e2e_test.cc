@@ -414,6 +414,72 @@ TEST(MetricsTest, ScrapeCountsMatchWhatWasSent) {
   EXPECT_EQ(ExitCodeOf(server->Stop()), 0);
 }
 
+// A batch and a stream count each verdict they return, as unary calls do
+// (the server reads outcomes and rule ids from the response's bytes).
+TEST(MetricsTest, BatchAndStreamVerdictsAreCounted) {
+  ServerProcessOptions options;
+  options.extra_flags = {"--metrics_listen=127.0.0.1:0"};
+  TC_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start(options));
+  const int port = MetricsPort(server->log());
+  ASSERT_GT(port, 0) << server->log();
+  auto compliance = v1::ComplianceService::NewStub(Connect(server->address()));
+
+  std::map<std::string, int> outcomes, rules;
+  auto count = [&](const v1::CheckResult& result) {
+    if (!result.has_response()) return;
+    const v1::Verdict& v = result.response().verdict();
+    ++outcomes[v1::Outcome_Name(v.outcome()).substr(8)];
+    for (const v1::Finding& f : v.findings()) ++rules[f.rule_id()];
+    for (const v1::LineVerdict& l : v.lines()) {
+      for (const v1::Finding& f : l.findings()) ++rules[f.rule_id()];
+    }
+  };
+  v1::CheckDeclarationsRequest batch;
+  for (int i = 0; i < 3; ++i) {
+    *batch.add_requests()->mutable_declaration() =
+        PalmOilImport(absl::StrCat("OPS-B-", i));
+  }
+  batch.mutable_requests(2)->mutable_declaration()->set_origin_country("");
+  v1::CheckDeclarationsResponse batch_response;
+  ASSERT_TRUE(
+      compliance->CheckDeclarations(Ctx().get(), batch, &batch_response).ok());
+  for (const v1::CheckResult& r : batch_response.results()) count(r);
+
+  auto context = Ctx();
+  auto stream = compliance->StreamCheckDeclarations(context.get());
+  for (int i = 0; i < 2; ++i) {
+    v1::CheckDeclarationRequest request;
+    *request.mutable_declaration() = PalmOilImport(absl::StrCat("OPS-S-", i));
+    request.set_validate_only(i == 1);
+    ASSERT_TRUE(stream->Write(request));
+  }
+  stream->WritesDone();
+  v1::CheckResult result;
+  int results = 0;
+  while (stream->Read(&result)) {
+    count(result);
+    ++results;
+  }
+  ASSERT_TRUE(stream->Finish().ok());
+  ASSERT_EQ(results, 2);
+
+  int verdicts = 0;
+  for (const auto& [outcome, n] : outcomes) verdicts += n;
+  ASSERT_EQ(verdicts, 4);  // the batch's invalid declaration has none
+  ASSERT_FALSE(rules.empty());
+  std::map<std::string, double> m = Scrape(port);
+  for (const auto& [outcome, n] : outcomes) {
+    EXPECT_EQ(m[absl::StrCat("tradecheck_verdicts_total{outcome=", outcome, "}")],
+              n)
+        << outcome;
+  }
+  for (const auto& [rule, n] : rules) {
+    EXPECT_EQ(m[absl::StrCat("tradecheck_rule_hits_total{rule=", rule, "}")], n)
+        << rule;
+  }
+  EXPECT_EQ(ExitCodeOf(server->Stop()), 0);
+}
+
 TEST(MetricsTest, ATakenMetricsPortFailsBeforeAnythingIsWritten) {
   TempDir dir;
   TakenPort taken;
