@@ -56,7 +56,7 @@ void ConfirmationReviews(
     Findings* findings, std::vector<std::string> ids_done = {}) {
   const RuleSetImpl& rs = ctx.rs();
   if (!rs.config.has_new_measures_watch()) return;
-  std::vector<std::string> ids;
+  std::vector<absl::string_view> ids;  // into the verdict's citations
   auto note = [&](const v1::Citation& c) {
     if (!c.instrument_id().empty() &&
         std::find(ids.begin(), ids.end(), c.instrument_id()) == ids.end()) {
@@ -67,7 +67,7 @@ void ConfirmationReviews(
     for (const v1::Duty& d : *duties) note(d.citation());
   }
   for (const v1::Finding& f : *findings) note(f.citation());
-  for (const std::string& id : ids) {
+  for (const absl::string_view id : ids) {
     if (std::find(ids_done.begin(), ids_done.end(), id) != ids_done.end()) {
       continue;
     }

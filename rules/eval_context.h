@@ -60,7 +60,7 @@ struct GateInfo {
   Gate gate = Gate::kNotInForce;
   bool unconfirmed = false;  // the status period itself is unconfirmed
   std::string status_text;   // "in force", "suspended until 2026-11-10", ...
-  std::string status_note;
+  absl::string_view status_note;  // into the rule set's data
   absl::CivilDay resumes;  // end of a suspension (exclusive)
   bool resumes_known = false;
 };

@@ -105,13 +105,22 @@ CompiledHs CompileHs(const v1::HsSelector& selector) {
 HsMatch MatchHs(const CompiledHs& compiled, absl::string_view code,
                 int* matched_len) {
   *matched_len = 0;
-  int inc = -1, unc = -1, exc = -1;
-  for (int n = static_cast<int>(code.size()); n >= 1; --n) {
+  // The longest prefix of the code in each set; a set that is empty or
+  // already answered is not looked up again.
+  int inc = compiled.include.empty() ? 0 : -1;
+  int unc = compiled.unconfirmed.empty() ? 0 : -1;
+  int exc = compiled.exclude.empty() ? 0 : -1;
+  for (int n = static_cast<int>(code.size());
+       n >= 1 && (inc < 0 || unc < 0 || exc < 0); --n) {
     const absl::string_view p = code.substr(0, n);
     if (inc < 0 && compiled.include.contains(p)) inc = n;
     if (unc < 0 && compiled.unconfirmed.contains(p)) unc = n;
     if (exc < 0 && compiled.exclude.contains(p)) exc = n;
   }
+  // 0 above meant "empty set": no match.
+  if (inc == 0) inc = -1;
+  if (unc == 0) unc = -1;
+  if (exc == 0) exc = -1;
   if (compiled.include.empty() && compiled.unconfirmed.empty()) {
     return exc >= 0 ? HsMatch::kNo : HsMatch::kYes;
   }

@@ -302,7 +302,7 @@ v1::LookupMeasuresResponse LookupMeasures(const RuleSet& rules,
     mm.set_terms(Terms(m));
     mm.set_instrument_id(e.instrument->instrument_id());
     mm.set_instrument_status(InstrumentStatusAt(*e.instrument, q.day).status);
-    mm.set_status_note(g.status_note);
+    mm.set_status_note(std::string(g.status_note));
     mm.set_status_unconfirmed(g.unconfirmed);
     found.push_back(std::move(mm));
   }
