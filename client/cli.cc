@@ -1064,6 +1064,60 @@ int RulesPreview(const std::string& dir, const CliOptions& options, CliIo& io,
   return kExitAllow;
 }
 
+// audit impacts [ID]: every retroactive-impact record, one line each; or
+// one record with all its changes (fetched page by page) and its totals.
+int AuditImpacts(const std::string& id, const CliOptions& options, CliIo& io,
+                 const ClientFactory& make_client) {
+  int exit_code = kExitServer;
+  std::unique_ptr<TradecheckClient> client =
+      MakeClient(options, io, make_client, &exit_code);
+  if (client == nullptr) return exit_code;
+  if (id.empty()) {
+    v1::ListRetroactiveImpactsRequest request;
+    if (!options.json) io.out << FormatImpactListHeader();
+    do {
+      absl::StatusOr<v1::ListRetroactiveImpactsResponse> page =
+          client->ListRetroactiveImpacts(request);
+      if (!page.ok()) {
+        return ReportRpcError(page.status(), "audit impacts failed", io);
+      }
+      for (const v1::RetroactiveImpact& impact : page->impacts()) {
+        io.out << (options.json ? MessageToJson(impact, false) + "\n"
+                                : FormatImpactLine(impact));
+      }
+      request.set_page_token(page->next_page_token());
+    } while (!request.page_token().empty());
+    return kExitAllow;
+  }
+  v1::GetRetroactiveImpactRequest request;
+  request.set_impact_id(id);
+  request.set_page_size(1000);
+  v1::RetroactiveImpact first;
+  do {
+    absl::StatusOr<v1::GetRetroactiveImpactResponse> page =
+        client->GetRetroactiveImpact(request);
+    if (!page.ok()) {
+      return ReportRpcError(page.status(), "audit impacts failed", io);
+    }
+    const bool first_page = request.page_token().empty();
+    if (first_page) {
+      first = page->impact();
+      first.clear_changes();
+      if (!options.json) io.out << FormatImpactHeader(first);
+    }
+    if (options.json) {
+      io.out << MessageToJson(page->impact(), false) + "\n";
+    } else {
+      for (const v1::PreviewChange& change : page->impact().changes()) {
+        io.out << FormatPreviewChange(change);
+      }
+    }
+    request.set_page_token(page->next_page_token());
+  } while (!request.page_token().empty());
+  if (!options.json) io.out << FormatImpactTotals(first);
+  return kExitAllow;
+}
+
 // Runs a call that returns one message and prints it.
 template <typename Response, typename Call, typename Format>
 int SimpleCommand(const CliOptions& options, CliIo& io,
@@ -1129,6 +1183,13 @@ int RunCli(const std::vector<std::string>& args, const CliOptions& options,
       return kExitUsage;
     }
     return AuditReport(options, io, make_client);
+  }
+  if (Is(args, "audit", "impacts")) {
+    if (args.size() != 2 && args.size() != 3) {
+      return Usage(io, "usage: tradecheck audit impacts [IMPACT_ID]");
+    }
+    return AuditImpacts(args.size() == 3 ? args[2] : "", options, io,
+                        make_client);
   }
   if (Is(args, "audit", "verify") && options.offline) {
     if (!want_args(2,
@@ -1292,6 +1353,10 @@ Commands
           (up to 3; default outcome) --format=table|csv|html
       --output=FILE (html: one self-contained file with SVG charts)
       and any audit list filter (--origin, --exporter, ...)
+  audit impacts [IMPACT_ID]    The retroactive-impact records reloads wrote
+                               (past binding decisions a new revision decides
+                               differently; their verdicts stay as stored),
+                               or one of them with every change it lists.
   audit verify                 Verify the trail's hash chain.
       --stream=binding|validate_only --from-sequence=N --to-sequence=N
   audit verify --offline --trail=DIR --head=FILE --public-key=FILE

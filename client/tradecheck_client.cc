@@ -272,6 +272,22 @@ TradecheckClient::SummarizeDecisions(
                    request, "SummarizeDecisions", options_);
 }
 
+absl::StatusOr<v1::ListRetroactiveImpactsResponse>
+TradecheckClient::ListRetroactiveImpacts(
+    const v1::ListRetroactiveImpactsRequest& request) {
+  return CallUnary(stubs_->audit.get(),
+                   &v1::AuditService::StubInterface::ListRetroactiveImpacts,
+                   request, "ListRetroactiveImpacts", options_);
+}
+
+absl::StatusOr<v1::GetRetroactiveImpactResponse>
+TradecheckClient::GetRetroactiveImpact(
+    const v1::GetRetroactiveImpactRequest& request) {
+  return CallUnary(stubs_->audit.get(),
+                   &v1::AuditService::StubInterface::GetRetroactiveImpact,
+                   request, "GetRetroactiveImpact", options_);
+}
+
 absl::Status TradecheckClient::ForEachDecision(
     const v1::DecisionFilter& filter, const ListOptions& list_options,
     const std::function<absl::Status(const v1::Decision&)>& fn) {

@@ -165,6 +165,13 @@ class TradecheckClient {
   absl::StatusOr<v1::SummarizeDecisionsResponse> SummarizeDecisions(
       const v1::SummarizeDecisionsRequest& request);
 
+  // Retroactive-impact records: a page of them (newest first, without
+  // their changes), and one record with a page of its changes.
+  absl::StatusOr<v1::ListRetroactiveImpactsResponse> ListRetroactiveImpacts(
+      const v1::ListRetroactiveImpactsRequest& request);
+  absl::StatusOr<v1::GetRetroactiveImpactResponse> GetRetroactiveImpact(
+      const v1::GetRetroactiveImpactRequest& request);
+
   absl::StatusOr<v1::ReevaluateDecisionResponse> ReevaluateDecision(
       const std::string& decision_id);
   // A broken chain is reported in the response (ok = false), not as an error.

@@ -559,6 +559,23 @@ std::string FormatReload(const v1::ReloadRuleSetResponse& response_in) {
     absl::StrAppend(&out, "Rule set unchanged (",
                     ShortHash(response.rule_set().revision()), ").\n");
   }
+  if (!response.retroactive_impact_id().empty()) {
+    absl::StrAppend(&out, "Retroactive impact ", response.retroactive_impact_id(),
+                    ": ", response.retroactive_verdicts_changed(), " of ",
+                    response.retroactive_decisions_evaluated(),
+                    " past binding decisions would be decided differently "
+                    "(tradecheck audit impacts ",
+                    response.retroactive_impact_id(), ")\n");
+  } else if (response.changed() &&
+             response.retroactive_impact_error().empty()) {
+    absl::StrAppend(&out, "Retroactive impact: none (",
+                    response.retroactive_decisions_evaluated(),
+                    " past binding decisions evaluated, none changed)\n");
+  }
+  if (!response.retroactive_impact_error().empty()) {
+    absl::StrAppend(&out, "WARNING: ", response.retroactive_impact_error(),
+                    "\n");
+  }
   absl::StrAppend(&out, FormatRuleSet(response.rule_set()));
   return out;
 }
@@ -674,12 +691,22 @@ std::string FormatPreviewChange(const v1::PreviewChange& change) {
   return out;
 }
 
-std::string FormatPreviewTotals(const v1::PreviewTotals& totals) {
+namespace {
+
+// The totals of a comparison of two rule sets, the "after" one first.
+std::string FormatComparisonTotals(const v1::PreviewTotals& totals_in,
+                                   absl::string_view after_label,
+                                   absl::string_view before_label) {
+  const v1::PreviewTotals totals = ForTerminal(totals_in);
   std::string out = absl::StrCat(
-      "\nCandidate     ", totals.candidate_revision(), "\n",
-      "In force      ", totals.current_revision(), "\n",
+      "\n", after_label, totals.candidate_revision(), "\n", before_label,
+      totals.current_revision(), "\n",
       "Evaluated     ", totals.decisions_evaluated(), " binding decisions",
-      totals.truncated() ? " (limit reached: more in the range)" : "", "\n",
+      totals.truncated()
+          ? absl::StrCat(" (limit reached after ", totals.last_decision_id(),
+                         ": older ones not evaluated)")
+          : "",
+      "\n",
       "Changed       ", totals.verdicts_changed(), " verdicts, ",
       totals.outcomes_changed(), " outcomes\n");
   std::map<std::string, uint64_t> transitions(
@@ -696,6 +723,48 @@ std::string FormatPreviewTotals(const v1::PreviewTotals& totals) {
                     FormatMoney(magnitude), "\n");
   }
   return out;
+}
+
+}  // namespace
+
+std::string FormatPreviewTotals(const v1::PreviewTotals& totals) {
+  return FormatComparisonTotals(totals, "Candidate     ", "In force      ");
+}
+
+std::string FormatImpactListHeader() {
+  return absl::StrFormat("%-16s %-23s  %-19s %-19s %9s %8s  %s\n", "IMPACT",
+                         "ACTIVATED", "FROM", "TO", "EVALUATED", "CHANGED",
+                         "BY");
+}
+
+std::string FormatImpactLine(const v1::RetroactiveImpact& impact_in) {
+  const v1::RetroactiveImpact impact = ForTerminal(impact_in);
+  return absl::StrFormat(
+      "%-16s %-23s  %-19s %-19s %9d %8d  %s%s\n", impact.impact_id(),
+      FormatTimestamp(impact.activated_at()),
+      ShortHash(impact.previous_revision()), ShortHash(impact.new_revision()),
+      impact.totals().decisions_evaluated(), impact.totals().verdicts_changed(),
+      impact.activated_by(), impact.totals().truncated() ? "  (truncated)" : "");
+}
+
+std::string FormatImpactHeader(const v1::RetroactiveImpact& impact_in) {
+  const v1::RetroactiveImpact impact = ForTerminal(impact_in);
+  return absl::StrCat(
+      "Impact        ", impact.impact_id(), "\n",
+      "Activated     ", FormatTimestamp(impact.activated_at()), " by ",
+      impact.activated_by(), " (",
+      absl::StripPrefix(v1::CallerRole_Name(impact.activated_by_role()),
+                        "CALLER_ROLE_"),
+      ")\n",
+      "Past          binding decisions governed before ",
+      FormatDate(impact.activation_day()), ", trail head #",
+      impact.binding_head_sequence(), "\n",
+      "Digest        ", impact.content_digest(), "\n\n", FormatPreviewHeader());
+}
+
+std::string FormatImpactTotals(const v1::RetroactiveImpact& impact) {
+  return FormatComparisonTotals(impact.totals(), "New revision  ",
+                                "Previous      ");
 }
 
 }  // namespace tradecheck

@@ -55,6 +55,12 @@ std::string FormatMeasureLookup(const v1::LookupMeasuresResponse& response);
 std::string FormatPreviewHeader();
 std::string FormatPreviewChange(const v1::PreviewChange& change);
 std::string FormatPreviewTotals(const v1::PreviewTotals& totals);
+// audit impacts: one line per record (with a header), and one record in
+// full (its changes as the preview prints them, then its totals).
+std::string FormatImpactListHeader();
+std::string FormatImpactLine(const v1::RetroactiveImpact& impact);
+std::string FormatImpactHeader(const v1::RetroactiveImpact& impact);
+std::string FormatImpactTotals(const v1::RetroactiveImpact& impact);
 
 }  // namespace tradecheck
 

@@ -43,6 +43,8 @@ absl::string_view PermissionName(Permission permission) {
       return "READ_STATS";
     case Permission::kPreviewRuleSet:
       return "PREVIEW_RULE_SET";
+    case Permission::kReadImpacts:
+      return "READ_IMPACTS";
   }
   return "UNKNOWN";
 }
@@ -73,7 +75,7 @@ bool RoleHas(v1::CallerRole role, Permission permission) {
       return true;
     case v1::CALLER_ROLE_CUSTOMS:
       return permission == P::kCheckBinding || permission == P::kCheckDryRun ||
-             permission == P::kReadDecisions ||
+             permission == P::kReadDecisions || permission == P::kReadImpacts ||
              permission == P::kReadAgreements;
     case v1::CALLER_ROLE_EXPORTER:
       return permission == P::kCheckDryRun ||
@@ -83,7 +85,8 @@ bool RoleHas(v1::CallerRole role, Permission permission) {
       return permission == P::kReadDecisions || permission == P::kReevaluate ||
              permission == P::kPreviewRuleSet ||
              permission == P::kVerifyTrail || permission == P::kSummarize ||
-             permission == P::kReadStats || permission == P::kReadAgreements;
+             permission == P::kReadImpacts || permission == P::kReadStats ||
+             permission == P::kReadAgreements;
     case v1::CALLER_ROLE_ADMIN:
       return permission == P::kReloadRuleSet ||
              permission == P::kPreviewRuleSet ||

@@ -53,6 +53,7 @@ enum class Permission {
   kCreateBackup,     // AdminService.CreateBackup
   kReadStats,        // AdminService.GetStoreStats
   kPreviewRuleSet,   // AdminService.PreviewRuleSet
+  kReadImpacts,      // AuditService.List/GetRetroactiveImpact(s), whole records
 };
 
 // "CHECK_BINDING", "READ_DECISIONS", ...: the name errors and logs use.

@@ -118,6 +118,12 @@ TEST(AccessTest, RoleTable) {
   EXPECT_TRUE(RoleHas(v1::CALLER_ROLE_AUDITOR, P::kPreviewRuleSet));
   EXPECT_FALSE(RoleHas(v1::CALLER_ROLE_EXPORTER, P::kPreviewRuleSet));
   EXPECT_FALSE(RoleHas(v1::CALLER_ROLE_CUSTOMS, P::kPreviewRuleSet));
+  // A retroactive-impact record lists many exporters' decisions: customs
+  // acts on it, auditors check it; exporters and admins may not read it.
+  EXPECT_TRUE(RoleHas(v1::CALLER_ROLE_CUSTOMS, P::kReadImpacts));
+  EXPECT_TRUE(RoleHas(v1::CALLER_ROLE_AUDITOR, P::kReadImpacts));
+  EXPECT_FALSE(RoleHas(v1::CALLER_ROLE_EXPORTER, P::kReadImpacts));
+  EXPECT_FALSE(RoleHas(v1::CALLER_ROLE_ADMIN, P::kReadImpacts));
   EXPECT_FALSE(RoleHas(v1::CALLER_ROLE_UNSPECIFIED, P::kReadAgreements));
 
   EXPECT_THAT(Authorize(Caller(), P::kReadAgreements),

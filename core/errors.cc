@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -132,6 +133,18 @@ google::rpc::BadRequest GetBadRequest(const absl::Status& status) {
     request.ParseFromString(std::string(*payload));
   }
   return request;
+}
+
+absl::Status WithFieldDetail(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kInvalidArgument) return status;
+  const absl::string_view message = status.message();
+  const size_t colon = message.find(": ");
+  if (colon == absl::string_view::npos || colon == 0) return status;
+  const absl::string_view field = message.substr(0, colon);
+  for (char c : field) {
+    if (!(absl::ascii_islower(c) || c == '_')) return status;
+  }
+  return InvalidField(field, message.substr(colon + 2));
 }
 
 }  // namespace tradecheck

@@ -72,6 +72,11 @@ class FieldViolations {
 absl::Status InvalidField(absl::string_view field,
                           absl::string_view description);
 
+// The store names a bad field as "field: problem" in an INVALID_ARGUMENT;
+// this gives it the BadRequest detail every INVALID_ARGUMENT of the API
+// carries. Other statuses pass unchanged.
+absl::Status WithFieldDetail(const absl::Status& status);
+
 // Attaches a google.rpc.ErrorInfo with `reason` and metadata to `status`.
 absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,
                            const std::vector<std::pair<std::string,

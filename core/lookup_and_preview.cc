@@ -23,6 +23,7 @@
 #include "rules/engine.h"
 #include "rules/lookup.h"
 #include "rules/rule_set.h"
+#include "storage/decision_index.h"
 
 namespace tradecheck {
 namespace {
@@ -176,10 +177,6 @@ absl::StatusOr<v1::PreviewTotals> TradecheckCore::PreviewNow(
                ? InvalidField("agreements_dir", candidate.status().message())
                : candidate.status();
   }
-  const std::shared_ptr<const rules::RuleSet> current = rules_->Current();
-  v1::PreviewTotals totals;
-  totals.set_current_revision(current->revision());
-  totals.set_candidate_revision((*candidate)->revision());
   v1::DecisionFilter filter;
   filter.set_stream(v1::TRAIL_STREAM_BINDING);
   if (request.has_recorded_from()) {
@@ -190,6 +187,16 @@ absl::StatusOr<v1::PreviewTotals> TradecheckCore::PreviewNow(
   }
   const int64_t limit = request.limit() == 0 ? kDefaultPreviewDecisions
                                              : request.limit();
+  return CompareRuleSets(*rules_->Current(), **candidate, filter, limit, emit);
+}
+
+absl::StatusOr<v1::PreviewTotals> TradecheckCore::CompareRuleSets(
+    const rules::RuleSet& before_rules, const rules::RuleSet& after_rules,
+    const v1::DecisionFilter& filter, int64_t limit,
+    const PreviewSink& emit) const {
+  v1::PreviewTotals totals;
+  totals.set_current_revision(before_rules.revision());
+  totals.set_candidate_revision(after_rules.revision());
   std::map<std::string, int64_t> duty_by_currency;
   std::string token;
   do {
@@ -209,8 +216,9 @@ absl::StatusOr<v1::PreviewTotals> TradecheckCore::PreviewNow(
       if (shut_down_.load()) return absl::UnavailableError(
             "the server is shutting down; retry elsewhere");
       totals.set_decisions_evaluated(totals.decisions_evaluated() + 1);
-      v1::Verdict before = EvaluateUnder(*current, decision.declaration());
-      v1::Verdict after = EvaluateUnder(**candidate, decision.declaration());
+      totals.set_last_decision_id(decision.decision_id());
+      v1::Verdict before = EvaluateUnder(before_rules, decision.declaration());
+      v1::Verdict after = EvaluateUnder(after_rules, decision.declaration());
       before.clear_rule_set_revision();
       after.clear_rule_set_revision();
       std::vector<std::string> changes = DescribeChanges(before, after);
@@ -257,6 +265,59 @@ absl::StatusOr<v1::PreviewTotals> TradecheckCore::PreviewNow(
     d->set_minor_units(minor);
   }
   return totals;
+}
+
+void TradecheckCore::RecordRetroactiveImpact(
+    const Caller& caller, const RuleSetHolder::ReloadResult& reload,
+    v1::ReloadRuleSetResponse* response) {
+  if (retroactive_impact_limit_ <= 0) return;
+  // "Past": governed before the activation day, within the widest range the
+  // governing-day index walks, and recorded before the activation (later
+  // decisions were made under the new set already).
+  const absl::CivilDay day =
+      absl::ToCivilDay(reload.activated_at, absl::UTCTimeZone());
+  v1::DecisionFilter filter;
+  filter.set_stream(v1::TRAIL_STREAM_BINDING);
+  *filter.mutable_governing_from() =
+      ToDate(day - storage::kMaxGoverningDays);
+  *filter.mutable_governing_to() = ToDate(day - 1);
+  const int64_t activated_nanos = absl::ToUnixNanos(reload.activated_at);
+  filter.mutable_recorded_to()->set_seconds(activated_nanos / 1000000000);
+  filter.mutable_recorded_to()->set_nanos(activated_nanos % 1000000000);
+
+  v1::RetroactiveImpact impact;
+  impact.set_previous_revision(reload.previous->revision());
+  impact.set_new_revision(reload.current->revision());
+  *impact.mutable_activated_at() = filter.recorded_to();
+  *impact.mutable_activation_day() = ToDate(day);
+  impact.set_activated_by(caller.identity);
+  impact.set_activated_by_role(caller.role);
+  impact.set_binding_head_sequence(store_->Stats().binding_head);
+  absl::StatusOr<v1::PreviewTotals> totals = CompareRuleSets(
+      *reload.previous, *reload.current, filter, retroactive_impact_limit_,
+      [&impact](v1::PreviewChange change) {
+        *impact.add_changes() = std::move(change);
+        return true;
+      });
+  absl::Status failed = totals.status();
+  if (totals.ok()) {
+    response->set_retroactive_decisions_evaluated(totals->decisions_evaluated());
+    response->set_retroactive_verdicts_changed(totals->verdicts_changed());
+    // Nothing past changed, and the walk saw every past decision: no record.
+    if (totals->verdicts_changed() == 0 && !totals->truncated()) return;
+    *impact.mutable_totals() = *std::move(totals);
+    absl::StatusOr<v1::RetroactiveImpact> stored =
+        store_->AppendRetroactiveImpact(std::move(impact));
+    if (stored.ok()) {
+      response->set_retroactive_impact_id(stored->impact_id());
+      return;
+    }
+    failed = stored.status();
+  }
+  response->set_retroactive_impact_error(absl::StrCat(
+      "revision ", reload.current->revision(),
+      " is in force, but its retroactive impact was not recorded: ",
+      failed.ToString()));
 }
 
 }  // namespace tradecheck

@@ -47,7 +47,8 @@ absl::StatusOr<RuleSetHolder::ReloadResult> RuleSetHolder::Reload() {
   TC_ASSIGN_OR_RETURN(std::shared_ptr<const rules::RuleSet> fresh,
                       rules::RuleSet::LoadFromDirectory(dir_));
   ReloadResult result;
-  result.previous_revision = Current()->revision();
+  result.previous = Current();
+  result.previous_revision = result.previous->revision();
   result.changed = fresh->revision() != result.previous_revision;
   if (result.changed) {
     // Sources first: a verdict must never carry a revision the store cannot
@@ -58,6 +59,7 @@ absl::StatusOr<RuleSetHolder::ReloadResult> RuleSetHolder::Reload() {
     by_revision_[current_->revision()] = current_;
     current_ = fresh;
     loaded_at_ = clock_->Now();
+    result.activated_at = loaded_at_;
   }
   result.current = Current();
   result.info = CurrentInfo();

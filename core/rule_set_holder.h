@@ -37,7 +37,11 @@ class RuleSetHolder {
 
   struct ReloadResult {
     std::string previous_revision;
+    // The set in force before this reload (== current when !changed).
+    std::shared_ptr<const rules::RuleSet> previous;
     std::shared_ptr<const rules::RuleSet> current;
+    // When the new set was swapped in (changed only).
+    absl::Time activated_at;
     // What is in force after this reload, read under the reload lock (a
     // concurrent reload cannot mix its answer into this one).
     v1::RuleSetInfo info;

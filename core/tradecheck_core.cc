@@ -300,6 +300,7 @@ TradecheckCore::TradecheckCore(const CoreOptions& options,
                            : CallLimiter::Create(options.max_expensive_calls)),
       access_log_(options.access_log),
       benchmark_skip_store_(options.benchmark_skip_store),
+      retroactive_impact_limit_(options.retroactive_impact_limit),
       workers_(std::make_unique<ThreadPool>(options.worker_threads)),
       completions_(std::make_unique<ThreadPool>(options.completion_threads)) {}
 
@@ -695,6 +696,56 @@ absl::StatusOr<v1::ReevaluateDecisionResponse> TradecheckCore::ReevaluateNow(
   return response;
 }
 
+void TradecheckCore::ListRetroactiveImpacts(
+    const Caller& caller, const v1::ListRetroactiveImpactsRequest& request,
+    Callback<v1::ListRetroactiveImpactsResponse> done) {
+  if (absl::Status allowed =
+          Check(caller, Permission::kReadImpacts, "ListRetroactiveImpacts");
+      !allowed.ok()) {
+    done(allowed);
+    return;
+  }
+  OnWorker(std::move(done),
+           [this, request]()
+               -> absl::StatusOr<v1::ListRetroactiveImpactsResponse> {
+             absl::StatusOr<storage::RetroactiveImpactPage> page =
+                 store_->ListRetroactiveImpacts(request.page_size(),
+                                                request.page_token());
+             if (!page.ok()) return WithFieldDetail(page.status());
+             v1::ListRetroactiveImpactsResponse response;
+             for (v1::RetroactiveImpact& impact : page->impacts) {
+               *response.add_impacts() = std::move(impact);
+             }
+             response.set_next_page_token(page->next_page_token);
+             return response;
+           });
+}
+
+void TradecheckCore::GetRetroactiveImpact(
+    const Caller& caller, const v1::GetRetroactiveImpactRequest& request,
+    Callback<v1::GetRetroactiveImpactResponse> done) {
+  if (absl::Status allowed =
+          Check(caller, Permission::kReadImpacts, "GetRetroactiveImpact");
+      !allowed.ok()) {
+    done(allowed);
+    return;
+  }
+  if (request.impact_id().empty()) {
+    done(InvalidField("impact_id", "is required"));
+    return;
+  }
+  OnWorker(std::move(done),
+           [this, request]()
+               -> absl::StatusOr<v1::GetRetroactiveImpactResponse> {
+             absl::StatusOr<v1::GetRetroactiveImpactResponse> response =
+                 store_->GetRetroactiveImpact(request.impact_id(),
+                                              request.page_size(),
+                                              request.page_token());
+             if (!response.ok()) return WithFieldDetail(response.status());
+             return response;
+           });
+}
+
 void TradecheckCore::ReevaluateDecision(
     const Caller& caller, const v1::ReevaluateDecisionRequest& request,
     Callback<v1::ReevaluateDecisionResponse> done) {
@@ -767,20 +818,6 @@ v1::SignedTreeHead ToProto(const SignedTreeHead& s) {
   out.set_signature(s.signature);
   out.set_log_line(FormatTreeHeadLine(s));
   return out;
-}
-
-// The store names a bad field as "field: problem"; the RPC answer carries it
-// as a google.rpc.BadRequest too.
-absl::Status WithFieldDetail(const absl::Status& status) {
-  if (status.code() != absl::StatusCode::kInvalidArgument) return status;
-  const absl::string_view message = status.message();
-  const size_t colon = message.find(": ");
-  if (colon == absl::string_view::npos || colon == 0) return status;
-  const absl::string_view field = message.substr(0, colon);
-  for (char c : field) {
-    if (!(absl::ascii_islower(c) || c == '_')) return status;
-  }
-  return InvalidField(field, message.substr(colon + 2));
 }
 
 v1::TrailStream StreamOrBinding(v1::TrailStream stream) {
@@ -963,13 +1000,16 @@ void TradecheckCore::ReloadRuleSet(const Caller& caller,
     return;
   }
   OnWorker(std::move(done),
-           [this]() -> absl::StatusOr<v1::ReloadRuleSetResponse> {
+           [this, caller]() -> absl::StatusOr<v1::ReloadRuleSetResponse> {
              TC_ASSIGN_OR_RETURN(RuleSetHolder::ReloadResult result,
                                  rules_->Reload());
              v1::ReloadRuleSetResponse response;
-             *response.mutable_rule_set() = std::move(result.info);
+             *response.mutable_rule_set() = result.info;
              response.set_previous_revision(result.previous_revision);
              response.set_changed(result.changed);
+             if (result.changed) {
+               RecordRetroactiveImpact(caller, result, &response);
+             }
              return response;
            });
 }

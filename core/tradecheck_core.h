@@ -36,6 +36,9 @@
 
 namespace tradecheck {
 
+// Default of CoreOptions::retroactive_impact_limit (--retroactive_impact_limit).
+inline constexpr int64_t kDefaultRetroactiveImpactLimit = 10000;
+
 struct CoreOptions {
   // Directory of agreement data files (see agreements/).
   std::string agreements_dir;
@@ -80,6 +83,10 @@ struct CoreOptions {
   std::shared_ptr<CallLimiter> expensive_calls;
   // Where denied attempts are logged, one line each; stderr when empty.
   AccessLog access_log;
+  // Past binding decisions a reload that changes the revision evaluates
+  // for its retroactive-impact record (newest first); the record says when
+  // this bound cut the walk short. 0 writes no records.
+  int64_t retroactive_impact_limit = kDefaultRetroactiveImpactLimit;
   // BENCHMARKS ONLY: answer checks with the verdict but record nothing (no
   // trail, no decision id, no quota drawn), to show the store's share of a
   // check's cost. No flag of tradecheck_server sets it; only the
@@ -154,6 +161,13 @@ class TradecheckCore {
   void SummarizeDecisions(const Caller& caller,
                           const v1::SummarizeDecisionsRequest& request,
                           Callback<v1::SummarizeDecisionsResponse> done);
+  // Retroactive-impact records (READ_IMPACTS: customs, auditors, LOCAL).
+  void ListRetroactiveImpacts(const Caller& caller,
+                              const v1::ListRetroactiveImpactsRequest& request,
+                              Callback<v1::ListRetroactiveImpactsResponse> done);
+  void GetRetroactiveImpact(const Caller& caller,
+                            const v1::GetRetroactiveImpactRequest& request,
+                            Callback<v1::GetRetroactiveImpactResponse> done);
   // An expensive call: RESOURCE_EXHAUSTED while max_expensive_calls run.
   void VerifyTrail(const Caller& caller, const v1::VerifyTrailRequest& request,
                    Callback<v1::VerifyTrailResponse> done);
@@ -220,7 +234,13 @@ class TradecheckCore {
   absl::StatusOr<v1::LookupMeasuresResponse> LookupMeasures(
       const Caller& caller, const v1::LookupMeasuresRequest& request) const;
 
-  // AdminService.
+  // AdminService.ReloadRuleSet (RELOAD_RULE_SET; SIGHUP as Caller::Local()).
+  // When the revision changes, then evaluates the past binding decisions
+  // (v1.RetroactiveImpact says which) under the previous and the new set on
+  // the same worker, up to retroactive_impact_limit, and stores a
+  // retroactive-impact record when a verdict differs or the limit cut the
+  // walk short; `done` gets the response naming it. Checks are never held
+  // up: they take the new set at once and do not use the workers.
   void ReloadRuleSet(const Caller& caller,
                      Callback<v1::ReloadRuleSetResponse> done);
   // CreateBackup: request.directory is a name (core/backup_path.h), the
@@ -292,6 +312,19 @@ class TradecheckCore {
   absl::StatusOr<v1::PreviewTotals> PreviewNow(
       const v1::PreviewRuleSetRequest& request, const std::string& dir,
       const PreviewSink& emit) const;
+  // The comparison a preview and a reload's retroactive impact share: the
+  // decisions `filter` selects, newest first, up to `limit`, each evaluated
+  // under `before` and `after` at its own governing date; every one whose
+  // verdict differs goes to `emit`. Blocking (store reads).
+  absl::StatusOr<v1::PreviewTotals> CompareRuleSets(
+      const rules::RuleSet& before, const rules::RuleSet& after,
+      const v1::DecisionFilter& filter, int64_t limit,
+      const PreviewSink& emit) const;
+  // After a reload that changed the revision: the retroactive-impact walk
+  // and record, filling the response's retroactive_* fields. Blocking.
+  void RecordRetroactiveImpact(const Caller& caller,
+                               const RuleSetHolder::ReloadResult& reload,
+                               v1::ReloadRuleSetResponse* response);
   void FinishConflict(const std::string& declaration_id, absl::Status status,
                       Callback<v1::CheckDeclarationResponse> done);
 
@@ -307,6 +340,7 @@ class TradecheckCore {
   const std::shared_ptr<CallLimiter> expensive_calls_;
   const AccessLog access_log_;
   const bool benchmark_skip_store_;
+  const int64_t retroactive_impact_limit_;
   // Declared last: destroyed first, so queued work finishes while the store
   // and rules are still alive.
   std::unique_ptr<ThreadPool> workers_;

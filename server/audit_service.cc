@@ -40,6 +40,26 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
     return reactor;
   }
 
+  grpc::ServerUnaryReactor* ListRetroactiveImpacts(
+      grpc::CallbackServerContext* context,
+      const v1::ListRetroactiveImpactsRequest* request,
+      v1::ListRetroactiveImpactsResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    core_->ListRetroactiveImpacts(callers_->Of(context), *request,
+                                  FinishUnary(reactor, response));
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* GetRetroactiveImpact(
+      grpc::CallbackServerContext* context,
+      const v1::GetRetroactiveImpactRequest* request,
+      v1::GetRetroactiveImpactResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    core_->GetRetroactiveImpact(callers_->Of(context), *request,
+                                FinishUnary(reactor, response));
+    return reactor;
+  }
+
   grpc::ServerUnaryReactor* ReevaluateDecision(
       grpc::CallbackServerContext* context,
       const v1::ReevaluateDecisionRequest* request,

@@ -142,6 +142,11 @@ ABSL_FLAG(int, min_free_disk_mb, 128,
 ABSL_FLAG(int, max_expensive_calls, 1,
           "Whole-trail verifications and backups running at once (below "
           "--workers); more are refused with RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, retroactive_impact_limit, 10000,
+          "Past binding decisions a reload that changes the rule-set "
+          "revision evaluates (newest first) for its retroactive-impact "
+          "record; the record says when this cut the walk short. 0 to "
+          "100000; 0 writes no records.");
 
 namespace tradecheck::server {
 namespace {
@@ -190,6 +195,14 @@ void ReloadRules(TradecheckCore& core) {
     } else if (r->changed()) {
       Log(absl::StrCat("rule set reloaded: revision ", r->previous_revision(),
                        " -> ", r->rule_set().revision()));
+      if (!r->retroactive_impact_error().empty()) {
+        LogError(r->retroactive_impact_error());
+      } else if (!r->retroactive_impact_id().empty()) {
+        Log(absl::StrCat("retroactive impact ", r->retroactive_impact_id(),
+                         ": ", r->retroactive_verdicts_changed(), " of ",
+                         r->retroactive_decisions_evaluated(),
+                         " past verdicts differ under the new revision"));
+      }
       WarnPastReview(core);
     } else {
       Log(absl::StrCat("rule set unchanged: revision ",
@@ -308,7 +321,17 @@ int Run() {
     Log(absl::StrCat("metrics on ", address.substr(0, address.rfind(':')),
                      ":", metrics_http->port(), " (GET /metrics)"));
   }
+  const int retroactive_impact_limit =
+      absl::GetFlag(FLAGS_retroactive_impact_limit);
+  if (retroactive_impact_limit < 0 ||
+      retroactive_impact_limit > kMaxPreviewDecisions) {
+    LogError(absl::StrCat("cannot start: --retroactive_impact_limit is ",
+                          retroactive_impact_limit, "; must be 0 to ",
+                          kMaxPreviewDecisions));
+    return 1;
+  }
   CoreOptions options;
+  options.retroactive_impact_limit = retroactive_impact_limit;
   options.access_policy_path = absl::GetFlag(FLAGS_access_policy);
   options.backup_root = absl::GetFlag(FLAGS_backup_root);
   options.candidates_root = absl::GetFlag(FLAGS_candidates_root);

@@ -32,6 +32,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/merkle.h"
+#include "common/proto_bytes.h"
+#include "common/sha256.h"
 #include "common/status_macros.h"
 #include "common/tree_head.h"
 #include "rocksdb/cache.h"
@@ -334,6 +336,20 @@ class AuditStore::Impl {
   absl::StatusOr<std::map<std::string, std::string>> GetRuleSetSources(
       const std::string& revision) const;
   absl::StatusOr<int64_t> QuotaConsumed(const std::string& quota_key) const;
+  absl::StatusOr<v1::RetroactiveImpact> AppendRetroactiveImpact(
+      v1::RetroactiveImpact impact);
+  absl::StatusOr<v1::GetRetroactiveImpactResponse> GetRetroactiveImpact(
+      const std::string& impact_id, int page_size,
+      const std::string& page_token) const;
+  absl::StatusOr<RetroactiveImpactPage> ListRetroactiveImpacts(
+      int page_size, const std::string& page_token) const;
+  // Retroactive-impact record `number` checked against its digest and its
+  // predecessor's; nullopt when there is none.
+  absl::StatusOr<std::optional<v1::RetroactiveImpact>> ReadRetroactiveImpact(
+      uint64_t number) const ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+  // The number of the newest retroactive-impact record (0: none).
+  absl::StatusOr<uint64_t> LastRetroactiveImpact() const
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
   absl::StatusOr<uint64_t> CreateCheckpoint(const std::string& directory);
   absl::StatusOr<BackupResult> CreateVerifiedBackup(
       const std::string& directory);
@@ -502,6 +518,7 @@ class AuditStore::Impl {
   std::atomic<uint64_t> replays_{0};
 
   absl::Mutex rulesets_mu_;  // serializes PutRuleSetSources
+  absl::Mutex impacts_mu_;   // serializes AppendRetroactiveImpact
 };
 
 // ---------------------------------------------------------------- opening
@@ -2285,6 +2302,193 @@ AuditStore::Impl::GetRuleSetSources(const std::string& revision) const {
   return files;
 }
 
+// ------------------------------------------------------ retroactive impacts
+
+namespace {
+
+constexpr int kDefaultImpactPageSize = 20;
+constexpr int kMaxImpactPageSize = 100;
+constexpr int kDefaultChangesPageSize = 100;
+constexpr int kMaxChangesPageSize = 1000;
+
+// Hex SHA-256 of the record's deterministic bytes with content_digest empty.
+std::string ImpactDigest(const v1::RetroactiveImpact& impact) {
+  v1::RetroactiveImpact copy = impact;
+  copy.clear_content_digest();
+  return absl::BytesToHexString(Sha256(SerializeDeterministic(copy)));
+}
+
+// What a page token of these listings is bound to (PageToken::filter_digest).
+std::string ImpactTokenScope(absl::string_view what) {
+  return Sha256(absl::StrCat("retroactive-impacts/", what)).substr(0, 16);
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> AuditStore::Impl::LastRetroactiveImpact() const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  const std::string prefix = keys::kMetaRetroactiveImpactPrefix;
+  it->SeekForPrev(keys::RetroactiveImpactKey(
+      std::numeric_limits<uint64_t>::max()));
+  uint64_t last = 0;
+  if (it->Valid() && it->key().starts_with(prefix) &&
+      it->key().size() == prefix.size() + 8) {
+    last = keys::ReadBigEndian64(
+        absl::string_view(it->key().data() + prefix.size(), 8));
+  }
+  TC_RETURN_IF_ERROR(
+      FromRocks(it->status(), "reading the retroactive-impact records"));
+  return last;
+}
+
+absl::StatusOr<std::optional<v1::RetroactiveImpact>>
+AuditStore::Impl::ReadRetroactiveImpact(uint64_t number) const {
+  TC_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                      GetValue(meta_, keys::RetroactiveImpactKey(number)));
+  if (!value.has_value()) return std::nullopt;
+  const std::string id = keys::RetroactiveImpactId(number);
+  v1::RetroactiveImpact impact;
+  if (!impact.ParseFromString(*value) || impact.impact_id() != id ||
+      impact.content_digest() != ImpactDigest(impact)) {
+    return absl::DataLossError(absl::StrCat(
+        "retroactive-impact record ", id,
+        " does not match its content digest: it was altered or damaged"));
+  }
+  std::string previous_digest;
+  if (number > 1) {
+    TC_ASSIGN_OR_RETURN(std::optional<std::string> previous,
+                        GetValue(meta_, keys::RetroactiveImpactKey(number - 1)));
+    v1::RetroactiveImpact before;
+    if (!previous.has_value() || !before.ParseFromString(*previous)) {
+      return absl::DataLossError(absl::StrCat(
+          "retroactive-impact record ", keys::RetroactiveImpactId(number - 1),
+          ", which ", id, " follows, is missing or unreadable"));
+    }
+    previous_digest = before.content_digest();
+  }
+  if (impact.previous_digest() != previous_digest) {
+    return absl::DataLossError(absl::StrCat(
+        "retroactive-impact record ", id,
+        " does not link to the record before it"));
+  }
+  return impact;
+}
+
+absl::StatusOr<v1::RetroactiveImpact>
+AuditStore::Impl::AppendRetroactiveImpact(v1::RetroactiveImpact impact) {
+  absl::MutexLock append_lock(&impacts_mu_);
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  if (read_only_) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot store a retroactive-impact record: the audit store is "
+        "read-only (", read_only_reason_, ")"));
+  }
+  TC_RETURN_IF_ERROR(CheckFreeSpace());
+  TC_ASSIGN_OR_RETURN(uint64_t last, LastRetroactiveImpact());
+  std::string previous_digest;
+  if (last > 0) {
+    TC_ASSIGN_OR_RETURN(std::optional<v1::RetroactiveImpact> before,
+                        ReadRetroactiveImpact(last));
+    if (before.has_value()) previous_digest = before->content_digest();
+  }
+  impact.set_impact_id(keys::RetroactiveImpactId(last + 1));
+  impact.set_previous_digest(previous_digest);
+  impact.set_content_digest(ImpactDigest(impact));
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  TC_RETURN_IF_ERROR(FromRocks(
+      db_->Put(wo, meta_, keys::RetroactiveImpactKey(last + 1),
+               SerializeDeterministic(impact)),
+      "storing a retroactive-impact record"));
+  return impact;
+}
+
+absl::StatusOr<v1::GetRetroactiveImpactResponse>
+AuditStore::Impl::GetRetroactiveImpact(const std::string& impact_id,
+                                       int page_size,
+                                       const std::string& page_token) const {
+  TC_ASSIGN_OR_RETURN(uint64_t number,
+                      keys::ParseRetroactiveImpactId(impact_id));
+  if (page_size < 0 || page_size > kMaxChangesPageSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "page_size: must be 0 (", kDefaultChangesPageSize, ") to ",
+        kMaxChangesPageSize));
+  }
+  const size_t size = page_size == 0 ? kDefaultChangesPageSize : page_size;
+  const std::string scope = ImpactTokenScope(impact_id);
+  uint64_t offset = 0;
+  if (!page_token.empty()) {
+    TC_ASSIGN_OR_RETURN(PageToken token,
+                        DecodePageToken(token_key_, page_token, scope));
+    offset = token.resume_at;
+  }
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  TC_ASSIGN_OR_RETURN(std::optional<v1::RetroactiveImpact> impact,
+                      ReadRetroactiveImpact(number));
+  if (!impact.has_value()) {
+    return absl::NotFoundError(absl::StrCat(
+        "impact_id: no retroactive-impact record \"", impact_id, "\""));
+  }
+  const size_t total = impact->changes_size();
+  if (offset > total) {
+    return absl::InvalidArgumentError("page_token: beyond the record's changes");
+  }
+  v1::GetRetroactiveImpactResponse response;
+  v1::RetroactiveImpact* out = response.mutable_impact();
+  *out = std::move(*impact);
+  auto* changes = out->mutable_changes();
+  // Keep [offset, offset + size).
+  const size_t end = std::min(total, offset + size);
+  changes->DeleteSubrange(static_cast<int>(end),
+                          static_cast<int>(total - end));
+  changes->DeleteSubrange(0, static_cast<int>(offset));
+  if (end < total) {
+    response.set_next_page_token(
+        EncodePageToken(token_key_, PageToken{scope, end}));
+  }
+  return response;
+}
+
+absl::StatusOr<RetroactiveImpactPage> AuditStore::Impl::ListRetroactiveImpacts(
+    int page_size, const std::string& page_token) const {
+  if (page_size < 0 || page_size > kMaxImpactPageSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "page_size: must be 0 (", kDefaultImpactPageSize, ") to ",
+        kMaxImpactPageSize));
+  }
+  const int size = page_size == 0 ? kDefaultImpactPageSize : page_size;
+  const std::string scope = ImpactTokenScope("list");
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  uint64_t next = 0;
+  if (page_token.empty()) {
+    TC_ASSIGN_OR_RETURN(next, LastRetroactiveImpact());
+  } else {
+    TC_ASSIGN_OR_RETURN(PageToken token,
+                        DecodePageToken(token_key_, page_token, scope));
+    next = token.resume_at;
+  }
+  RetroactiveImpactPage page;
+  for (; next >= 1 && static_cast<int>(page.impacts.size()) < size; --next) {
+    TC_ASSIGN_OR_RETURN(std::optional<v1::RetroactiveImpact> impact,
+                        ReadRetroactiveImpact(next));
+    if (!impact.has_value()) {
+      return absl::DataLossError(absl::StrCat(
+          "retroactive-impact record ", keys::RetroactiveImpactId(next),
+          " is missing"));
+    }
+    impact->clear_changes();
+    page.impacts.push_back(std::move(*impact));
+  }
+  if (next >= 1) {
+    page.next_page_token = EncodePageToken(token_key_, PageToken{scope, next});
+  }
+  return page;
+}
+
 absl::StatusOr<int64_t> AuditStore::Impl::QuotaConsumed(
     const std::string& quota_key) const {
   absl::ReaderMutexLock lock(&db_mu_);
@@ -2489,6 +2693,19 @@ absl::Status AuditStore::PutRuleSetSources(
 absl::StatusOr<std::map<std::string, std::string>>
 AuditStore::GetRuleSetSources(const std::string& revision) const {
   return impl_->GetRuleSetSources(revision);
+}
+absl::StatusOr<v1::RetroactiveImpact> AuditStore::AppendRetroactiveImpact(
+    v1::RetroactiveImpact impact) {
+  return impl_->AppendRetroactiveImpact(std::move(impact));
+}
+absl::StatusOr<v1::GetRetroactiveImpactResponse>
+AuditStore::GetRetroactiveImpact(const std::string& impact_id, int page_size,
+                                 const std::string& page_token) const {
+  return impl_->GetRetroactiveImpact(impact_id, page_size, page_token);
+}
+absl::StatusOr<RetroactiveImpactPage> AuditStore::ListRetroactiveImpacts(
+    int page_size, const std::string& page_token) const {
+  return impl_->ListRetroactiveImpacts(page_size, page_token);
 }
 absl::StatusOr<int64_t> AuditStore::QuotaConsumed(
     const std::string& quota_key) const {

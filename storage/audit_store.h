@@ -198,6 +198,12 @@ struct ListResult {
   std::string next_page_token;  // empty at the end
 };
 
+// A page of retroactive-impact records, newest first, without their changes.
+struct RetroactiveImpactPage {
+  std::vector<v1::RetroactiveImpact> impacts;
+  std::string next_page_token;  // empty at the end
+};
+
 class AuditStore {
  public:
   // Opens or creates the store. FAILED_PRECONDITION with a clear message
@@ -286,6 +292,28 @@ class AuditStore {
   // NOT_FOUND when the revision was never stored.
   absl::StatusOr<std::map<std::string, std::string>> GetRuleSetSources(
       const std::string& revision) const;
+
+  // Retroactive-impact records (v1.RetroactiveImpact; docs/storage.md,
+  // "Retroactive-impact records"): kept in the meta family, never changed
+  // once written, each with a content digest chained to the one before.
+  //
+  // Gives `impact` the next impact id, previous_digest and content_digest,
+  // writes it (synced) and returns it as stored. UNAVAILABLE when the store
+  // cannot write (read-only, disk below the reserve, I/O error).
+  absl::StatusOr<v1::RetroactiveImpact> AppendRetroactiveImpact(
+      v1::RetroactiveImpact impact);
+  // One record with a page of its changes (page_size 1..1000, 0 = 100; the
+  // token continues the changes of that record only). INVALID_ARGUMENT
+  // naming impact_id, page_size or page_token; NOT_FOUND naming impact_id;
+  // DATA_LOSS when the record does not match its content digest or its
+  // previous_digest does not match the record before it.
+  absl::StatusOr<v1::GetRetroactiveImpactResponse> GetRetroactiveImpact(
+      const std::string& impact_id, int page_size,
+      const std::string& page_token) const;
+  // Newest first, without their changes (page_size 1..100, 0 = 20), each
+  // checked as GetRetroactiveImpact checks it.
+  absl::StatusOr<RetroactiveImpactPage> ListRetroactiveImpacts(
+      int page_size, const std::string& page_token) const;
 
   // Quota consumed so far under `quota_key` (0 if never drawn).
   absl::StatusOr<int64_t> QuotaConsumed(const std::string& quota_key) const;

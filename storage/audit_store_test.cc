@@ -991,6 +991,111 @@ TEST_F(AuditStoreTest, QuotaDrawsAreAllOrNothingAndNotRepeatedOnReplay) {
 
 // ------------------------------------------------------------ rule sets
 
+v1::RetroactiveImpact ImpactWithChanges(const std::string& new_revision,
+                                        int changes) {
+  v1::RetroactiveImpact impact;
+  impact.set_previous_revision("rev-before");
+  impact.set_new_revision(new_revision);
+  impact.set_activated_by("local");
+  impact.mutable_totals()->set_decisions_evaluated(changes + 10);
+  impact.mutable_totals()->set_verdicts_changed(changes);
+  for (int i = 1; i <= changes; ++i) {
+    v1::PreviewChange* c = impact.add_changes();
+    c->set_decision_id(keys::DecisionId(v1::TRAIL_STREAM_BINDING, i));
+    c->set_duty_difference_minor_units(100 * i);
+  }
+  return impact;
+}
+
+TEST_F(AuditStoreTest, RetroactiveImpactsAreNumberedChainedPagedAndKept) {
+  OpenStore();
+  TC_ASSERT_OK_AND_ASSIGN(
+      v1::RetroactiveImpact first,
+      store_->AppendRetroactiveImpact(ImpactWithChanges("rev-1", 5)));
+  TC_ASSERT_OK_AND_ASSIGN(
+      v1::RetroactiveImpact second,
+      store_->AppendRetroactiveImpact(ImpactWithChanges("rev-2", 3)));
+  EXPECT_EQ(first.impact_id(), "ri-000000000001");
+  EXPECT_EQ(second.impact_id(), "ri-000000000002");
+  EXPECT_TRUE(first.previous_digest().empty());
+  EXPECT_EQ(second.previous_digest(), first.content_digest());
+  EXPECT_NE(first.content_digest(), second.content_digest());
+
+  // Changes in pages of two, in the order they were written.
+  std::vector<std::string> ids;
+  std::string token;
+  int pages = 0;
+  do {
+    TC_ASSERT_OK_AND_ASSIGN(
+        v1::GetRetroactiveImpactResponse page,
+        store_->GetRetroactiveImpact("ri-000000000001", 2, token));
+    EXPECT_EQ(page.impact().content_digest(), first.content_digest());
+    for (const auto& c : page.impact().changes()) ids.push_back(c.decision_id());
+    token = page.next_page_token();
+    ++pages;
+  } while (!token.empty());
+  EXPECT_EQ(pages, 3);
+  ASSERT_THAT(ids, SizeIs(5));
+  EXPECT_EQ(ids.front(), "b-000000000001");
+  EXPECT_EQ(ids.back(), "b-000000000005");
+  // A token continues its own record only.
+  TC_ASSERT_OK_AND_ASSIGN(
+      v1::GetRetroactiveImpactResponse one,
+      store_->GetRetroactiveImpact("ri-000000000001", 2, ""));
+  EXPECT_THAT(store_->GetRetroactiveImpact("ri-000000000002", 2,
+                                           one.next_page_token()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("page_token")));
+  EXPECT_THAT(store_->GetRetroactiveImpact("ri-000000000003", 0, ""),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("impact_id")));
+  EXPECT_THAT(store_->GetRetroactiveImpact("ri-3", 0, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("impact_id")));
+
+  // Newest first, one per page, without their changes.
+  TC_ASSERT_OK_AND_ASSIGN(RetroactiveImpactPage newest,
+                          store_->ListRetroactiveImpacts(1, ""));
+  ASSERT_THAT(newest.impacts, SizeIs(1));
+  EXPECT_EQ(newest.impacts[0].impact_id(), "ri-000000000002");
+  EXPECT_EQ(newest.impacts[0].changes_size(), 0);
+  TC_ASSERT_OK_AND_ASSIGN(
+      RetroactiveImpactPage older,
+      store_->ListRetroactiveImpacts(1, newest.next_page_token));
+  ASSERT_THAT(older.impacts, SizeIs(1));
+  EXPECT_EQ(older.impacts[0].impact_id(), "ri-000000000001");
+  EXPECT_TRUE(older.next_page_token.empty());
+
+  // Kept across a restart; the trail itself is untouched by them.
+  CloseStore();
+  OpenStore();
+  TC_ASSERT_OK_AND_ASSIGN(
+      v1::GetRetroactiveImpactResponse reopened,
+      store_->GetRetroactiveImpact("ri-000000000002", 0, ""));
+  EXPECT_EQ(reopened.impact().content_digest(), second.content_digest());
+  EXPECT_EQ(reopened.impact().changes_size(), 3);
+  TC_ASSERT_OK_AND_ASSIGN(v1::VerifyTrailResponse verified,
+                          store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
+  EXPECT_TRUE(verified.ok());
+}
+
+TEST_F(AuditStoreTest, AnAlteredRetroactiveImpactIsDataLoss) {
+  OpenStore();
+  ASSERT_THAT(store_->AppendRetroactiveImpact(ImpactWithChanges("rev-1", 4)),
+              IsOk());
+  ASSERT_THAT(store_->AppendRetroactiveImpact(ImpactWithChanges("rev-2", 4)),
+              IsOk());
+  CloseStore();
+  // One byte inside the first record's changes.
+  ASSERT_THAT(testing::FlipByteInMetaValue(path_, keys::RetroactiveImpactKey(1), 60),
+              IsOk());
+  OpenStore();
+  EXPECT_THAT(store_->GetRetroactiveImpact("ri-000000000001", 0, ""),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("ri-000000000001")));
+  EXPECT_THAT(store_->ListRetroactiveImpacts(0, ""),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
 TEST_F(AuditStoreTest, RuleSetSourcesAreKeptPerRevision) {
   OpenStore();
   const std::map<std::string, std::string> files = {{"a.txtpb", "x: 1"},

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -126,6 +127,27 @@ absl::StatusOr<StreamSeq> ParseDecisionId(absl::string_view decision_id) {
     return bad();
   }
   return out;
+}
+
+std::string RetroactiveImpactKey(uint64_t number) {
+  std::string key = kMetaRetroactiveImpactPrefix;
+  AppendBigEndian64(number, &key);
+  return key;
+}
+
+std::string RetroactiveImpactId(uint64_t number) {
+  return absl::StrFormat("ri-%012d", number);
+}
+
+absl::StatusOr<uint64_t> ParseRetroactiveImpactId(absl::string_view id) {
+  uint64_t number = 0;
+  if (id.size() != 15 || !absl::StartsWith(id, "ri-") ||
+      !absl::SimpleAtoi(id.substr(3), &number) || number == 0 ||
+      RetroactiveImpactId(number) != id) {
+    return absl::InvalidArgumentError(
+        "impact_id: must be \"ri-\" and 12 digits, e.g. \"ri-000000000001\"");
+  }
+  return number;
 }
 
 std::string PostingPrefix(Field field, v1::TrailStream stream,

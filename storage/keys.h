@@ -45,6 +45,12 @@ inline constexpr char kMetaEpoch[] = "epoch";
 // big-endian) -> the acceptance, as text.
 inline constexpr char kMetaAcceptedLossPrefix[] = "accepted_loss/";
 inline constexpr char kMagicValue[] = "tradecheck-audit-store";
+// Retroactive-impact records (v1.RetroactiveImpact, deterministic bytes):
+// kMetaRetroactiveImpactPrefix + number (8 bytes big-endian, from 1). In
+// meta, not a family of their own: stores of schema 5 get them without an
+// upgrade step, read-only opens of older copies still work, and an older
+// schema-5 build opens a store holding them (docs/storage.md).
+inline constexpr char kMetaRetroactiveImpactPrefix[] = "retroactive_impact/";
 
 // One byte per stream in keys. UNSPECIFIED is never stored.
 uint8_t StreamByte(v1::TrailStream stream);
@@ -172,6 +178,13 @@ std::string TreeNodeKey(v1::TrailStream stream, int level, uint64_t index);
 // heads: <stream:1><tree_size:8> -> the signed head as one tree-head log
 // line (common/tree_head.h FormatTreeHeadLine).
 std::string TreeHeadKey(v1::TrailStream stream, uint64_t tree_size);
+
+// The meta key of retroactive-impact record `number` (>= 1), its id
+// ("ri-" + number zero-padded to 12 digits), and back. ParseRetroactiveImpactId
+// accepts only the canonical spelling (INVALID_ARGUMENT otherwise).
+std::string RetroactiveImpactKey(uint64_t number);
+std::string RetroactiveImpactId(uint64_t number);
+absl::StatusOr<uint64_t> ParseRetroactiveImpactId(absl::string_view id);
 
 // Fixed-width big-endian integers (shared by the codecs above).
 void AppendBigEndian64(uint64_t v, std::string* out);

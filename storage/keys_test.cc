@@ -156,5 +156,19 @@ TEST(KeysTest, RuleSetKeysStayUnderTheirRevision) {
   EXPECT_THAT(ParseRecordKey(RecordKey(v1::TRAIL_STREAM_BINDING, 1)), IsOk());
 }
 
+
+TEST(KeysTest, RetroactiveImpactIdsRoundTripAndOnlyTheCanonicalSpellingParses) {
+  EXPECT_EQ(RetroactiveImpactId(1), "ri-000000000001");
+  EXPECT_EQ(*ParseRetroactiveImpactId("ri-000000000042"), 42u);
+  for (const char* bad : {"ri-1", "ri-000000000000", "ri-00000000001x",
+                          "RI-000000000001", "ri-+00000000001", ""}) {
+    EXPECT_EQ(ParseRetroactiveImpactId(bad).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+  // Keys order as the numbers do.
+  EXPECT_LT(RetroactiveImpactKey(2), RetroactiveImpactKey(256));
+}
+
 }  // namespace
 }  // namespace tradecheck::storage::keys

@@ -239,6 +239,26 @@ absl::StatusOr<std::string> FlipByteInWal(const std::string& db_path,
   return newest;
 }
 
+absl::Status FlipByteInMetaValue(const std::string& db_path,
+                                 const std::string& key, size_t byte_offset) {
+  return WithColumnFamily(
+      db_path, keys::kMetaCf,
+      [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) -> absl::Status {
+        std::string value;
+        absl::Status read =
+            FromRocks(db->Get(rocksdb::ReadOptions(), cf, key, &value),
+                      "reading the meta value");
+        if (!read.ok()) return read;
+        if (byte_offset >= value.size()) {
+          return absl::OutOfRangeError("the value is shorter than the offset");
+        }
+        value[byte_offset] = static_cast<char>(~value[byte_offset]);
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        return FromRocks(db->Put(wo, cf, key, value), "writing the meta value");
+      });
+}
+
 absl::Status SetSchemaVersion(const std::string& db_path,
                               const std::string& version) {
   return WithColumnFamily(

@@ -44,6 +44,12 @@ absl::Status CopyRecord(const std::string& db_path, v1::TrailStream stream,
 absl::StatusOr<std::string> FlipByteInWal(const std::string& db_path,
                                           double fraction);
 
+// Inverts every bit of byte `byte_offset` of the value of `key` in the
+// meta column family (e.g. keys::RetroactiveImpactKey(1)). OUT_OF_RANGE
+// when the value is shorter; an error when there is no such key.
+absl::Status FlipByteInMetaValue(const std::string& db_path,
+                                 const std::string& key, size_t byte_offset);
+
 // Overwrites the schema version in the meta column family.
 absl::Status SetSchemaVersion(const std::string& db_path,
                               const std::string& version);

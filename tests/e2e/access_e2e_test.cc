@@ -234,6 +234,28 @@ TEST_F(AccessE2eTest, EveryRpcForEveryRole) {
              .error_code();
        },
        {PD, PD, PD, OK, PD, UA}},
+      // A retroactive-impact record names many exporters' decisions: customs
+      // acts on it and auditors check it; nobody else reads it. (No reload
+      // here changes the revision, so there is no record to find.)
+      {"ListRetroactiveImpacts",
+       [](Stubs& s, int) {
+         v1::ListRetroactiveImpactsResponse response;
+         return s.audit
+             ->ListRetroactiveImpacts(Ctx().get(),
+                                      v1::ListRetroactiveImpactsRequest(),
+                                      &response)
+             .error_code();
+       },
+       {OK, PD, PD, OK, PD, UA}},
+      {"GetRetroactiveImpact",
+       [](Stubs& s, int) {
+         v1::GetRetroactiveImpactRequest request;
+         request.set_impact_id("ri-000000000001");
+         v1::GetRetroactiveImpactResponse response;
+         return s.audit->GetRetroactiveImpact(Ctx().get(), request, &response)
+             .error_code();
+       },
+       {NF, PD, PD, NF, PD, UA}},
       {"ReevaluateDecision",
        [record](Stubs& s, int) {
          v1::ReevaluateDecisionRequest request;

@@ -2,8 +2,6 @@
 // typed margins in a verdict, the measures lookup and the preview of a rule
 // change, each over the real server on a loopback port, through the RPCs
 // and through the `tradecheck` CLI.
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -24,38 +22,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAreArray;
-
-// A Vietnamese T-shirt entry under the Section 301 forced-labor duty
-// (12.5 %, from 24 Jul 2026). The value is a multiple of USD 8, so 12.5 %
-// and 15 % of it are whole cents.
-v1::Declaration VnTshirts(const std::string& id, int64_t value_cents,
-                          int entry_month) {
-  v1::Declaration d = ParseText<v1::Declaration>(R"pb(
-    kind: DECLARATION_KIND_IMPORT_ENTRY
-    exporter_id: "VN-EXP-HCMC-GARMENT-0311"
-    importer_id: "US-IOR-95-4410311"
-    origin_country: "VN"
-    export_country: "VN"
-    destination_country: "US"
-    export_date { year: 2026 month: 6 day: 10 }
-    lines {
-      line_number: 1
-      hs_code: "6109100012"
-      description: "Men's cotton knitted T-shirts"
-      quantity { amount_milli: 24000000 unit: "NAR" }
-      processing_stage: PROCESSING_STAGE_NOT_APPLICABLE
-      bill_of_materials_status: BILL_OF_MATERIALS_STATUS_NOT_APPLICABLE
-    }
-    facts { importer_origin_attestation: ANSWER_YES }
-  )pb");
-  d.set_declaration_id(id);
-  d.mutable_entry_date()->set_year(2026);
-  d.mutable_entry_date()->set_month(entry_month);
-  d.mutable_entry_date()->set_day(20);
-  d.mutable_lines(0)->mutable_customs_value()->set_currency_code("USD");
-  d.mutable_lines(0)->mutable_customs_value()->set_minor_units(value_cents);
-  return d;
-}
 
 // A Malaysian motor whose Chinese magnet is 0.14 % of its value, shipped
 // after MOFCOM No. 61's suspension ended: the content rule decides.
@@ -301,53 +267,15 @@ TEST_F(ExporterE2eTest, MeasuresCommandPrintsTheLookup) {
 // exactly the stored decisions that rate reaches, with the duty difference,
 // and activates nothing.
 TEST_F(ExporterE2eTest, PreviewListsExactlyTheDecisionsAChangedRateAffects) {
-  // 2,000 Vietnamese entries under the duty, 500 entered before it started
-  // and 500 Malaysian entries: 3,000 binding decisions.
-  std::set<std::string> affected;
-  int64_t expected_difference = 0;
-  std::vector<v1::Declaration> all;
-  for (int i = 0; i < 2000; ++i) {
-    const int64_t value = (1250 + i) * 800;  // USD 10,000 + 8 i
-    all.push_back(VnTshirts(absl::StrCat("PRV-VN-", i), value, 11));
-    expected_difference += value * 250 / 10000;  // 15 % - 12.5 %
-  }
-  for (int i = 0; i < 500; ++i) {
-    all.push_back(VnTshirts(absl::StrCat("PRV-VN-EARLY-", i), 800000, 7));
-  }
-  for (int i = 0; i < 500; ++i) {
-    all.push_back(PalmOilImport(absl::StrCat("PRV-MY-", i)));
-  }
-  for (size_t start = 0; start < all.size(); start += 500) {
-    v1::CheckDeclarationsRequest batch;
-    for (size_t i = start; i < start + 500; ++i) {
-      batch.add_requests()->mutable_declaration()->CopyFrom(all[i]);
-    }
-    v1::CheckDeclarationsResponse response;
-    const grpc::Status status =
-        compliance_->CheckDeclarations(Ctx(120).get(), batch, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    for (const v1::CheckResult& r : response.results()) {
-      ASSERT_TRUE(r.has_response()) << r.DebugString();
-      if (r.declaration_id().rfind("PRV-VN-EARLY-", 0) != 0 &&
-          r.declaration_id().rfind("PRV-VN-", 0) == 0) {
-        affected.insert(r.response().verdict().decision_id());
-      }
-    }
-  }
+  const RateChangeFixture stored = CheckRateChangeFixture(*compliance_, "PRV");
+  ASSERT_TRUE(stored.error.empty()) << stored.error;
+  const std::set<std::string>& affected = stored.affected;
+  const int64_t expected_difference = stored.affected_value_cents * 250 / 10000;
   ASSERT_EQ(affected.size(), 2000u);
 
   // The candidate: a copy of agreements/ with Vietnam's rate at 15 %.
   const std::string candidate = Candidate("vn-15");
-  const std::string file =
-      absl::StrCat(candidate, "/us-s301-forced-labor-2026.textproto");
-  std::stringstream text;
-  text << std::ifstream(file).rdbuf();
-  const std::string from =
-      "rate_basis_points: 1250\n    stacking_group: \"us-s301-fl\"\n    "
-      "filing_heading: \"9903.05.84\"";
-  ASSERT_NE(text.str().find(from), std::string::npos);
-  std::ofstream(file, std::ios::trunc) << absl::StrReplaceAll(
-      text.str(), {{from, absl::StrReplaceAll(from, {{"1250", "1500"}})}});
+  ASSERT_TRUE(SetVnForcedLaborRate(candidate, 1500));
 
   v1::GetRuleSetRequest info_request;
   v1::RuleSetInfo before;

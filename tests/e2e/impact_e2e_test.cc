@@ -1,0 +1,255 @@
+// End-to-end test of the retroactive-impact record (issue 13): a reload that
+// changes a rate for past dates lists exactly the binding decisions it
+// changes, in a record of its own that survives a restart, while their
+// stored verdicts stay as they were; a reload that changes nothing past
+// writes no record. Over the real server on a loopback port, with the
+// real agreement data (a copy the test edits), through the RPCs and the CLI.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/e2e_util.h"
+#include "tests/testing/server_process.h"
+
+namespace tradecheck::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+class ImpactE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // The server reads its own copy of agreements/, which the test edits
+    // before each reload.
+    auto dir = MakeTempDir("tc-impact-agreements");
+    ASSERT_TRUE(dir.ok()) << dir.status();
+    agreements_ = *dir;
+    std::filesystem::remove_all(agreements_);
+    std::filesystem::copy(TC_SOURCE_DIR "/agreements", agreements_,
+                          std::filesystem::copy_options::recursive);
+    auto data = MakeTempDir("tc-impact-data");
+    ASSERT_TRUE(data.ok()) << data.status();
+    data_dir_ = *data;
+    StartServer();
+  }
+
+  void TearDown() override { StopServer(); }
+
+  void StartServer(std::vector<std::string> extra_flags = {}) {
+    ServerProcessOptions options;
+    options.data_dir = data_dir_;
+    options.agreements_dir = agreements_;
+    options.extra_flags = std::move(extra_flags);
+    auto server = ServerProcess::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    auto channel = Connect(server_->address());
+    compliance_ = v1::ComplianceService::NewStub(channel);
+    audit_ = v1::AuditService::NewStub(channel);
+    admin_ = v1::AdminService::NewStub(channel);
+  }
+
+  void StopServer() {
+    if (server_ == nullptr) return;
+    auto code = server_->Stop();
+    EXPECT_TRUE(code.ok() && *code == 0) << server_->log();
+    server_.reset();
+  }
+
+  v1::ReloadRuleSetResponse Reload() {
+    v1::ReloadRuleSetResponse response;
+    const grpc::Status status = admin_->ReloadRuleSet(
+        Ctx(300).get(), v1::ReloadRuleSetRequest(), &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  // The whole record: every page of its changes.
+  v1::RetroactiveImpact ReadImpact(const std::string& id, int page_size) {
+    v1::RetroactiveImpact whole;
+    v1::GetRetroactiveImpactRequest request;
+    request.set_impact_id(id);
+    request.set_page_size(page_size);
+    do {
+      v1::GetRetroactiveImpactResponse page;
+      const grpc::Status status =
+          audit_->GetRetroactiveImpact(Ctx().get(), request, &page);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (!status.ok()) break;
+      auto changes = std::move(*page.mutable_impact()->mutable_changes());
+      if (whole.impact_id().empty()) whole = page.impact();
+      for (v1::PreviewChange& c : changes) *whole.add_changes() = std::move(c);
+      request.set_page_token(page.next_page_token());
+    } while (!request.page_token().empty());
+    return whole;
+  }
+
+  std::string agreements_;
+  std::string data_dir_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<v1::ComplianceService::Stub> compliance_;
+  std::unique_ptr<v1::AuditService::Stub> audit_;
+  std::unique_ptr<v1::AdminService::Stub> admin_;
+};
+
+TEST_F(ImpactE2eTest, AReloadThatChangesAPastRateListsExactlyTheDecisionsItChanges) {
+  const RateChangeFixture stored = CheckRateChangeFixture(*compliance_, "RI");
+  ASSERT_TRUE(stored.error.empty()) << stored.error;
+  ASSERT_EQ(stored.affected.size(), 2000u);
+
+  // Reloading the same files changes no revision and writes no record.
+  const v1::ReloadRuleSetResponse same = Reload();
+  EXPECT_FALSE(same.changed());
+  EXPECT_TRUE(same.retroactive_impact_id().empty());
+
+  // Vietnam's forced-labor rate from 12.5 % to 15 % since 24 Jul 2026: every
+  // November entry is governed before today and owes more.
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1500));
+  const v1::ReloadRuleSetResponse reload = Reload();
+  ASSERT_TRUE(reload.changed());
+  EXPECT_TRUE(reload.retroactive_impact_error().empty())
+      << reload.retroactive_impact_error();
+  ASSERT_EQ(reload.retroactive_impact_id(), "ri-000000000001");
+  EXPECT_EQ(reload.retroactive_decisions_evaluated(), 3000u);
+  EXPECT_EQ(reload.retroactive_verdicts_changed(), 2000u);
+
+  const v1::RetroactiveImpact impact =
+      ReadImpact(reload.retroactive_impact_id(), 300);
+  EXPECT_EQ(impact.previous_revision(), reload.previous_revision());
+  EXPECT_EQ(impact.new_revision(), reload.rule_set().revision());
+  EXPECT_EQ(impact.activated_by(), "local");
+  EXPECT_EQ(impact.activated_by_role(), v1::CALLER_ROLE_LOCAL);
+  EXPECT_TRUE(impact.has_activated_at());
+  EXPECT_EQ(impact.binding_head_sequence(), 3000u);
+  EXPECT_EQ(impact.totals().decisions_evaluated(), 3000u);
+  EXPECT_EQ(impact.totals().verdicts_changed(), 2000u);
+  EXPECT_EQ(impact.totals().outcomes_changed(), 0u);
+  EXPECT_FALSE(impact.totals().truncated());
+  ASSERT_EQ(impact.totals().duty_differences_size(), 1);
+  EXPECT_EQ(impact.totals().duty_differences(0).minor_units(),
+            stored.affected_value_cents * 250 / 10000);
+  EXPECT_EQ(impact.content_digest().size(), 64u);
+  EXPECT_TRUE(impact.previous_digest().empty());
+  std::set<std::string> listed;
+  for (const v1::PreviewChange& c : impact.changes()) {
+    listed.insert(c.decision_id());
+    EXPECT_EQ(c.outcome_before(), c.outcome_after());
+    EXPECT_EQ(c.duty_after().minor_units() - c.duty_before().minor_units(),
+              c.duty_difference_minor_units());
+    EXPECT_EQ(c.duty_before().minor_units(), stored.duty_of.at(c.decision_id()))
+        << c.DebugString();
+    EXPECT_EQ(c.governing_date().year(), 2026);
+    EXPECT_EQ(c.governing_date().month(), 11);
+  }
+  EXPECT_EQ(listed, stored.affected);
+  EXPECT_EQ(impact.changes_size(), 2000);
+
+  // The trail is append-only: the stored verdicts are those returned, under
+  // the revision they were made with.
+  for (const std::string& id :
+       {*stored.affected.begin(), *stored.affected.rbegin()}) {
+    v1::GetDecisionRequest request;
+    request.set_decision_id(id);
+    v1::Decision decision;
+    ASSERT_TRUE(audit_->GetDecision(Ctx().get(), request, &decision).ok());
+    EXPECT_EQ(decision.verdict().total_duty().minor_units(),
+              stored.duty_of.at(id));
+    EXPECT_EQ(decision.rule_set_revision(), reload.previous_revision());
+  }
+  v1::VerifyTrailResponse verified;
+  ASSERT_TRUE(audit_->VerifyTrail(Ctx(60).get(), v1::VerifyTrailRequest(),
+                                  &verified).ok());
+  EXPECT_TRUE(verified.ok()) << verified.DebugString();
+
+  // A revision that changes nothing past (a comment) writes no record.
+  std::ofstream(agreements_ + "/us-s301-forced-labor-2026.textproto",
+                std::ios::app)
+      << "# reviewed again, nothing changed\n";
+  const v1::ReloadRuleSetResponse comment = Reload();
+  EXPECT_TRUE(comment.changed());
+  EXPECT_TRUE(comment.retroactive_impact_id().empty());
+  EXPECT_TRUE(comment.retroactive_impact_error().empty());
+  EXPECT_EQ(comment.retroactive_decisions_evaluated(), 3000u);
+  EXPECT_EQ(comment.retroactive_verdicts_changed(), 0u);
+
+  // The record survives a restart, whole and unaltered, and is the only one.
+  StopServer();
+  StartServer();
+  const v1::RetroactiveImpact again =
+      ReadImpact(reload.retroactive_impact_id(), 1000);
+  EXPECT_EQ(again.content_digest(), impact.content_digest());
+  EXPECT_EQ(again.changes_size(), 2000);
+  v1::ListRetroactiveImpactsResponse list;
+  ASSERT_TRUE(audit_->ListRetroactiveImpacts(
+                        Ctx().get(), v1::ListRetroactiveImpactsRequest(), &list)
+                  .ok());
+  ASSERT_EQ(list.impacts_size(), 1);
+  EXPECT_EQ(list.impacts(0).impact_id(), "ri-000000000001");
+  EXPECT_EQ(list.impacts(0).changes_size(), 0);
+  EXPECT_EQ(list.impacts(0).totals().verdicts_changed(), 2000u);
+
+  // The CLI lists the records and prints one whole (all 2,000 changes).
+  const std::string cli =
+      absl::StrCat(TC_CLI_BINARY, " --server=", server_->address());
+  std::string out;
+  ASSERT_EQ(RunCommand(absl::StrCat(cli, " audit impacts"), &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("ri-000000000001"));
+  ASSERT_EQ(RunCommand(absl::StrCat(cli, " audit impacts ri-000000000001"), &out),
+            0)
+      << out.substr(0, 2000);
+  EXPECT_THAT(out, HasSubstr("Changed       2000 verdicts, 0 outcomes"));
+  EXPECT_THAT(out, HasSubstr("RI-VN-1999"));
+  EXPECT_THAT(out, HasSubstr("RI-VN-0 "));
+  EXPECT_EQ(RunCommand(absl::StrCat(cli, " audit impacts ri-000000000002"), &out),
+            3)
+      << out;
+  EXPECT_THAT(out, HasSubstr("ri-000000000002"));
+}
+
+TEST_F(ImpactE2eTest, ALimitCutsTheWalkShortAndTheRecordSaysWhere) {
+  StopServer();
+  // The same store, restarted with a small bound.
+  StartServer({"--retroactive_impact_limit=50"});
+  ASSERT_NE(server_, nullptr);
+
+  for (int i = 0; i < 120; ++i) {
+    v1::CheckDeclarationRequest request;
+    *request.mutable_declaration() =
+        VnTshirts(absl::StrCat("RI-CUT-", i), 800000, 11);
+    v1::CheckDeclarationResponse response;
+    ASSERT_TRUE(
+        compliance_->CheckDeclaration(Ctx().get(), request, &response).ok());
+  }
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1500));
+  const v1::ReloadRuleSetResponse reload = Reload();
+  ASSERT_FALSE(reload.retroactive_impact_id().empty());
+  EXPECT_EQ(reload.retroactive_decisions_evaluated(), 50u);
+  const v1::RetroactiveImpact impact =
+      ReadImpact(reload.retroactive_impact_id(), 0);
+  EXPECT_TRUE(impact.totals().truncated());
+  EXPECT_EQ(impact.changes_size(), 50);
+  // Newest first: the walk stopped at the 71st decision recorded.
+  EXPECT_EQ(impact.totals().last_decision_id(), "b-000000000071");
+
+  // Malformed ids and unknown ones are told apart, naming the field.
+  v1::GetRetroactiveImpactRequest request;
+  request.set_impact_id("ri-1");
+  v1::GetRetroactiveImpactResponse response;
+  grpc::Status status =
+      audit_->GetRetroactiveImpact(Ctx().get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(BadRequestOf(status).field_violations(0).field(), "impact_id");
+  request.set_impact_id("ri-000000000009");
+  status = audit_->GetRetroactiveImpact(Ctx().get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("ri-000000000009"));
+}
+
+}  // namespace
+}  // namespace tradecheck::testing
