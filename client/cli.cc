@@ -721,6 +721,12 @@ int AuditList(const CliOptions& options, CliIo& io,
   TradecheckClient::ListOptions list_options;
   list_options.page_size = options.page_size;
   list_options.max_decisions = options.limit;
+  if (options.order == "asc") {
+    list_options.order_by = "recorded_time asc";
+  } else if (!options.order.empty() && options.order != "desc") {
+    return Usage(io, "--order must be asc (oldest first) or desc (newest "
+                     "first, the default)");
+  }
   const absl::Status status = client->ForEachDecision(
       *filter, list_options, [&](const v1::Decision& decision) {
         if (options.json) {
@@ -1346,6 +1352,7 @@ Commands
       --duty-min=AMOUNT --duty-max=AMOUNT (total duty, e.g. 2500.00 for USD
           or "EUR 2500.00"; checked on the records the other filters select)
       --page-size=N (1..1000, per request) --limit=N (stop after N)
+      --order=asc|desc (by recorded time; default desc, newest first)
   audit report --from=DATE --to=DATE
                                Counts and duties of the binding decisions
                                governed in [from, to] (inclusive), grouped.

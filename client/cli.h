@@ -62,6 +62,8 @@ struct CliOptions {
   std::string duty_min;  // "2500.00" (USD) or "EUR 2500.00"
   std::string duty_max;
   int32_t page_size = 0;
+  // audit list: "asc" (oldest first) or "desc"/"" (newest first).
+  std::string order;
   int64_t limit = 0;
 
   // audit verify range.

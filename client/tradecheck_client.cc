@@ -294,6 +294,7 @@ absl::Status TradecheckClient::ForEachDecision(
   v1::ListDecisionsRequest request;
   *request.mutable_filter() = filter;
   request.set_page_size(list_options.page_size);
+  request.set_order_by(list_options.order_by);
   int64_t delivered = 0;
   while (true) {
     TC_ASSIGN_OR_RETURN(v1::ListDecisionsResponse page,

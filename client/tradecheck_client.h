@@ -154,8 +154,10 @@ class TradecheckClient {
   struct ListOptions {
     int32_t page_size = 0;      // 0: the server's default (100)
     int64_t max_decisions = 0;  // stop after this many; 0: no limit
+    // AIP-132 order_by: "" (newest first) or "recorded_time asc".
+    std::string order_by;
   };
-  // Calls `fn` for every decision matching `filter`, newest first, fetching
+  // Calls `fn` for every decision matching `filter`, in that order, fetching
   // page after page. Stops at the first non-OK return of `fn` and returns it.
   absl::Status ForEachDecision(
       const v1::DecisionFilter& filter, const ListOptions& list_options,

@@ -48,6 +48,8 @@ ABSL_FLAG(std::string, from, "",
 ABSL_FLAG(std::string, to, "",
           "audit list: recorded before; audit report: last governing date");
 ABSL_FLAG(std::string, declaration, "", "audit list: declaration id");
+ABSL_FLAG(std::string, order, "",
+          "audit list: asc (oldest first) or desc (newest first, default)");
 ABSL_FLAG(std::string, governing_from, "",
           "audit list: governing date on or after (YYYY-MM-DD)");
 ABSL_FLAG(std::string, governing_to, "",
@@ -189,6 +191,7 @@ int main(int argc, char** argv) {
   options.revision = absl::GetFlag(FLAGS_revision);
   options.stream = absl::GetFlag(FLAGS_stream);
   options.page_size = absl::GetFlag(FLAGS_page_size);
+  options.order = absl::GetFlag(FLAGS_order);
   options.limit = absl::GetFlag(FLAGS_limit);
   options.from_sequence = absl::GetFlag(FLAGS_from_sequence);
   options.offline = absl::GetFlag(FLAGS_offline);

@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
 #include "common/dates.h"
 #include "common/digits.h"
@@ -80,6 +81,19 @@ void AddFilterViolations(const v1::DecisionFilter& f,
   }
 }
 
+// The store's walk for an AIP-132 order_by; nullopt when none serves it.
+std::optional<storage::ListOrder> ListOrderOf(const std::string& order_by) {
+  const std::string order = absl::AsciiStrToLower(
+      absl::StrJoin(absl::StrSplit(order_by, ' ', absl::SkipEmpty()), " "));
+  if (order.empty() || order == "recorded_time desc") {
+    return storage::ListOrder::kNewestFirst;
+  }
+  if (order == "recorded_time asc" || order == "recorded_time") {
+    return storage::ListOrder::kOldestFirst;
+  }
+  return std::nullopt;
+}
+
 absl::Status ValidateListRequest(const v1::ListDecisionsRequest& request,
                                  const rules::RuleSet& rules) {
   FieldViolations violations;
@@ -115,14 +129,13 @@ absl::Status ValidateListRequest(const v1::ListDecisionsRequest& request,
     }
   }
   AddFilterViolations(f, rules, &violations);
-  // AIP-132: only the order the indexes are walked in is served.
-  const std::string order = absl::AsciiStrToLower(
-      absl::StripAsciiWhitespace(request.order_by()));
-  if (!order.empty() && order != "recorded_time desc") {
+  // AIP-132: only the orders the indexes are walked in are served.
+  if (!ListOrderOf(request.order_by()).has_value()) {
     violations.Add("order_by",
                    absl::StrCat(QuoteValue(request.order_by()),
-                                " is not served; the only order is "
-                                "\"recorded_time desc\" (newest first)"));
+                                " is not served; the orders are "
+                                "\"recorded_time desc\" (newest first, the "
+                                "default) and \"recorded_time asc\""));
   }
   return violations.ToStatus();
 }
@@ -580,7 +593,10 @@ absl::StatusOr<v1::ListDecisionsResponse> TradecheckCore::ListDecisionsNow(
   // answer may hold fewer records, with the token to go on.
   constexpr int kMaxStorePages = 8;
   for (int pages = 0; pages < kMaxStorePages; ++pages) {
-    auto page = store_->ListDecisions(filter, page_size, token);
+    auto page = store_->ListDecisions(
+        filter, page_size, token,
+        ListOrderOf(request.order_by()).value_or(
+            storage::ListOrder::kNewestFirst));
     if (!page.ok()) return WithFieldDetail(page.status(), "page_token");
     for (v1::Decision& d : page->decisions) {
       if (CanRead(caller, d)) *response.add_decisions() = std::move(d);

@@ -195,9 +195,34 @@ class PostingCursor {
                 std::string prefix)
       : prefix_(std::move(prefix)), upper_(prefix_ + std::string(8, '\xff')) {
     upper_slice_ = rocksdb::Slice(upper_);
+    lower_slice_ = rocksdb::Slice(prefix_);
     rocksdb::ReadOptions ro;
     ro.iterate_upper_bound = &upper_slice_;
+    ro.iterate_lower_bound = &lower_slice_;
     it_.reset(db->NewIterator(ro, cf));
+  }
+
+  // Oldest first: the smallest sequence >= bound that has a posting, or
+  // nullopt when none. The block keyed at or below bound may still hold
+  // sequences above it; otherwise the next newer block starts above it.
+  absl::StatusOr<std::optional<uint64_t>> SeekAtLeast(uint64_t bound) {
+    it_->Seek(ToSlice(keys::PostingKey(prefix_, bound)));
+    if (!it_->Valid()) {
+      TC_RETURN_IF_ERROR(FromRocks(it_->status(), "reading an index"));
+      it_->SeekToLast();  // every block starts above bound: the oldest
+      TC_RETURN_IF_ERROR(LoadBlock());
+      if (!it_->Valid()) return std::nullopt;
+      return block_.back();
+    }
+    TC_RETURN_IF_ERROR(LoadBlock());
+    // block_ is newest first: the last element >= bound is the smallest.
+    for (auto it = block_.rbegin(); it != block_.rend(); ++it) {
+      if (*it >= bound) return *it;
+    }
+    it_->Prev();
+    TC_RETURN_IF_ERROR(LoadBlock());
+    if (!it_->Valid()) return std::nullopt;
+    return block_.back();
   }
 
   // The largest sequence <= bound that has a posting, or nullopt when none.
@@ -255,6 +280,7 @@ class PostingCursor {
   const std::string prefix_;
   const std::string upper_;
   rocksdb::Slice upper_slice_;
+  rocksdb::Slice lower_slice_;
   std::unique_ptr<rocksdb::Iterator> it_;
   std::vector<uint64_t> block_;  // newest first
   size_t position_ = 0;
@@ -269,6 +295,24 @@ class AnyOfCursor {
     cursors_.push_back(std::move(cursor));
     at_.push_back(std::nullopt);
     exhausted_.push_back(false);
+  }
+
+  // Oldest first: the smallest sequence >= bound among them.
+  // REQUIRES: bound never decreases between calls.
+  absl::StatusOr<std::optional<uint64_t>> SeekAtLeast(uint64_t bound) {
+    std::optional<uint64_t> best;
+    for (size_t i = 0; i < cursors_.size(); ++i) {
+      if (exhausted_[i]) continue;
+      if (!at_[i].has_value() || *at_[i] < bound) {
+        TC_ASSIGN_OR_RETURN(at_[i], cursors_[i]->SeekAtLeast(bound));
+        if (!at_[i].has_value()) {
+          exhausted_[i] = true;
+          continue;
+        }
+      }
+      if (!best.has_value() || *at_[i] < *best) best = at_[i];
+    }
+    return best;
   }
 
   // REQUIRES: bound never increases between calls.
@@ -326,7 +370,8 @@ class AuditStore::Impl {
   absl::StatusOr<v1::Decision> GetDecision(const std::string& id) const;
   absl::StatusOr<ListResult> ListDecisions(const v1::DecisionFilter& filter,
                                            int page_size,
-                                           const std::string& token) const;
+                                           const std::string& token,
+                                           ListOrder order) const;
   absl::StatusOr<v1::VerifyTrailResponse> VerifyTrail(v1::TrailStream stream,
                                                       uint64_t from,
                                                       uint64_t to) const;
@@ -1449,7 +1494,8 @@ AuditStore::Impl::FirstSequenceAtOrAfter(v1::TrailStream stream,
 
 absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
     const v1::DecisionFilter& filter_in, int page_size,
-    const std::string& page_token) const {
+    const std::string& page_token, ListOrder order) const {
+  const bool ascending = order == ListOrder::kOldestFirst;
   if (page_size < 0 || page_size > kMaxPageSize) {
     return absl::InvalidArgumentError(
         absl::StrCat("page_size: must be 1..", kMaxPageSize, " (0 means ",
@@ -1474,13 +1520,20 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
 
   absl::ReaderMutexLock lock(&db_mu_);
   TC_RETURN_IF_ERROR(CheckOpen());
-  const std::string digest = FilterDigest(filter);
+  // The order is bound into the token (newest-first tokens keep the
+  // digest they always had).
+  const std::string digest =
+      ascending ? Sha256(absl::StrCat("oldest-first/", FilterDigest(filter)))
+                      .substr(0, 16)
+                : FilterDigest(filter);
   uint64_t hi = committed_head_[StreamIndex(stream)].load();
   uint64_t lo = 1;
+  uint64_t resume_at = 0;
   if (!page_token.empty()) {
     TC_ASSIGN_OR_RETURN(PageToken token,
                         DecodePageToken(token_key_, page_token, digest));
-    hi = std::min(hi, token.resume_at);
+    resume_at = token.resume_at;
+    if (!ascending) hi = std::min(hi, resume_at);
   }
   if (filter.has_recorded_from()) {
     TC_ASSIGN_OR_RETURN(
@@ -1516,7 +1569,31 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
   // a next page.
   std::vector<uint64_t> matches;
   const size_t want = static_cast<size_t>(page_size) + 1;
-  uint64_t target = hi;
+  if (ascending) {
+    // The same join, oldest first: every cursor seeks to the smallest
+    // sequence >= target; the first one above it raises it.
+    uint64_t target = std::max(lo, resume_at);
+    while (matches.size() < want && target <= hi) {
+      bool all_match = true;
+      bool exhausted = false;
+      for (auto& cursor : cursors) {
+        TC_ASSIGN_OR_RETURN(std::optional<uint64_t> at,
+                            cursor->SeekAtLeast(target));
+        if (!at.has_value() || *at > hi) {
+          exhausted = true;
+          break;
+        }
+        if (*at > target) {
+          target = *at;
+          all_match = false;
+          break;
+        }
+      }
+      if (exhausted) break;
+      if (all_match) matches.push_back(target++);
+    }
+  }
+  uint64_t target = ascending ? 0 : hi;
   while (matches.size() < want && target >= lo && target > 0) {
     bool all_match = true;
     bool exhausted = false;
@@ -1580,14 +1657,16 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
     // record), so a page of large records still fits a client's default
     // 4 MiB receive limit; the token continues right after it.
     if (page_bytes >= kMaxPageBytes && i + 1 < page) {
-      result.next_page_token =
-          EncodePageToken(token_key_, PageToken{digest, matches[i] - 1});
+      result.next_page_token = EncodePageToken(
+          token_key_,
+          PageToken{digest, ascending ? matches[i] + 1 : matches[i] - 1});
       return result;
     }
   }
   if (matches.size() > page) {
-    result.next_page_token =
-        EncodePageToken(token_key_, PageToken{digest, matches[page - 1] - 1});
+    result.next_page_token = EncodePageToken(
+        token_key_, PageToken{digest, ascending ? matches[page - 1] + 1
+                                                : matches[page - 1] - 1});
   }
   return result;
 }
@@ -2677,8 +2756,8 @@ absl::StatusOr<v1::Decision> AuditStore::GetDecision(
 }
 absl::StatusOr<ListResult> AuditStore::ListDecisions(
     const v1::DecisionFilter& filter, int page_size,
-    const std::string& page_token) const {
-  return impl_->ListDecisions(filter, page_size, page_token);
+    const std::string& page_token, ListOrder order) const {
+  return impl_->ListDecisions(filter, page_size, page_token, order);
 }
 absl::StatusOr<v1::VerifyTrailResponse> AuditStore::VerifyTrail(
     v1::TrailStream stream, uint64_t from_sequence,

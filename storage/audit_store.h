@@ -193,6 +193,13 @@ struct ConsistencyProofResult {
   std::string second_root;
 };
 
+// The order ListDecisions walks the trail in.
+enum class ListOrder {
+  kNewestFirst,  // "recorded_time desc": later pages never shift
+  kOldestFirst,  // "recorded_time asc": records newer than the listing's
+                 // last page appear at its end
+};
+
 struct ListResult {
   std::vector<v1::Decision> decisions;
   std::string next_page_token;  // empty at the end
@@ -230,9 +237,12 @@ class AuditStore {
   // Newest first; every set filter must match. page_size 1..1000 (0 = 100).
   // INVALID_ARGUMENT for a bad page size or a page token that was not
   // issued by this store (or was altered), naming the field.
-  absl::StatusOr<ListResult> ListDecisions(const v1::DecisionFilter& filter,
-                                           int page_size,
-                                           const std::string& page_token) const;
+  // `order` (default newest first) is bound into the page token: a token
+  // continues only a listing in the same order.
+  absl::StatusOr<ListResult> ListDecisions(
+      const v1::DecisionFilter& filter, int page_size,
+      const std::string& page_token,
+      ListOrder order = ListOrder::kNewestFirst) const;
 
   // Walks the chain of `stream` over [from_sequence, to_sequence] (0 = open)
   // and reports the first record whose content or link does not match.

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -990,6 +991,68 @@ TEST_F(AuditStoreTest, QuotaDrawsAreAllOrNothingAndNotRepeatedOnReplay) {
 }
 
 // ------------------------------------------------------------ rule sets
+
+// Every page of a listing, in the order the store walks it.
+std::vector<uint64_t> ListAll(const AuditStore& store,
+                              const v1::DecisionFilter& filter, ListOrder order) {
+  std::vector<uint64_t> out;
+  std::string token;
+  do {
+    auto page = store.ListDecisions(filter, 7, token, order);
+    EXPECT_THAT(page, IsOk());
+    if (!page.ok()) break;
+    for (uint64_t s : Sequences(*page)) out.push_back(s);
+    token = page->next_page_token;
+  } while (!token.empty());
+  return out;
+}
+
+TEST_F(AuditStoreTest, OldestFirstListsExactlyTheNewestFirstListingReversed) {
+  OpenStore();
+  // Waves appended without waiting, so group commits put several records
+  // in one posting block.
+  for (int wave = 0; wave < 3; ++wave) {
+    absl::Mutex mu;
+    int pending = 30;
+    for (int i = 0; i < 30; ++i) {
+      RecordSpec spec;
+      spec.declaration_id = absl::StrCat("ASC-", wave, "-", i);
+      spec.exporter = absl::StrCat("EXP-", i % 3);
+      spec.outcome = i % 2 ? v1::OUTCOME_DENY : v1::OUTCOME_ALLOW;
+      spec.hs_code = i % 5 ? "850511" : "151110";
+      store_->Append(MakeRequest(spec), [&](absl::StatusOr<AppendResult> r) {
+        EXPECT_THAT(r, IsOk());
+        absl::MutexLock lock(&mu);
+        --pending;
+      });
+    }
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(+[](int* n) { return *n == 0; }, &pending));
+  }
+  std::vector<v1::DecisionFilter> filters(4);
+  filters[1].set_exporter_id("EXP-1");
+  filters[2].set_exporter_id("EXP-2");
+  filters[2].set_outcome(v1::OUTCOME_DENY);
+  filters[3].set_hs_code_prefix("1511");
+  for (const v1::DecisionFilter& f : filters) {
+    std::vector<uint64_t> newest = ListAll(*store_, f, ListOrder::kNewestFirst);
+    std::vector<uint64_t> oldest = ListAll(*store_, f, ListOrder::kOldestFirst);
+    ASSERT_FALSE(newest.empty()) << f.DebugString();
+    std::reverse(newest.begin(), newest.end());
+    EXPECT_EQ(oldest, newest) << f.DebugString();
+  }
+  EXPECT_THAT(ListAll(*store_, filters[0], ListOrder::kOldestFirst),
+              SizeIs(90));
+  // A token continues a listing in its own order only.
+  TC_ASSERT_OK_AND_ASSIGN(
+      ListResult first,
+      store_->ListDecisions(filters[1], 5, "", ListOrder::kOldestFirst));
+  EXPECT_EQ(first.decisions.front().sequence(), 2u);  // EXP-1: i % 3 == 1
+  EXPECT_THAT(store_->ListDecisions(filters[1], 5, first.next_page_token,
+                                    ListOrder::kNewestFirst),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("page_token")));
+}
 
 v1::RetroactiveImpact ImpactWithChanges(const std::string& new_revision,
                                         int changes) {

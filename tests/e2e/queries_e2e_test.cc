@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -231,6 +232,47 @@ TEST_F(QueriesE2eTest, BadQueriesNameTheField) {
   s = audit_->SummarizeDecisions(Ctx().get(), summarize, &summary);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("group_by[1]"));
+}
+
+// AIP-132 ascending: the same records as the default order, oldest first,
+// page after page; a token of one order does not continue the other.
+TEST_F(QueriesE2eTest, RecordedTimeAscListsTheSameRecordsOldestFirst) {
+  v1::ListDecisionsRequest request;
+  request.mutable_filter()->set_origin_country("MY");
+  request.set_page_size(1000);
+  grpc::Status s;
+  std::vector<std::string> newest = ListIds(request, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_GT(newest.size(), 2u);
+  std::vector<std::string> oldest;
+  request.set_order_by("recorded_time asc");
+  request.set_page_size(2);
+  v1::ListDecisionsResponse page;
+  do {
+    s = audit_->ListDecisions(Ctx().get(), request, &page);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    for (const v1::Decision& d : page.decisions()) {
+      oldest.push_back(d.declaration().declaration_id());
+    }
+    request.set_page_token(page.next_page_token());
+    if (!request.page_token().empty()) {
+      v1::ListDecisionsRequest other = request;
+      other.set_order_by("recorded_time desc");
+      v1::ListDecisionsResponse refused;
+      EXPECT_EQ(audit_->ListDecisions(Ctx().get(), other, &refused).error_code(),
+                grpc::StatusCode::INVALID_ARGUMENT);
+    }
+  } while (!request.page_token().empty());
+  std::reverse(newest.begin(), newest.end());
+  EXPECT_EQ(oldest, newest);
+
+  // The CLI: --order=asc prints the oldest first.
+  std::string out;
+  ASSERT_EQ(RunCommand(Cli("audit list --origin=MY --order=asc --json"), &out),
+            0)
+      << out;
+  EXPECT_LT(out.find(newest.front()), out.find(newest.back()));
+  EXPECT_EQ(RunCommand(Cli("audit list --order=sideways"), &out), 1) << out;
 }
 
 TEST_F(QueriesE2eTest, SummarizeCountsAndSumsWhatTheListHolds) {
