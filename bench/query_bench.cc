@@ -4,11 +4,17 @@
 // query's cost follows the page, not the trail.
 //
 //   query_bench [--sizes=100000,1000000] [--runs=300] [--dir=/tmp/...]
+//       [--proofs=false] [--verify_full]
 //
 // Loads one store per size (sync=false for setup; the same records up to
-// each size), then times every query shape on the stores in turn, run by
-// run, so noise from other work on the machine falls on all sizes alike.
-// Prints median and p99 per shape and size, and the last/first ratio.
+// each size, bench/trail_records.h), or reuses DIR/db-<size> when it holds
+// that many records: `trail_generator --db=DIR/db-10000000
+// --records=10000000` writes one ahead of time. Then times every query
+// shape on the stores in turn, run by run, so noise from other work on the
+// machine falls on all sizes alike. Prints median and p99 per shape and
+// size, and the last/first ratio; then inclusion and consistency proofs
+// and the verification of 10,000 records, timed the same way; with
+// --verify_full, the whole chain of each store verified once.
 // Once a trail outgrows RocksDB's block cache, a page of old records costs
 // up to one block read per record returned: bounded by the page, not the
 // trail.
@@ -24,7 +30,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -39,6 +44,7 @@
 #include "absl/time/time.h"
 #include "absl/time/civil_time.h"
 #include "common/clock.h"
+#include "bench/trail_records.h"
 #include "common/dates.h"
 #include "storage/audit_store.h"
 #include "storage/keys.h"
@@ -52,20 +58,20 @@ ABSL_FLAG(std::string, dir, "",
 ABSL_FLAG(std::string, shape, "",
           "Only measure query shapes whose name contains this.");
 ABSL_FLAG(int, runs, 300, "Queries measured per shape and trail size.");
+ABSL_FLAG(bool, proofs, true,
+          "Also time inclusion and consistency proofs and the verification "
+          "of 10,000 records in the middle of each trail.");
+ABSL_FLAG(bool, verify_full, false,
+          "Also verify the whole binding chain of each trail once (reads "
+          "every record: minutes at 10M) and print records/s.");
 
 namespace tradecheck::storage {
 namespace {
 
-constexpr int kExporters = 100;
-constexpr int kImporters = 50;
-constexpr int kRules = 30;
-constexpr int kCallers = 20;
-constexpr int kGoverningDays = 731;
-constexpr const char* kCountries[] = {"MY", "CN", "VN", "TH", "ID",
-                                      "IN", "MX", "CA", "DE", "JP"};
-constexpr const char* kHsCodes[] = {"850511", "850519", "280530", "282590",
-                                    "720260", "811292", "261220", "380110",
-                                    "850440", "854140", "760110", "740311"};
+using bench::kCallers;
+using bench::kCountries;
+using bench::kExporters;
+using bench::kRules;
 
 // Per trail size: recorded_at of 64 records spread over the middle half of
 // the trail (sequences n/4 .. 3n/4), read back after loading.
@@ -87,86 +93,6 @@ bool RecordMiddleTimes(const AuditStore& store, uint64_t n) {
       return false;
     }
     times.push_back(d->recorded_at());
-  }
-  return true;
-}
-
-AppendRequest MakeRecord(uint64_t i, std::mt19937_64& rng) {
-  AppendRequest r;
-  v1::Declaration& d = r.declaration;
-  d.set_declaration_id(absl::StrFormat("DECL-%010d", i));
-  d.set_kind(v1::DECLARATION_KIND_IMPORT_ENTRY);
-  d.set_exporter_id(absl::StrFormat("EXP-%03d", rng() % kExporters));
-  d.set_importer_id(absl::StrFormat("IMP-%03d", rng() % kImporters));
-  d.set_origin_country(kCountries[rng() % std::size(kCountries)]);
-  d.set_destination_country("US");
-  // Governing dates spread over two years (kGoverningDays), so a month
-  // selects about 1/24 of the trail.
-  *d.mutable_entry_date() = ToDate(absl::CivilDay(2024, 1, 1) +
-                                   static_cast<int>(rng() % kGoverningDays));
-  const int lines = 1 + static_cast<int>(rng() % 2);
-  const uint64_t roll = rng() % 10;
-  const v1::Outcome outcome = roll < 7   ? v1::OUTCOME_ALLOW
-                              : roll < 9 ? v1::OUTCOME_NEEDS_REVIEW
-                                         : v1::OUTCOME_DENY;
-  v1::Verdict& v = r.verdict;
-  v.set_declaration_id(d.declaration_id());
-  v.set_outcome(outcome);
-  v.set_rule_set_revision(absl::StrFormat("rev-%d", (i / 50'000) % 5));
-  *v.mutable_governing_date() = d.entry_date();
-  for (int l = 1; l <= lines; ++l) {
-    v1::LineItem* line = d.add_lines();
-    line->set_line_number(l);
-    line->set_hs_code(kHsCodes[rng() % std::size(kHsCodes)]);
-    line->set_description("rare-earth permanent magnets, sintered NdFeB");
-    line->mutable_customs_value()->set_currency_code("USD");
-    line->mutable_customs_value()->set_minor_units(
-        static_cast<int64_t>(rng() % 10'000'000));
-    v1::LineVerdict* lv = v.add_lines();
-    lv->set_line_number(l);
-    lv->set_outcome(outcome);
-    v1::Finding* f = lv->add_findings();
-    f->set_rule_id(absl::StrFormat("R-%03d", rng() % kRules));
-    f->set_severity(v1::SEVERITY_INFO);
-    f->set_message("reciprocal tariff applies at the rate for the origin");
-  }
-  v.mutable_total_duty()->set_currency_code("USD");
-  v.mutable_total_duty()->set_minor_units(
-      static_cast<int64_t>(rng() % 1'000'000));
-  r.caller = absl::StrFormat("customs-%02d", rng() % kCallers);
-  r.caller_role = v1::CALLER_ROLE_CUSTOMS;
-  return r;
-}
-
-// Appends records [from, to) without waiting for each one, a window at a
-// time so the queue stays bounded.
-bool Load(AuditStore& store, uint64_t from, uint64_t to, std::mt19937_64& rng) {
-  constexpr uint64_t kWindow = 20'000;
-  struct Progress {
-    uint64_t done = 0;
-    uint64_t want = 0;
-    bool failed = false;
-    bool Finished() const { return done == want; }
-  };
-  for (uint64_t i = from; i < to; i += kWindow) {
-    const uint64_t end = std::min(to, i + kWindow);
-    absl::Mutex mu;
-    Progress progress;
-    progress.want = end - i;
-    for (uint64_t j = i; j < end; ++j) {
-      store.Append(MakeRecord(j, rng), [&](absl::StatusOr<AppendResult> r) {
-        absl::MutexLock lock(&mu);
-        if (!r.ok() && !progress.failed) {
-          progress.failed = true;
-          std::fprintf(stderr, "append failed: %s\n",
-                       r.status().ToString().c_str());
-        }
-        ++progress.done;
-      });
-    }
-    absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(&progress, &Progress::Finished));
-    if (progress.failed) return false;
   }
   return true;
 }
@@ -390,6 +316,103 @@ void PrintTable(const std::vector<Shape>& shapes,
   }
 }
 
+// Proofs and a verified range, timed like the shapes (sizes in turn, run
+// by run): what an auditor's `audit proof` and a partial `audit verify`
+// cost as the trail grows.
+int MeasureProofs(const std::vector<std::unique_ptr<AuditStore>>& stores,
+                  const std::vector<uint64_t>& sizes, int runs) {
+  constexpr uint64_t kVerifyRange = 10'000;
+  struct Op {
+    std::string name;
+    int runs;
+    std::function<absl::Status(const AuditStore&, uint64_t n, int i)> run;
+  };
+  const std::vector<Op> ops = {
+      {"inclusion proof", runs,
+       [](const AuditStore& store, uint64_t n, int i) {
+         return store
+             .InclusionProof(keys::DecisionId(v1::TRAIL_STREAM_BINDING,
+                                              1 + (i * 7919ULL) % n),
+                             0)
+             .status();
+       }},
+      {"consistency proof", runs,
+       [](const AuditStore& store, uint64_t n, int i) {
+         return store
+             .ConsistencyProof(v1::TRAIL_STREAM_BINDING,
+                               n / 2 + (i * 7919ULL) % (n / 2), n)
+             .status();
+       }},
+      {"verify 10k records", std::max(3, runs / 10),
+       [](const AuditStore& store, uint64_t n, int i) -> absl::Status {
+         const uint64_t from = n / 4 + (i * 104729ULL) % (n / 2);
+         auto r = store.VerifyTrail(v1::TRAIL_STREAM_BINDING, from,
+                                    std::min(n, from + kVerifyRange - 1));
+         if (!r.ok()) return r.status();
+         if (!r->ok()) return absl::DataLossError(r->problem());
+         return absl::OkStatus();
+       }},
+  };
+  std::printf("\nProofs and verification, microseconds (median, p99)\n");
+  std::printf("%-30s", "operation");
+  for (uint64_t n : sizes) {
+    std::printf(" %9s %9s", absl::StrFormat("med@%dk", n / 1000).c_str(),
+                absl::StrFormat("p99@%dk", n / 1000).c_str());
+  }
+  std::printf(" %13s\n", absl::StrFormat("med %dk/%dk", sizes.back() / 1000,
+                                         sizes.front() / 1000)
+                             .c_str());
+  for (const Op& op : ops) {
+    std::vector<std::vector<double>> us(sizes.size());
+    for (int i = -op.runs / 10; i < op.runs; ++i) {
+      for (size_t k = 0; k < sizes.size(); ++k) {
+        const auto start = std::chrono::steady_clock::now();
+        absl::Status s = op.run(*stores[k], sizes[k], i < 0 ? -i : i);
+        const auto end = std::chrono::steady_clock::now();
+        if (!s.ok()) {
+          std::fprintf(stderr, "%s: %s\n", op.name.c_str(),
+                       s.ToString().c_str());
+          return 1;
+        }
+        if (i >= 0) {
+          us[k].push_back(
+              std::chrono::duration<double, std::micro>(end - start).count());
+        }
+      }
+    }
+    std::printf("%-30s", op.name.c_str());
+    std::vector<Figures> f;
+    for (auto& u : us) f.push_back(Summarize(std::move(u)));
+    for (const Figures& x : f) std::printf(" %9.0f %9.0f", x.median_us, x.p99_us);
+    std::printf(" %13.2f\n", f.back().median_us / f.front().median_us);
+  }
+  return 0;
+}
+
+// The whole binding chain of each trail verified once: O(n) by nature (every
+// record is read and hashed), so the figure is records per second.
+int MeasureFullVerify(const std::vector<std::unique_ptr<AuditStore>>& stores,
+                      const std::vector<uint64_t>& sizes) {
+  std::printf("\nWhole-chain verification (VerifyTrail of every record)\n");
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    const auto start = std::chrono::steady_clock::now();
+    auto r = stores[k]->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0);
+    const double s = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    if (!r.ok() || !r->ok()) {
+      std::fprintf(stderr, "verify: %s\n",
+                   r.ok() ? r->problem().c_str()
+                          : r.status().ToString().c_str());
+      return 1;
+    }
+    std::printf("%llu records: %.1f s, %.0f records/s\n",
+                static_cast<unsigned long long>(r->records_checked()), s,
+                static_cast<double>(r->records_checked()) / s);
+  }
+  return 0;
+}
+
 int LoadAndMeasure(const std::string& dir, const std::vector<uint64_t>& sizes,
                    int runs) {
   // One clock per store.
@@ -406,6 +429,7 @@ int LoadAndMeasure(const std::string& dir, const std::vector<uint64_t>& sizes,
     options.clock = clocks.back().get();
     options.sync = false;  // setup only: queries do not depend on it
     options.max_batch = 1024;
+    const auto open_start = std::chrono::steady_clock::now();
     auto store = AuditStore::Open(options);
     if (!store.ok()) {
       std::fprintf(stderr, "%s\n", store.status().ToString().c_str());
@@ -415,8 +439,14 @@ int LoadAndMeasure(const std::string& dir, const std::vector<uint64_t>& sizes,
     if ((*store)
             ->GetDecision(keys::DecisionId(v1::TRAIL_STREAM_BINDING, n))
             .ok()) {
-      std::printf("reusing the %llu records in %s\n",
-                  static_cast<unsigned long long>(n), options.path.c_str());
+      // Open runs the server's checks at open (check_at_open), which read
+      // the whole declarations family: its time grows with the trail.
+      std::printf("reusing the %llu records in %s (opened, with the checks "
+                  "at open, in %.1f s)\n",
+                  static_cast<unsigned long long>(n), options.path.c_str(),
+                  std::chrono::duration<double>(
+                      std::chrono::steady_clock::now() - open_start)
+                      .count());
       if (!RecordMiddleTimes(**store, n)) {
         rc = 1;
         break;
@@ -424,9 +454,11 @@ int LoadAndMeasure(const std::string& dir, const std::vector<uint64_t>& sizes,
       stores.push_back(std::move(*store));
       continue;
     }
-    std::mt19937_64 rng(42);  // every store starts with the same records
+    // Every store starts with the same records (bench/trail_records.h).
     const auto load_start = std::chrono::steady_clock::now();
-    const bool loaded = Load(**store, 0, n, rng) && RecordMiddleTimes(**store, n);
+    const bool loaded = bench::AppendRecords(**store, 0, n,
+                                             bench::SyntheticRecord) &&
+                        RecordMiddleTimes(**store, n);
     stores.push_back(std::move(*store));
     if (!loaded) {
       rc = 1;
@@ -466,6 +498,10 @@ int LoadAndMeasure(const std::string& dir, const std::vector<uint64_t>& sizes,
       }
     }
     PrintTable(shapes, sizes, figures, runs);
+    if (absl::GetFlag(FLAGS_proofs)) rc = MeasureProofs(stores, sizes, runs);
+    if (rc == 0 && absl::GetFlag(FLAGS_verify_full)) {
+      rc = MeasureFullVerify(stores, sizes);
+    }
   }
   for (auto& store : stores) {
     absl::Status closed = store->Close();

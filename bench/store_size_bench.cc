@@ -27,10 +27,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/example_trail.h"
+#include "bench/trail_records.h"
 #include "storage/audit_store.h"
 
 ABSL_FLAG(int64_t, records, 1'000'000, "Decisions appended to each store.");
@@ -48,42 +48,6 @@ namespace tradecheck {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Appends `n` records cycling through `examples`, a window at a time.
-bool Load(storage::AuditStore& store, const bench::ExampleTrail& examples,
-          int64_t n) {
-  constexpr int64_t kWindow = 20'000;
-  std::mt19937_64 rng(42);
-  for (int64_t i = 0; i < n; i += kWindow) {
-    const int64_t end = std::min(n, i + kWindow);
-    struct Progress {
-      int64_t done = 0;
-      int64_t want = 0;
-      bool failed = false;
-      bool Finished() const { return done == want; }
-    };
-    absl::Mutex mu;
-    Progress progress;
-    progress.want = end - i;
-    for (int64_t j = i; j < end; ++j) {
-      storage::AppendRequest r =
-          examples.Record(static_cast<uint64_t>(j), absl::GetFlag(FLAGS_vary), rng);
-      store.Append(std::move(r), [&](absl::StatusOr<storage::AppendResult> s) {
-        absl::MutexLock lock(&mu);
-        if (!s.ok() && !progress.failed) {
-          progress.failed = true;
-          std::fprintf(stderr, "append failed: %s\n",
-                       s.status().ToString().c_str());
-        }
-        ++progress.done;
-      });
-    }
-    absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(&progress, &Progress::Finished));
-    if (progress.failed) return false;
-  }
-  return true;
-}
 
 struct Result {
   uint64_t bytes = 0;
@@ -105,7 +69,13 @@ bool Measure(const std::string& path, bool defaults,
     return false;
   }
   const absl::Time start = absl::Now();
-  if (!Load(**store, examples, n)) return false;
+  std::mt19937_64 rng(42);  // both stores get the same records
+  const bool vary = absl::GetFlag(FLAGS_vary);
+  if (!bench::AppendRecords(
+          **store, 0, static_cast<uint64_t>(n),
+          [&](uint64_t i) { return examples.Record(i, vary, rng); })) {
+    return false;
+  }
   result->load_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   auto bytes = (*store)->CompactAndMeasure(&result->by_family);
   if (!bytes.ok()) {
