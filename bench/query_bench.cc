@@ -103,7 +103,8 @@ struct Shape {
   std::function<v1::DecisionFilter(int i, uint64_t trail_size)> filter;
   int page = 1;  // 1 = first page; k = the k-th page (follows tokens)
   size_t expect = 100;  // records the timed page must hold
-  // kOldestFirst: order_by "recorded_time asc".
+  // kOldestFirst: order_by "recorded_time asc"; kGoverning*: by
+  // governing date.
   ListOrder order = ListOrder::kNewestFirst;
 };
 
@@ -208,6 +209,21 @@ std::vector<Shape> Shapes() {
       {"exporter, oldest first, 5th page",
        [](int i, uint64_t) { return OneExporter(i); }, 5, 100,
        ListOrder::kOldestFirst},
+      // order_by "governing_date desc" / "asc": a month's days walked one
+      // by one over the governing-day postings.
+      {"governing month, by date desc",
+       [](int i, uint64_t) { return GoverningMonth(i); }, 1, 100,
+       ListOrder::kGoverningNewestFirst},
+      {"governing month, by date asc",
+       [](int i, uint64_t) { return GoverningMonth(i); }, 1, 100,
+       ListOrder::kGoverningOldestFirst},
+      {"gov. month+DENY, by date, 3rd page",
+       [](int i, uint64_t) {
+         v1::DecisionFilter f = GoverningMonth(i);
+         f.set_outcome(v1::OUTCOME_DENY);
+         return f;
+       },
+       3, 100, ListOrder::kGoverningNewestFirst},
   };
 }
 

@@ -723,9 +723,15 @@ int AuditList(const CliOptions& options, CliIo& io,
   list_options.max_decisions = options.limit;
   if (options.order == "asc") {
     list_options.order_by = "recorded_time asc";
+  } else if (options.order == "governing-desc") {
+    list_options.order_by = "governing_date desc";
+  } else if (options.order == "governing-asc") {
+    list_options.order_by = "governing_date asc";
   } else if (!options.order.empty() && options.order != "desc") {
-    return Usage(io, "--order must be asc (oldest first) or desc (newest "
-                     "first, the default)");
+    return Usage(io, "--order must be asc or desc (recorded time: oldest or "
+                     "newest first, the default), or governing-asc or "
+                     "governing-desc (governing date; needs --governing-from "
+                     "and --governing-to)");
   }
   const absl::Status status = client->ForEachDecision(
       *filter, list_options, [&](const v1::Decision& decision) {
@@ -1353,6 +1359,8 @@ Commands
           or "EUR 2500.00"; checked on the records the other filters select)
       --page-size=N (1..1000, per request) --limit=N (stop after N)
       --order=asc|desc (by recorded time; default desc, newest first)
+      --order=governing-asc|governing-desc (by governing date, with
+        --governing-from and --governing-to)
   audit report --from=DATE --to=DATE
                                Counts and duties of the binding decisions
                                governed in [from, to] (inclusive), grouped.

@@ -49,7 +49,8 @@ ABSL_FLAG(std::string, to, "",
           "audit list: recorded before; audit report: last governing date");
 ABSL_FLAG(std::string, declaration, "", "audit list: declaration id");
 ABSL_FLAG(std::string, order, "",
-          "audit list: asc (oldest first) or desc (newest first, default)");
+          "audit list: asc or desc (recorded time, oldest or newest first, "
+          "default desc), governing-asc or governing-desc (governing date)");
 ABSL_FLAG(std::string, governing_from, "",
           "audit list: governing date on or after (YYYY-MM-DD)");
 ABSL_FLAG(std::string, governing_to, "",

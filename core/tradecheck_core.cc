@@ -91,6 +91,12 @@ std::optional<storage::ListOrder> ListOrderOf(const std::string& order_by) {
   if (order == "recorded_time asc" || order == "recorded_time") {
     return storage::ListOrder::kOldestFirst;
   }
+  if (order == "governing_date desc") {
+    return storage::ListOrder::kGoverningNewestFirst;
+  }
+  if (order == "governing_date asc" || order == "governing_date") {
+    return storage::ListOrder::kGoverningOldestFirst;
+  }
   return std::nullopt;
 }
 
@@ -130,12 +136,22 @@ absl::Status ValidateListRequest(const v1::ListDecisionsRequest& request,
   }
   AddFilterViolations(f, rules, &violations);
   // AIP-132: only the orders the indexes are walked in are served.
-  if (!ListOrderOf(request.order_by()).has_value()) {
+  const std::optional<storage::ListOrder> order =
+      ListOrderOf(request.order_by());
+  if (!order.has_value()) {
     violations.Add("order_by",
                    absl::StrCat(QuoteValue(request.order_by()),
                                 " is not served; the orders are "
                                 "\"recorded_time desc\" (newest first, the "
-                                "default) and \"recorded_time asc\""));
+                                "default), \"recorded_time asc\", "
+                                "\"governing_date desc\" and "
+                                "\"governing_date asc\""));
+  } else if ((*order == storage::ListOrder::kGoverningNewestFirst ||
+              *order == storage::ListOrder::kGoverningOldestFirst) &&
+             !f.has_governing_from() && !f.has_governing_to()) {
+    violations.Add("order_by",
+                   "governing-date order needs filter.governing_from and "
+                   "filter.governing_to: the days it walks (at most 3660)");
   }
   return violations.ToStatus();
 }

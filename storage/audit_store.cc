@@ -31,6 +31,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/dates.h"
 #include "common/merkle.h"
 #include "common/proto_bytes.h"
 #include "common/sha256.h"
@@ -88,6 +89,26 @@ constexpr int kMaxPageSize = 1000;
 // keeps a page within gRPC's default 4 MiB client receive limit even when
 // the records are the largest declarations the limits allow.
 constexpr size_t kMaxPageBytes = 2 * 1024 * 1024;
+
+// A governing-date listing resumes at (day offset in the filter's range,
+// sequence): the sequence in the low bits of PageToken::resume_at. 2^40
+// records is far beyond any trail this store keeps.
+constexpr int kGoverningSequenceBits = 40;
+
+// Bound into page tokens (with the filter) for every order but the first.
+const char* OrderName(ListOrder order) {
+  switch (order) {
+    case ListOrder::kNewestFirst:
+      return "newest-first";
+    case ListOrder::kOldestFirst:
+      return "oldest-first";
+    case ListOrder::kGoverningNewestFirst:
+      return "governing-newest-first";
+    case ListOrder::kGoverningOldestFirst:
+      return "governing-oldest-first";
+  }
+  return "unknown";
+}
 
 const std::vector<std::string>& AllColumnFamilies() {
   static const auto* names =
@@ -1495,7 +1516,10 @@ AuditStore::Impl::FirstSequenceAtOrAfter(v1::TrailStream stream,
 absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
     const v1::DecisionFilter& filter_in, int page_size,
     const std::string& page_token, ListOrder order) const {
-  const bool ascending = order == ListOrder::kOldestFirst;
+  const bool ascending = order == ListOrder::kOldestFirst ||
+                         order == ListOrder::kGoverningOldestFirst;
+  const bool by_governing = order == ListOrder::kGoverningNewestFirst ||
+                            order == ListOrder::kGoverningOldestFirst;
   if (page_size < 0 || page_size > kMaxPageSize) {
     return absl::InvalidArgumentError(
         absl::StrCat("page_size: must be 1..", kMaxPageSize, " (0 means ",
@@ -1510,6 +1534,11 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
   }
   filter.set_stream(stream);
   TC_RETURN_IF_ERROR(ValidateIndexedFilter(filter));
+  if (by_governing && !filter.has_governing_from()) {
+    return absl::InvalidArgumentError(
+        "order_by: governing-date order needs filter.governing_from and "
+        "filter.governing_to (the days it walks, at most 3660)");
+  }
   const std::string& hs = filter.hs_code_prefix();
   if (!hs.empty() &&
       (hs.size() < 2 || hs.size() > 10 ||
@@ -1523,9 +1552,10 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
   // The order is bound into the token (newest-first tokens keep the
   // digest they always had).
   const std::string digest =
-      ascending ? Sha256(absl::StrCat("oldest-first/", FilterDigest(filter)))
-                      .substr(0, 16)
-                : FilterDigest(filter);
+      order == ListOrder::kNewestFirst
+          ? FilterDigest(filter)
+          : Sha256(absl::StrCat(OrderName(order), "/", FilterDigest(filter)))
+                .substr(0, 16);
   uint64_t hi = committed_head_[StreamIndex(stream)].load();
   uint64_t lo = 1;
   uint64_t resume_at = 0;
@@ -1533,7 +1563,7 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
     TC_ASSIGN_OR_RETURN(PageToken token,
                         DecodePageToken(token_key_, page_token, digest));
     resume_at = token.resume_at;
-    if (!ascending) hi = std::min(hi, resume_at);
+    if (!ascending && !by_governing) hi = std::min(hi, resume_at);
   }
   if (filter.has_recorded_from()) {
     TC_ASSIGN_OR_RETURN(
@@ -1548,71 +1578,103 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
     if (first.has_value()) hi = std::min(hi, *first - 1);
   }
 
-  // One cursor per filtered field (decision_index.h); a field with several
-  // accepted values (a governing date range) walks them as one.
-  std::vector<std::unique_ptr<AnyOfCursor>> cursors;
-  for (const IndexedField& field : IndexedFields()) {
-    std::vector<std::string> any_of = field.filter_values(filter);
-    if (any_of.empty()) continue;
-    auto cursor = std::make_unique<AnyOfCursor>();
-    for (const std::string& value : any_of) {
-      cursor->Add(std::make_unique<PostingCursor>(
-          db_.get(), postings_, keys::PostingPrefix(field.field, stream, value)));
+  // The matches of `f` in [lo, hi], from `start` on in the walk's
+  // direction, appended to `out` until it holds `want`.
+  const auto join = [&](const v1::DecisionFilter& f, bool up, uint64_t start,
+                        size_t want,
+                        std::vector<uint64_t>* out) -> absl::Status {
+    // One cursor per filtered field (decision_index.h); a field with several
+    // accepted values (a governing date range) walks them as one.
+    std::vector<std::unique_ptr<AnyOfCursor>> cursors;
+    for (const IndexedField& field : IndexedFields()) {
+      std::vector<std::string> any_of = field.filter_values(f);
+      if (any_of.empty()) continue;
+      auto cursor = std::make_unique<AnyOfCursor>();
+      for (const std::string& value : any_of) {
+        cursor->Add(std::make_unique<PostingCursor>(
+            db_.get(), postings_,
+            keys::PostingPrefix(field.field, stream, value)));
+      }
+      cursors.push_back(std::move(cursor));
     }
-    cursors.push_back(std::move(cursor));
-  }
-
-  // Leapfrog join, newest first: every cursor seeks to the largest sequence
-  // <= target; the first one below target lowers it; when none does, target
-  // matches every filter. Without equality filters every sequence matches
-  // (sequences are dense). One match beyond the page tells whether there is
-  // a next page.
-  std::vector<uint64_t> matches;
-  const size_t want = static_cast<size_t>(page_size) + 1;
-  if (ascending) {
-    // The same join, oldest first: every cursor seeks to the smallest
-    // sequence >= target; the first one above it raises it.
-    uint64_t target = std::max(lo, resume_at);
-    while (matches.size() < want && target <= hi) {
+    // Leapfrog join: every cursor seeks to the nearest sequence at or past
+    // target (<= newest first, >= oldest first); the first one past it
+    // moves target; when none does, target matches every filter. Without
+    // equality filters every sequence matches (sequences are dense).
+    uint64_t target = up ? std::max(lo, start) : std::min(hi, start);
+    while (out->size() < want && target >= lo && target <= hi &&
+           target > 0) {
       bool all_match = true;
       bool exhausted = false;
       for (auto& cursor : cursors) {
-        TC_ASSIGN_OR_RETURN(std::optional<uint64_t> at,
-                            cursor->SeekAtLeast(target));
-        if (!at.has_value() || *at > hi) {
+        std::optional<uint64_t> at;
+        if (up) {
+          TC_ASSIGN_OR_RETURN(at, cursor->SeekAtLeast(target));
+        } else {
+          TC_ASSIGN_OR_RETURN(at, cursor->SeekAtMost(target));
+        }
+        if (!at.has_value() || *at < lo || *at > hi) {
           exhausted = true;
           break;
         }
-        if (*at > target) {
+        if (*at != target) {
           target = *at;
           all_match = false;
           break;
         }
       }
       if (exhausted) break;
-      if (all_match) matches.push_back(target++);
-    }
-  }
-  uint64_t target = ascending ? 0 : hi;
-  while (matches.size() < want && target >= lo && target > 0) {
-    bool all_match = true;
-    bool exhausted = false;
-    for (auto& cursor : cursors) {
-      TC_ASSIGN_OR_RETURN(std::optional<uint64_t> at,
-                          cursor->SeekAtMost(target));
-      if (!at.has_value() || *at < lo) {
-        exhausted = true;
-        break;
-      }
-      if (*at < target) {
-        target = *at;
-        all_match = false;
-        break;
+      if (all_match) {
+        out->push_back(target);
+        if (up) {
+          ++target;
+        } else {
+          --target;
+        }
       }
     }
-    if (exhausted) break;
-    if (all_match) matches.push_back(target--);
+    return absl::OkStatus();
+  };
+
+  // One match beyond the page tells whether there is a next page. In
+  // governing-date order the days of the filter's range are walked one by
+  // one (each day's postings in recorded order within it), and a match is
+  // resumed after as (day offset, sequence).
+  std::vector<uint64_t> matches;
+  std::vector<int64_t> match_day;  // governing order: offset from the first
+  const size_t want = static_cast<size_t>(page_size) + 1;
+  if (!by_governing) {
+    TC_RETURN_IF_ERROR(join(filter, ascending,
+                            ascending ? std::max(lo, resume_at) : hi, want,
+                            &matches));
+  } else {
+    const absl::CivilDay first = *ToCivilDay(filter.governing_from());
+    const absl::CivilDay last = *ToCivilDay(filter.governing_to());
+    const int64_t days = last - first + 1;
+    int64_t offset = 0;
+    uint64_t start = ascending ? lo : hi;
+    if (!page_token.empty()) {
+      offset = static_cast<int64_t>(resume_at >> kGoverningSequenceBits);
+      start = resume_at & ((uint64_t{1} << kGoverningSequenceBits) - 1);
+    }
+    for (; offset < days && matches.size() < want; ++offset) {
+      const absl::CivilDay day =
+          ascending ? first + offset : last - offset;
+      v1::DecisionFilter one_day = filter;
+      *one_day.mutable_governing_from() = ToDate(day);
+      *one_day.mutable_governing_to() = ToDate(day);
+      TC_RETURN_IF_ERROR(join(one_day, ascending, start, want, &matches));
+      match_day.resize(matches.size(), offset);
+      start = ascending ? lo : hi;
+    }
   }
+  // Where the listing resumes after matches[i].
+  const auto resume_after = [&](size_t i) -> uint64_t {
+    const uint64_t next = ascending ? matches[i] + 1 : matches[i] - 1;
+    if (!by_governing) return next;
+    return (static_cast<uint64_t>(match_day[i]) << kGoverningSequenceBits) |
+           next;
+  };
 
   ListResult result;
   const size_t page = std::min(matches.size(), static_cast<size_t>(page_size));
@@ -1657,16 +1719,14 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
     // record), so a page of large records still fits a client's default
     // 4 MiB receive limit; the token continues right after it.
     if (page_bytes >= kMaxPageBytes && i + 1 < page) {
-      result.next_page_token = EncodePageToken(
-          token_key_,
-          PageToken{digest, ascending ? matches[i] + 1 : matches[i] - 1});
+      result.next_page_token =
+          EncodePageToken(token_key_, PageToken{digest, resume_after(i)});
       return result;
     }
   }
   if (matches.size() > page) {
-    result.next_page_token = EncodePageToken(
-        token_key_, PageToken{digest, ascending ? matches[page - 1] + 1
-                                                : matches[page - 1] - 1});
+    result.next_page_token =
+        EncodePageToken(token_key_, PageToken{digest, resume_after(page - 1)});
   }
   return result;
 }

@@ -198,6 +198,13 @@ enum class ListOrder {
   kNewestFirst,  // "recorded_time desc": later pages never shift
   kOldestFirst,  // "recorded_time asc": records newer than the listing's
                  // last page appear at its end
+  // "governing_date desc" / "asc": the days of the filter's governing range
+  // (required) one by one, latest / earliest first, each day's decisions in
+  // recorded order (newest / oldest first) within it. Walks the governing
+  // day postings, so its cost grows with the days in the range that hold no
+  // match as well as with the page.
+  kGoverningNewestFirst,
+  kGoverningOldestFirst,
 };
 
 struct ListResult {

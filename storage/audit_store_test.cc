@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/dates.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -43,6 +44,7 @@ struct RecordSpec {
   std::string rule_id = "TAR-001";
   std::string revision = "rev-a";
   v1::TrailStream stream = v1::TRAIL_STREAM_BINDING;
+  int entry_day = 2;  // of March 2026: the governing date
 };
 
 AppendRequest MakeRequest(const RecordSpec& spec) {
@@ -56,7 +58,7 @@ AppendRequest MakeRequest(const RecordSpec& spec) {
   d.set_origin_country("MY");
   d.mutable_entry_date()->set_year(2026);
   d.mutable_entry_date()->set_month(3);
-  d.mutable_entry_date()->set_day(2);
+  d.mutable_entry_date()->set_day(spec.entry_day);
   v1::LineItem* line = d.add_lines();
   line->set_line_number(1);
   line->set_hs_code(spec.hs_code);
@@ -1050,6 +1052,78 @@ TEST_F(AuditStoreTest, OldestFirstListsExactlyTheNewestFirstListingReversed) {
   EXPECT_EQ(first.decisions.front().sequence(), 2u);  // EXP-1: i % 3 == 1
   EXPECT_THAT(store_->ListDecisions(filters[1], 5, first.next_page_token,
                                     ListOrder::kNewestFirst),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("page_token")));
+}
+
+TEST_F(AuditStoreTest, GoverningDateOrderWalksTheDaysThenRecordedOrder) {
+  OpenStore();
+  for (int wave = 0; wave < 3; ++wave) {
+    absl::Mutex mu;
+    int pending = 30;
+    for (int i = 0; i < 30; ++i) {
+      RecordSpec spec;
+      spec.declaration_id = absl::StrCat("GOV-", wave, "-", i);
+      spec.exporter = absl::StrCat("EXP-", i % 3);
+      spec.entry_day = 1 + (i * 7 + wave) % 9;  // days out of recorded order
+      store_->Append(MakeRequest(spec), [&](absl::StatusOr<AppendResult> r) {
+        EXPECT_THAT(r, IsOk());
+        absl::MutexLock lock(&mu);
+        --pending;
+      });
+    }
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(+[](int* n) { return *n == 0; }, &pending));
+  }
+  // Each record's governing day, from the records themselves.
+  std::map<uint64_t, int> day_of;
+  TC_ASSERT_OK_AND_ASSIGN(ListResult all,
+                          store_->ListDecisions(v1::DecisionFilter(), 1000, ""));
+  for (const v1::Decision& d : all.decisions) {
+    day_of[d.sequence()] = d.governing_date().day();
+  }
+  ASSERT_EQ(day_of.size(), 90u);
+  std::vector<v1::DecisionFilter> filters(2);
+  filters[1].set_exporter_id("EXP-1");
+  for (v1::DecisionFilter& f : filters) {
+    // Days 2..8 of 1..9: the ends are left out.
+    *f.mutable_governing_from() = ToDate(absl::CivilDay(2026, 3, 2));
+    *f.mutable_governing_to() = ToDate(absl::CivilDay(2026, 3, 8));
+    std::vector<std::pair<int, uint64_t>> expected;
+    for (uint64_t seq : ListAll(*store_, f, ListOrder::kNewestFirst)) {
+      expected.push_back({day_of[seq], seq});
+    }
+    ASSERT_FALSE(expected.empty());
+    std::sort(expected.begin(), expected.end());
+    std::vector<uint64_t> ascending, descending;
+    for (const auto& [day, seq] : expected) ascending.push_back(seq);
+    descending.assign(ascending.rbegin(), ascending.rend());
+    // Pages of 7 cross day boundaries and resume inside a day.
+    EXPECT_EQ(ListAll(*store_, f, ListOrder::kGoverningOldestFirst), ascending)
+        << f.DebugString();
+    EXPECT_EQ(ListAll(*store_, f, ListOrder::kGoverningNewestFirst), descending)
+        << f.DebugString();
+    for (uint64_t seq : ascending) {
+      EXPECT_GE(day_of[seq], 2);
+      EXPECT_LE(day_of[seq], 8);
+    }
+  }
+  // The range is required, and a token continues its own order only.
+  EXPECT_THAT(store_->ListDecisions(v1::DecisionFilter(), 5, "",
+                                    ListOrder::kGoverningNewestFirst),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("governing_from")));
+  TC_ASSERT_OK_AND_ASSIGN(
+      ListResult first,
+      store_->ListDecisions(filters[0], 5, "",
+                            ListOrder::kGoverningNewestFirst));
+  ASSERT_FALSE(first.next_page_token.empty());
+  EXPECT_THAT(store_->ListDecisions(filters[0], 5, first.next_page_token,
+                                    ListOrder::kNewestFirst),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("page_token")));
+  EXPECT_THAT(store_->ListDecisions(filters[0], 5, first.next_page_token,
+                                    ListOrder::kGoverningOldestFirst),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("page_token")));
 }

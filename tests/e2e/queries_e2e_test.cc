@@ -53,7 +53,9 @@ class QueriesE2eTest : public ::testing::Test {
     server_ = server->release();
     auto channel = Connect(server_->address());
     auto compliance = v1::ComplianceService::NewStub(channel);
-    // Palm oil from Malaysia and Thailand entered in Sep, Oct and Nov 2025.
+    // Palm oil from Malaysia and Thailand entered in Sep, Oct and Nov 2025;
+    // the last one checked is a late-filed September entry, so the order
+    // of governing dates differs from the order of recording.
     shipments_ = new std::vector<Shipment>{
         {"CBP-ENT-Q-SEP-1", "MY", Day(2025, 9, 15)},
         {"CBP-ENT-Q-SEP-2", "TH", Day(2025, 9, 30)},
@@ -61,6 +63,7 @@ class QueriesE2eTest : public ::testing::Test {
         {"CBP-ENT-Q-OCT-2", "MY", Day(2025, 10, 20)},
         {"CBP-ENT-Q-OCT-3", "TH", Day(2025, 10, 31)},
         {"CBP-ENT-Q-NOV-1", "TH", Day(2025, 11, 3)},
+        {"CBP-ENT-Q-SEP-LATE", "MY", Day(2025, 9, 20)},
     };
     decisions_ = new std::map<std::string, v1::Decision>();
     for (const Shipment& s : *shipments_) {
@@ -232,6 +235,59 @@ TEST_F(QueriesE2eTest, BadQueriesNameTheField) {
   s = audit_->SummarizeDecisions(Ctx().get(), summarize, &summary);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("group_by[1]"));
+}
+
+// AIP-132 governing-date order: by the date that governed each entry, not
+// by when it was checked (the late-filed September entry sorts among
+// September's), over pages, by RPC and CLI.
+TEST_F(QueriesE2eTest, GoverningDateOrderSortsByTheShipmentsDate) {
+  const auto list = [&](const std::string& order_by, int page_size) {
+    v1::ListDecisionsRequest request;
+    *request.mutable_filter()->mutable_governing_from() = Day(2025, 9, 1);
+    *request.mutable_filter()->mutable_governing_to() = Day(2025, 11, 30);
+    request.set_order_by(order_by);
+    request.set_page_size(page_size);
+    std::vector<std::string> ids;
+    v1::ListDecisionsResponse page;
+    do {
+      grpc::Status s = audit_->ListDecisions(Ctx().get(), request, &page);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      if (!s.ok()) break;
+      for (const v1::Decision& d : page.decisions()) {
+        ids.push_back(d.declaration().declaration_id());
+      }
+      request.set_page_token(page.next_page_token());
+    } while (!request.page_token().empty());
+    return ids;
+  };
+  const std::vector<std::string> by_date = {
+      "CBP-ENT-Q-SEP-1",   "CBP-ENT-Q-SEP-LATE", "CBP-ENT-Q-SEP-2",
+      "CBP-ENT-Q-OCT-1",   "CBP-ENT-Q-OCT-2",    "CBP-ENT-Q-OCT-3",
+      "CBP-ENT-Q-NOV-1"};
+  EXPECT_EQ(list("governing_date asc", 2), by_date);
+  EXPECT_EQ(list("governing_date desc", 3),
+            std::vector<std::string>(by_date.rbegin(), by_date.rend()));
+  // Recorded order puts the late entry last.
+  EXPECT_EQ(list("recorded_time asc", 100).back(), "CBP-ENT-Q-SEP-LATE");
+
+  // Without the range it walks, the order is refused naming order_by.
+  v1::ListDecisionsRequest unbounded;
+  unbounded.set_order_by("governing_date desc");
+  grpc::Status s;
+  ListIds(unbounded, &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_GT(BadRequestOf(s).field_violations_size(), 0);
+  EXPECT_EQ(BadRequestOf(s).field_violations(0).field(), "order_by");
+
+  std::string out;
+  ASSERT_EQ(RunCommand(Cli("audit list --governing-from=2025-09-01 "
+                           "--governing-to=2025-09-30 --order=governing-asc "
+                           "--json"),
+                       &out),
+            0)
+      << out;
+  EXPECT_LT(out.find("CBP-ENT-Q-SEP-LATE"), out.find("CBP-ENT-Q-SEP-2"));
+  EXPECT_LT(out.find("CBP-ENT-Q-SEP-1"), out.find("CBP-ENT-Q-SEP-LATE"));
 }
 
 // AIP-132 ascending: the same records as the default order, oldest first,
