@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -1009,28 +1010,36 @@ std::vector<uint64_t> ListAll(const AuditStore& store,
   return out;
 }
 
-TEST_F(AuditStoreTest, OldestFirstListsExactlyTheNewestFirstListingReversed) {
-  OpenStore();
-  // Waves appended without waiting, so group commits put several records
-  // in one posting block.
+// Three waves of 30 records, each appended without waiting, so group
+// commits put several records in one posting block; spec(wave, i).
+void AppendWaves(AuditStore* store,
+                 const std::function<RecordSpec(int, int)>& spec) {
   for (int wave = 0; wave < 3; ++wave) {
     absl::Mutex mu;
     int pending = 30;
     for (int i = 0; i < 30; ++i) {
-      RecordSpec spec;
-      spec.declaration_id = absl::StrCat("ASC-", wave, "-", i);
-      spec.exporter = absl::StrCat("EXP-", i % 3);
-      spec.outcome = i % 2 ? v1::OUTCOME_DENY : v1::OUTCOME_ALLOW;
-      spec.hs_code = i % 5 ? "850511" : "151110";
-      store_->Append(MakeRequest(spec), [&](absl::StatusOr<AppendResult> r) {
-        EXPECT_THAT(r, IsOk());
-        absl::MutexLock lock(&mu);
-        --pending;
-      });
+      store->Append(MakeRequest(spec(wave, i)),
+                    [&](absl::StatusOr<AppendResult> r) {
+                      EXPECT_THAT(r, IsOk());
+                      absl::MutexLock lock(&mu);
+                      --pending;
+                    });
     }
     absl::MutexLock lock(&mu);
     mu.Await(absl::Condition(+[](int* n) { return *n == 0; }, &pending));
   }
+}
+
+TEST_F(AuditStoreTest, OldestFirstListsExactlyTheNewestFirstListingReversed) {
+  OpenStore();
+  AppendWaves(store_.get(), [](int wave, int i) {
+    RecordSpec spec;
+    spec.declaration_id = absl::StrCat("ASC-", wave, "-", i);
+    spec.exporter = absl::StrCat("EXP-", i % 3);
+    spec.outcome = i % 2 ? v1::OUTCOME_DENY : v1::OUTCOME_ALLOW;
+    spec.hs_code = i % 5 ? "850511" : "151110";
+    return spec;
+  });
   std::vector<v1::DecisionFilter> filters(4);
   filters[1].set_exporter_id("EXP-1");
   filters[2].set_exporter_id("EXP-2");
@@ -1058,23 +1067,13 @@ TEST_F(AuditStoreTest, OldestFirstListsExactlyTheNewestFirstListingReversed) {
 
 TEST_F(AuditStoreTest, GoverningDateOrderWalksTheDaysThenRecordedOrder) {
   OpenStore();
-  for (int wave = 0; wave < 3; ++wave) {
-    absl::Mutex mu;
-    int pending = 30;
-    for (int i = 0; i < 30; ++i) {
-      RecordSpec spec;
-      spec.declaration_id = absl::StrCat("GOV-", wave, "-", i);
-      spec.exporter = absl::StrCat("EXP-", i % 3);
-      spec.entry_day = 1 + (i * 7 + wave) % 9;  // days out of recorded order
-      store_->Append(MakeRequest(spec), [&](absl::StatusOr<AppendResult> r) {
-        EXPECT_THAT(r, IsOk());
-        absl::MutexLock lock(&mu);
-        --pending;
-      });
-    }
-    absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(+[](int* n) { return *n == 0; }, &pending));
-  }
+  AppendWaves(store_.get(), [](int wave, int i) {
+    RecordSpec spec;
+    spec.declaration_id = absl::StrCat("GOV-", wave, "-", i);
+    spec.exporter = absl::StrCat("EXP-", i % 3);
+    spec.entry_day = 1 + (i * 7 + wave) % 9;  // days out of recorded order
+    return spec;
+  });
   // Each record's governing day, from the records themselves.
   std::map<uint64_t, int> day_of;
   TC_ASSERT_OK_AND_ASSIGN(ListResult all,
