@@ -492,7 +492,9 @@ TEST_F(AccessE2eTest, ExporterCannotReachAnotherExportersRecords) {
       }
       list.set_page_token(page.next_page_token());
     } while (!list.page_token().empty() && seen < 1000);
-    if (stream == v1::TRAIL_STREAM_BINDING) EXPECT_GE(seen, 1);
+    if (stream == v1::TRAIL_STREAM_BINDING) {
+      EXPECT_GE(seen, 1);
+    }
   }
   {
     v1::ListDecisionsRequest list;
