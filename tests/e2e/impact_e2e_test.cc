@@ -33,9 +33,12 @@ class ImpactE2eTest : public ::testing::Test {
     std::filesystem::remove_all(agreements_);
     std::filesystem::copy(TC_SOURCE_DIR "/agreements", agreements_,
                           std::filesystem::copy_options::recursive);
-    auto data = MakeTempDir("tc-impact-data");
-    ASSERT_TRUE(data.ok()) << data.status();
-    data_dir_ = *data;
+    // The store in a directory of its own inside the scratch one: the
+    // server keeps its tree-head key and log beside the store, and they
+    // must go with the scratch directory too.
+    auto scratch = MakeTempDir("tc-impact-data");
+    ASSERT_TRUE(scratch.ok()) << scratch.status();
+    data_dir_ = *scratch + "/data";
     StartServer();
   }
 
