@@ -11,6 +11,7 @@
 #include "client/client_test_util.h"
 #include "client/declaration_json.h"
 #include "common/testing/status_matchers.h"
+#include "common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "grpcpp/test/mock_stream.h"
 #include "gtest/gtest.h"
@@ -48,11 +49,17 @@ class CliTest : public ::testing::Test {
     });
   }
 
+  // Files in a scratch directory of this test's own, removed when the test
+  // process exits.
   std::string WriteFile(const std::string& name, const std::string& text) {
-    const std::string path = ::testing::TempDir() + "/" + name;
+    if (scratch_.empty()) {
+      scratch_ = ::tradecheck::testing::MakeTempDir("tc-cli-test").value();
+    }
+    const std::string path = scratch_ + "/" + name;
     std::ofstream(path) << text;
     return path;
   }
+  std::string scratch_;
 
   std::string DeclarationFile(const std::string& name = "palm.json") {
     return WriteFile(name, MessageToJson(PalmOilDeclaration(), true));

@@ -12,6 +12,7 @@
 #include "client/client_test_util.h"
 #include "client/errors.h"
 #include "common/testing/status_matchers.h"
+#include "common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/test/mock_stream.h"
@@ -421,7 +422,9 @@ TEST(TradecheckClientCreateTest, RejectsBadOptions) {
       TradecheckClient::Create(missing),
       StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/ca.pem")));
 
-  const std::string not_pem = ::testing::TempDir() + "/not_a_cert.pem";
+  const std::string not_pem =
+      ::tradecheck::testing::MakeTempDir("tc-client-test").value() +
+      "/not_a_cert.pem";
   std::ofstream(not_pem) << "hello\n";
   ClientOptions garbage;
   garbage.tls = true;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "absl/synchronization/notification.h"
@@ -181,9 +182,15 @@ TEST(BackupPathTest, OnlySafeNamesUnderTheRoot) {
                   .status(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("rule-set previews are off on this server")));
-  EXPECT_THAT(PrepareBackupRoot("/tmp/x-data/backups", "/tmp/x-data"),
+  // A root inside the live store is refused, and never created.
+  absl::StatusOr<std::string> scratch =
+      ::tradecheck::testing::MakeTempDir("tc-backup-root");
+  ASSERT_TRUE(scratch.ok()) << scratch.status();
+  const std::string data = *scratch + "/data";
+  EXPECT_THAT(PrepareBackupRoot(data + "/backups", data),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("inside --data_dir")));
+  EXPECT_FALSE(std::filesystem::exists(data));
 }
 
 class LimitedCoreTest : public ::testing::Test {

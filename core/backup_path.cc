@@ -83,6 +83,18 @@ absl::StatusOr<std::string> ResolveBackupPath(absl::string_view root,
 absl::Status PrepareBackupRoot(const std::string& root,
                                const std::string& data_dir) {
   std::error_code ec;
+  // Refused before anything is created: a root inside the live store is
+  // never made.
+  const fs::path r = fs::weakly_canonical(root, ec);
+  const fs::path d = fs::weakly_canonical(data_dir, ec);
+  if (!d.empty()) {
+    auto [end, _] = std::mismatch(d.begin(), d.end(), r.begin(), r.end());
+    if (end == d.end()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("--backup_root ", root, " lies inside --data_dir ",
+                       data_dir, "; put backups outside the live store"));
+    }
+  }
   if (!fs::exists(root, ec)) {
     fs::create_directories(root, ec);
     if (ec) {
@@ -94,16 +106,6 @@ absl::Status PrepareBackupRoot(const std::string& root,
   if (!fs::is_directory(root, ec)) {
     return absl::FailedPreconditionError(
         absl::StrCat("--backup_root ", root, " is not a directory"));
-  }
-  const fs::path r = fs::weakly_canonical(root, ec);
-  const fs::path d = fs::weakly_canonical(data_dir, ec);
-  if (!d.empty()) {
-    auto [end, _] = std::mismatch(d.begin(), d.end(), r.begin(), r.end());
-    if (end == d.end()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("--backup_root ", root, " lies inside --data_dir ",
-                       data_dir, "; put backups outside the live store"));
-    }
   }
   return absl::OkStatus();
 }
