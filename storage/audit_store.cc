@@ -226,7 +226,27 @@ class PostingCursor {
   // Oldest first: the smallest sequence >= bound that has a posting, or
   // nullopt when none. The block keyed at or below bound may still hold
   // sequences above it; otherwise the next newer block starts above it.
+  // REQUIRES: bound never decreases between calls.
   absl::StatusOr<std::optional<uint64_t>> SeekAtLeast(uint64_t bound) {
+    if (started_) {
+      // Oldest first: within the loaded block, then the next few newer
+      // blocks (bound never decreases, so nothing below it is wanted); a
+      // target further away is cheaper to reach by a seek.
+      for (int step = 0; step <= kMaxSteps; ++step) {
+        if (!it_->Valid()) {
+          TC_RETURN_IF_ERROR(FromRocks(it_->status(), "reading an index"));
+          return std::nullopt;  // no newer block: exhausted
+        }
+        if (!block_.empty() && block_.front() >= bound) {
+          // block_ is newest first: the smallest element >= bound.
+          return *std::lower_bound(block_.rbegin(), block_.rend(), bound);
+        }
+        if (step == kMaxSteps) break;
+        it_->Prev();
+        TC_RETURN_IF_ERROR(LoadBlock());
+      }
+    }
+    started_ = true;
     it_->Seek(ToSlice(keys::PostingKey(prefix_, bound)));
     if (!it_->Valid()) {
       TC_RETURN_IF_ERROR(FromRocks(it_->status(), "reading an index"));
