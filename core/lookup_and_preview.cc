@@ -20,6 +20,7 @@
 #include "core/backup_path.h"
 #include "core/errors.h"
 #include "core/tradecheck_core.h"
+#include "google/protobuf/util/time_util.h"
 #include "rules/engine.h"
 #include "rules/lookup.h"
 #include "rules/rule_set.h"
@@ -281,9 +282,9 @@ void TradecheckCore::RecordRetroactiveImpact(
   *filter.mutable_governing_from() =
       ToDate(day - storage::kMaxGoverningDays);
   *filter.mutable_governing_to() = ToDate(day - 1);
-  const int64_t activated_nanos = absl::ToUnixNanos(reload.activated_at);
-  filter.mutable_recorded_to()->set_seconds(activated_nanos / 1000000000);
-  filter.mutable_recorded_to()->set_nanos(activated_nanos % 1000000000);
+  *filter.mutable_recorded_to() =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+          absl::ToUnixNanos(reload.activated_at));
 
   v1::RetroactiveImpact impact;
   impact.set_previous_revision(reload.previous->revision());
