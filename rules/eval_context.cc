@@ -175,16 +175,13 @@ GateInfo GateFor(
   return g;
 }
 
-std::vector<InScope> EvalContext::InScopeOf(const LineInput& in,
-                                            bool (v1::Measure::*has_kind)()
-                                                const) const {
+std::vector<InScope> EvalContext::InScopeOf(
+    const LineInput& in, v1::Measure::KindCase kind) const {
   std::vector<InScope> out;
   for (int i : *in.candidates) {
     const MeasureEntry& e = rs_.measures[i];
     const v1::Measure& m = *e.measure;
-    if (!(m.*has_kind)() || !e.ValidOn(day_)) {
-      continue;
-    }
+    if (m.kind_case() != kind || !e.ValidOn(day_)) continue;
     ScopeMatch sm = Match(m.scope(), in.line, in.code);
     if (sm.match) out.push_back({i, &e, std::move(sm)});
   }
