@@ -58,6 +58,18 @@ absl::Status WithEveryFamily(
   return s.ok() ? c : s;
 }
 
+absl::Status DropFamily(rocksdb::DB* db, Families& families,
+                        const std::string& name) {
+  auto it = families.find(name);
+  if (it == families.end()) return absl::OkStatus();
+  absl::Status s = FromRocks(db->DropColumnFamily(it->second), "dropping");
+  if (!s.ok()) return s;
+  s = FromRocks(db->DestroyColumnFamilyHandle(it->second), "closing");
+  if (!s.ok()) return s;
+  families.erase(it);
+  return absl::OkStatus();
+}
+
 namespace {
 
 // Runs `fn` on the column family named `cf_name`.
@@ -368,6 +380,26 @@ absl::StatusOr<int> DropPostingsNewerThan(const std::string& db_path,
       });
   if (!status.ok()) return status;
   return deleted;
+}
+
+absl::Status DropSummaryRows(const std::string& db_path) {
+  return WithEveryFamily(
+      db_path, [](rocksdb::DB* db, Families& families) -> absl::Status {
+        return DropFamily(db, families, keys::kSummariesCf);
+      });
+}
+
+absl::Status PutSummaryRow(const std::string& db_path, v1::TrailStream stream,
+                           uint64_t sequence, const std::string& bytes) {
+  return WithColumnFamily(
+      db_path, keys::kSummariesCf,
+      [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) -> absl::Status {
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        return FromRocks(
+            db->Put(wo, cf, keys::RecordKey(stream, sequence), bytes),
+            "writing a summary row");
+      });
 }
 
 }  // namespace tradecheck::storage::testing
