@@ -78,6 +78,12 @@ absl::Status DropSummaryRows(const std::string& db_path);
 absl::Status PutSummaryRow(const std::string& db_path, v1::TrailStream stream,
                            uint64_t sequence, const std::string& bytes);
 
+// Rewrites the summary row of (stream, sequence) with another outcome (DENY,
+// or ALLOW when it was DENY): what a summary reports changes, the record
+// does not. NOT_FOUND when there is no such row.
+absl::Status ForgeSummaryOutcome(const std::string& db_path,
+                                 v1::TrailStream stream, uint64_t sequence);
+
 }  // namespace tradecheck::storage::testing
 
 #endif  // TRADECHECK_STORAGE_TESTING_TAMPER_H_
