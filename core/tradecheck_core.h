@@ -302,8 +302,10 @@ class TradecheckCore {
   template <typename T, typename Work>
   void OnWorker(Callback<T> done, Work work);
 
+  // `view` kSummary answers summary rows (SummarizeNow), not records.
   absl::StatusOr<v1::ListDecisionsResponse> ListDecisionsNow(
-      const Caller& caller, const v1::ListDecisionsRequest& request) const;
+      const Caller& caller, const v1::ListDecisionsRequest& request,
+      storage::ListView view = storage::ListView::kFull) const;
   absl::StatusOr<v1::SummarizeDecisionsResponse> SummarizeNow(
       const Caller& caller, const v1::SummarizeDecisionsRequest& request) const;
   absl::StatusOr<v1::ReevaluateDecisionResponse> ReevaluateNow(

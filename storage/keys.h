@@ -31,6 +31,9 @@ inline constexpr char kRuleSetsCf[] = "rulesets";
 // Merkle tree nodes above the leaves, and signed tree heads (schema v3).
 inline constexpr char kTreeCf[] = "tree";
 inline constexpr char kHeadsCf[] = "heads";
+// Summary rows (schema 6): the same keys as records and chain, each the
+// deterministic bytes of SummaryRow(record) (storage/decision_index.h).
+inline constexpr char kSummariesCf[] = "summaries";
 
 // Keys of the meta column family.
 inline constexpr char kMetaMagic[] = "magic";
