@@ -119,15 +119,15 @@ void EvaluateLine(EvalContext& ctx, const v1::LineItem& line,
         SumOrMax(total.minor_units(), d.amount().minor_units()));
   }
   *lv->mutable_total_duty() = total;
-  // Filing headings in order, without repeats.
-  std::vector<std::string> headings;
-  for (const auto& h : lv->filing_headings()) {
-    if (std::find(headings.begin(), headings.end(), h) == headings.end()) {
-      headings.push_back(h);
+  // Filing headings in order, without repeats: each one that an earlier
+  // one already names is dropped, in place.
+  auto* headings = lv->mutable_filing_headings();
+  for (int i = headings->size() - 1; i > 0; --i) {
+    if (std::find(headings->begin(), headings->begin() + i, headings->Get(i)) !=
+        headings->begin() + i) {
+      headings->DeleteSubrange(i, 1);
     }
   }
-  lv->clear_filing_headings();
-  for (auto& h : headings) lv->add_filing_headings(std::move(h));
 }
 
 // The declaration-level pipeline, after every line: data currency,

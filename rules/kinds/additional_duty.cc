@@ -142,7 +142,7 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
   std::map<std::string, Winner> winners;
   std::vector<std::pair<int, GateInfo>> replacements;
   for (const InScope& c :
-       ctx.InScopeOf(in, &v1::Measure::has_additional_duty)) {
+       ctx.InScopeOf(in, v1::Measure::kAdditionalDuty)) {
     const int i = c.index;
     const MeasureEntry& e = *c.entry;
     const v1::Measure& m = *e.measure;

@@ -32,7 +32,7 @@ void EvaluateOriginRules(EvalContext& ctx, const LineInput& in,
   auto* out = lv->mutable_findings();
   const v1::LineItem& line = *in.line;
   const absl::string_view code = in.code;
-  for (const InScope& c : ctx.InScopeOf(in, &v1::Measure::has_origin_rule)) {
+  for (const InScope& c : ctx.InScopeOf(in, v1::Measure::kOriginRule)) {
     const int i = c.index;
     const MeasureEntry& e = *c.entry;
     const v1::Measure& m = *e.measure;
