@@ -1050,6 +1050,11 @@ void TradecheckCore::ReloadRuleSet(const Caller& caller,
            });
 }
 
+void TradecheckCore::RecordImpactSinceLastRun(
+    Callback<v1::ReloadRuleSetResponse> done) {
+  OnWorker(std::move(done), [this] { return ImpactSinceLastRunNow(); });
+}
+
 void TradecheckCore::CreateBackup(const Caller& caller,
                                   const v1::CreateBackupRequest& request,
                                   Callback<v1::CreateBackupResponse> done) {

@@ -429,6 +429,8 @@ class AuditStore::Impl {
       const std::map<std::string, std::string>& files);
   absl::StatusOr<std::map<std::string, std::string>> GetRuleSetSources(
       const std::string& revision) const;
+  absl::StatusOr<std::string> GetActiveRevision() const;
+  absl::Status SetActiveRevision(const std::string& revision);
   absl::StatusOr<int64_t> QuotaConsumed(const std::string& quota_key) const;
   absl::StatusOr<v1::RetroactiveImpact> AppendRetroactiveImpact(
       v1::RetroactiveImpact impact);
@@ -2577,6 +2579,28 @@ absl::Status AuditStore::Impl::PutRuleSetSources(
   return FromRocks(db_->Write(wo, &batch), "storing rule-set sources");
 }
 
+absl::StatusOr<std::string> AuditStore::Impl::GetActiveRevision() const {
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  TC_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                      GetValue(meta_, keys::kMetaActiveRevision));
+  return value.value_or("");
+}
+
+absl::Status AuditStore::Impl::SetActiveRevision(const std::string& revision) {
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  if (read_only_) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot keep the active rule-set revision: the audit store is "
+        "read-only (", read_only_reason_, ")"));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  return FromRocks(db_->Put(wo, meta_, keys::kMetaActiveRevision, revision),
+                   "keeping the active rule-set revision");
+}
+
 absl::StatusOr<std::map<std::string, std::string>>
 AuditStore::Impl::GetRuleSetSources(const std::string& revision) const {
   absl::ReaderMutexLock lock(&db_mu_);
@@ -2991,6 +3015,12 @@ absl::Status AuditStore::PutRuleSetSources(
 absl::StatusOr<std::map<std::string, std::string>>
 AuditStore::GetRuleSetSources(const std::string& revision) const {
   return impl_->GetRuleSetSources(revision);
+}
+absl::StatusOr<std::string> AuditStore::GetActiveRevision() const {
+  return impl_->GetActiveRevision();
+}
+absl::Status AuditStore::SetActiveRevision(const std::string& revision) {
+  return impl_->SetActiveRevision(revision);
 }
 absl::StatusOr<v1::RetroactiveImpact> AuditStore::AppendRetroactiveImpact(
     v1::RetroactiveImpact impact) {

@@ -328,6 +328,13 @@ class AuditStore {
   absl::StatusOr<std::map<std::string, std::string>> GetRuleSetSources(
       const std::string& revision) const;
 
+  // The revision last passed to SetActiveRevision; empty when none was
+  // (a new store, or one from before it was kept).
+  absl::StatusOr<std::string> GetActiveRevision() const;
+  // Keeps `revision` as the one whose activation is accounted for (synced).
+  // UNAVAILABLE when the store cannot write.
+  absl::Status SetActiveRevision(const std::string& revision);
+
   // Retroactive-impact records (v1.RetroactiveImpact; docs/storage.md,
   // "Retroactive-impact records"): kept in the meta family, never changed
   // once written, each with a content digest chained to the one before.
