@@ -4,7 +4,7 @@
 // query's cost follows the page, not the trail.
 //
 //   query_bench [--sizes=100000,1000000] [--runs=300] [--dir=/tmp/...]
-//       [--proofs=false] [--verify_full]
+//       [--proofs=false] [--verify_full] [--summaries=false]
 //
 // Loads one store per size (sync=false for setup; the same records up to
 // each size, bench/trail_records.h), or reuses DIR/db-<size> when it holds
@@ -13,8 +13,11 @@
 // shape on the stores in turn, run by run, so noise from other work on the
 // machine falls on all sizes alike. Prints median and p99 per shape and
 // size, and the last/first ratio; then inclusion and consistency proofs
-// and the verification of 10,000 records, timed the same way; with
-// --verify_full, the whole chain of each store verified once.
+// and the verification of 10,000 records, timed the same way; then
+// summaries (SummarizeDecisions' store walk and grouping) of a governing
+// month and of one exporter, each from the summary rows against the same
+// summary from the records, in the same run; with --verify_full, the
+// whole chain of each store verified once.
 // Once a trail outgrows RocksDB's block cache, a page of old records costs
 // up to one block read per record returned: bounded by the page, not the
 // trail.
@@ -46,6 +49,7 @@
 #include "common/clock.h"
 #include "bench/trail_records.h"
 #include "common/dates.h"
+#include "core/decision_summary.h"
 #include "storage/audit_store.h"
 #include "storage/keys.h"
 
@@ -61,6 +65,9 @@ ABSL_FLAG(int, runs, 300, "Queries measured per shape and trail size.");
 ABSL_FLAG(bool, proofs, true,
           "Also time inclusion and consistency proofs and the verification "
           "of 10,000 records in the middle of each trail.");
+ABSL_FLAG(bool, summaries, true,
+          "Also time summaries of a governing month and of one exporter from "
+          "the summary rows and from the records.");
 ABSL_FLAG(bool, verify_full, false,
           "Also verify the whole binding chain of each trail once (reads "
           "every record: minutes at 10M) and print records/s.");
@@ -405,6 +412,72 @@ int MeasureProofs(const std::vector<std::unique_ptr<AuditStore>>& stores,
   return 0;
 }
 
+// A summary as SummarizeDecisions computes it (every page of the filter,
+// grouped by origin and outcome), read in `view`. Returns the decisions
+// summed, or -1 on an error.
+int64_t SummarizeOnce(const AuditStore& store, const v1::DecisionFilter& f,
+                      ListView view) {
+  google::protobuf::RepeatedField<int> group_by;
+  group_by.Add(v1::SUMMARY_DIMENSION_ORIGIN);
+  group_by.Add(v1::SUMMARY_DIMENSION_OUTCOME);
+  DecisionSummary summary(group_by);
+  std::string token;
+  do {
+    auto page = store.ListDecisions(f, 1000, token, ListOrder::kNewestFirst,
+                                    view);
+    if (!page.ok()) {
+      std::fprintf(stderr, "summary: %s\n", page.status().ToString().c_str());
+      return -1;
+    }
+    for (const v1::Decision& d : page->decisions) summary.Add(d);
+    token = page->next_page_token;
+  } while (!token.empty());
+  return summary.decisions();
+}
+
+// Summaries read every decision the filter selects, so their cost follows
+// the matches, not a page: the figure is the summary rows against the
+// records, on the same store in the same run (records alternate with rows).
+int MeasureSummaries(const std::vector<std::unique_ptr<AuditStore>>& stores,
+                     const std::vector<uint64_t>& sizes, int runs) {
+  const int n_runs = std::max(3, runs / 30);
+  const std::vector<std::pair<std::string, v1::DecisionFilter (*)(int)>>
+      filters = {{"governing month", GoverningMonth},
+                 {"exporter", OneExporter}};
+  std::printf("\nSummaries (origin x outcome), %d runs per cell, median ms\n",
+              n_runs);
+  std::printf("%-18s %10s %12s %12s %14s\n", "filter", "trail",
+              "decisions", "records ms", "rows ms (ratio)");
+  for (const auto& [name, filter] : filters) {
+    for (size_t k = 0; k < sizes.size(); ++k) {
+      std::vector<double> ms[2];
+      int64_t decisions = 0;
+      for (int i = -1; i < n_runs; ++i) {  // one warm-up
+        for (ListView view : {ListView::kFull, ListView::kSummary}) {
+          const auto start = std::chrono::steady_clock::now();
+          const int64_t n =
+              SummarizeOnce(*stores[k], filter(i < 0 ? 0 : i), view);
+          const auto end = std::chrono::steady_clock::now();
+          if (n < 0) return 1;
+          if (i >= 0) {
+            ms[view == ListView::kSummary].push_back(
+                std::chrono::duration<double, std::milli>(end - start)
+                    .count());
+          }
+          decisions = n;
+        }
+      }
+      const double records_ms = Summarize(ms[0]).median_us;
+      const double rows_ms = Summarize(ms[1]).median_us;
+      std::printf("%-18s %9lluk %12lld %12.1f %7.1f (%.2f)\n", name.c_str(),
+                  static_cast<unsigned long long>(sizes[k] / 1000),
+                  static_cast<long long>(decisions), records_ms, rows_ms,
+                  rows_ms / records_ms);
+    }
+  }
+  return 0;
+}
+
 // The whole binding chain of each trail verified once: O(n) by nature (every
 // record is read and hashed), so the figure is records per second.
 int MeasureFullVerify(const std::vector<std::unique_ptr<AuditStore>>& stores,
@@ -515,6 +588,9 @@ int LoadAndMeasure(const std::string& dir, const std::vector<uint64_t>& sizes,
     }
     PrintTable(shapes, sizes, figures, runs);
     if (absl::GetFlag(FLAGS_proofs)) rc = MeasureProofs(stores, sizes, runs);
+    if (rc == 0 && absl::GetFlag(FLAGS_summaries)) {
+      rc = MeasureSummaries(stores, sizes, runs);
+    }
     if (rc == 0 && absl::GetFlag(FLAGS_verify_full)) {
       rc = MeasureFullVerify(stores, sizes);
     }

@@ -9,10 +9,14 @@ namespace tradecheck {
 
 std::string SerializeDeterministic(
     const google::protobuf::MessageLite& message) {
-  message.ByteSizeLong();  // SerializeWithCachedSizes needs the sizes.
-  std::string out;
+  // Sized once and written into a string of exactly that size: a string
+  // stream grows by doubling, so a 40 KB verdict was reallocated, copied
+  // and zero-filled a dozen times on its way up.
+  const size_t size = message.ByteSizeLong();
+  std::string out(size, '\0');
   {
-    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::ArrayOutputStream stream(out.data(),
+                                                   static_cast<int>(size));
     google::protobuf::io::CodedOutputStream coded(&stream);
     coded.SetSerializationDeterministic(true);
     message.SerializeWithCachedSizes(&coded);

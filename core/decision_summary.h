@@ -1,7 +1,8 @@
 // Aggregates decisions into the groups of a SummarizeDecisions answer:
 // counts by outcome and duty totals per currency, per combination of the
-// requested dimensions. Pure: the core feeds it the records its filter
-// selects (through the store's indexes) and the caller may read.
+// requested dimensions. Pure: the core feeds it the summary rows
+// (storage::SummaryRow) of the decisions its filter selects through the
+// store's postings and the caller may read; a full record sums the same.
 //
 //   DecisionSummary summary(request.group_by());
 //   for (const v1::Decision& d : page) summary.Add(d);

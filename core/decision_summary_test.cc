@@ -1,8 +1,10 @@
 #include "core/decision_summary.h"
 
+#include "common/proto_bytes.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/decision_index.h"
 
 namespace tradecheck {
 namespace {
@@ -85,6 +87,48 @@ TEST(DecisionSummaryTest, RulesAndMonths) {
   EXPECT_THAT(r.groups(0).key(), ElementsAre("2025-09", "ROO-004"));
   EXPECT_THAT(r.groups(1).key(), ElementsAre("2025-09", "TAR-001"));
   EXPECT_EQ(r.total().needs_review(), 1);
+}
+
+// The store answers summaries from summary rows (storage::SummaryRow), not
+// records: for every dimension, alone and in pairs, the rows must sum to
+// exactly what the records do. A dimension added here without its fields
+// in the row fails this test.
+TEST(DecisionSummaryTest, SummaryRowsSumLikeTheirRecords) {
+  std::vector<v1::Decision> records = {
+      Make(v1::OUTCOME_ALLOW, "MY", {{"151110", 1000}, {"400110", 250}},
+           {"TAR-001"}, 9),
+      Make(v1::OUTCOME_DENY, "CN", {{"280530", 0}}, {"CM-002", "CM-001"}, 10),
+      Make(v1::OUTCOME_NEEDS_REVIEW, "VN", {{"640411", 7000}}, {}, 10),
+  };
+  // Rules named on lines as well as on the verdict, some more than once.
+  v1::Verdict& v = *records[0].mutable_verdict();
+  v.mutable_lines(0)->add_findings()->set_rule_id("ZT-003");
+  v.mutable_lines(1)->add_findings()->set_rule_id("TAR-001");
+  records[2].mutable_declaration()->set_destination_country("CA");
+  std::vector<google::protobuf::RepeatedField<int>> groupings = {{}};
+  for (int a = v1::SummaryDimension_MIN; a <= v1::SummaryDimension_MAX; ++a) {
+    if (a == v1::SUMMARY_DIMENSION_UNSPECIFIED ||
+        !v1::SummaryDimension_IsValid(a)) {
+      continue;
+    }
+    groupings.push_back(By({static_cast<v1::SummaryDimension>(a)}));
+    for (int b = a + 1; b <= v1::SummaryDimension_MAX; ++b) {
+      if (!v1::SummaryDimension_IsValid(b)) continue;
+      groupings.push_back(By({static_cast<v1::SummaryDimension>(a),
+                              static_cast<v1::SummaryDimension>(b)}));
+    }
+  }
+  ASSERT_GT(groupings.size(), 20u);
+  for (const auto& group_by : groupings) {
+    DecisionSummary from_records(group_by), from_rows(group_by);
+    for (const v1::Decision& d : records) {
+      from_records.Add(d);
+      from_rows.Add(storage::SummaryRow(d));
+    }
+    EXPECT_EQ(SerializeDeterministic(from_rows.Finish()),
+              SerializeDeterministic(from_records.Finish()))
+        << from_records.Finish().ShortDebugString();
+  }
 }
 
 TEST(DecisionSummaryTest, BadGroupByNamesTheEntry) {

@@ -268,10 +268,73 @@ absl::StatusOr<v1::PreviewTotals> TradecheckCore::CompareRuleSets(
   return totals;
 }
 
+namespace {
+
+// Keeps `revision` as the store's active one; empty, or what went wrong
+// (for retroactive_impact_error: the next start compares the past again).
+std::string KeepActiveRevision(storage::AuditStore& store,
+                               const std::string& revision) {
+  absl::Status kept = store.SetActiveRevision(revision);
+  if (kept.ok()) return "";
+  return absl::StrCat("revision ", revision, " is in force, but the store "
+                      "could not keep it as the active one: ",
+                      kept.ToString());
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ReloadRuleSetResponse>
+TradecheckCore::ImpactSinceLastRunNow() {
+  v1::ReloadRuleSetResponse response;
+  *response.mutable_rule_set() = rules_->CurrentInfo();
+  const std::string& now = response.rule_set().revision();
+  TC_ASSIGN_OR_RETURN(const std::string before,
+                      store_->GetActiveRevision());
+  response.set_previous_revision(before.empty() ? now : before);
+  if (before == now) return response;
+  if (before.empty()) {
+    // A new store (or one from before the active revision was
+    // kept): nothing to compare with.
+    TC_RETURN_IF_ERROR(store_->SetActiveRevision(now));
+    return response;
+  }
+  response.set_changed(true);
+  RuleSetHolder::ReloadResult started;
+  started.previous_revision = before;
+  started.current = rules_->Current();
+  started.activated_at =
+      absl::FromUnixNanos(google::protobuf::util::TimeUtil::
+                              TimestampToNanoseconds(
+                                  response.rule_set().loaded_at()));
+  started.changed = true;
+  absl::StatusOr<std::shared_ptr<const rules::RuleSet>> previous =
+      rules_->ForRevision(before);
+  if (!previous.ok()) {
+    // Its sources are gone: the past cannot be compared; say so
+    // once and account for the new revision.
+    response.set_retroactive_impact_error(absl::StrCat(
+        "revision ", now, " is in force since the server started "
+        "(", before, " was before), but its retroactive impact "
+        "cannot be computed: ", previous.status().ToString()));
+    TC_RETURN_IF_ERROR(store_->SetActiveRevision(now));
+    return response;
+  }
+  started.previous = *std::move(previous);
+  Caller start;
+  start.identity = "server start";
+  start.role = v1::CALLER_ROLE_LOCAL;
+  RecordRetroactiveImpact(start, started, &response);
+  return response;
+}
+
 void TradecheckCore::RecordRetroactiveImpact(
     const Caller& caller, const RuleSetHolder::ReloadResult& reload,
     v1::ReloadRuleSetResponse* response) {
-  if (retroactive_impact_limit_ <= 0) return;
+  if (retroactive_impact_limit_ <= 0) {
+    response->set_retroactive_impact_error(
+        KeepActiveRevision(*store_, reload.current->revision()));
+    return;
+  }
   // "Past": governed before the activation day, within the widest range the
   // governing-day index walks, and recorded before the activation (later
   // decisions were made under the new set already).
@@ -305,12 +368,18 @@ void TradecheckCore::RecordRetroactiveImpact(
     response->set_retroactive_decisions_evaluated(totals->decisions_evaluated());
     response->set_retroactive_verdicts_changed(totals->verdicts_changed());
     // Nothing past changed, and the walk saw every past decision: no record.
-    if (totals->verdicts_changed() == 0 && !totals->truncated()) return;
+    if (totals->verdicts_changed() == 0 && !totals->truncated()) {
+      response->set_retroactive_impact_error(
+          KeepActiveRevision(*store_, reload.current->revision()));
+      return;
+    }
     *impact.mutable_totals() = *std::move(totals);
     absl::StatusOr<v1::RetroactiveImpact> stored =
         store_->AppendRetroactiveImpact(std::move(impact));
     if (stored.ok()) {
       response->set_retroactive_impact_id(stored->impact_id());
+      response->set_retroactive_impact_error(
+          KeepActiveRevision(*store_, reload.current->revision()));
       return;
     }
     failed = stored.status();

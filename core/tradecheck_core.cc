@@ -568,7 +568,8 @@ void TradecheckCore::GetDecision(const Caller& caller,
 }
 
 absl::StatusOr<v1::ListDecisionsResponse> TradecheckCore::ListDecisionsNow(
-    const Caller& caller, const v1::ListDecisionsRequest& request) const {
+    const Caller& caller, const v1::ListDecisionsRequest& request,
+    storage::ListView view) const {
   TC_RETURN_IF_ERROR(ValidateListRequest(request, *rules_->Current()));
   const int page_size =
       request.page_size() == 0 ? kDefaultPageSize : request.page_size();
@@ -612,7 +613,8 @@ absl::StatusOr<v1::ListDecisionsResponse> TradecheckCore::ListDecisionsNow(
     auto page = store_->ListDecisions(
         filter, page_size, token,
         ListOrderOf(request.order_by()).value_or(
-            storage::ListOrder::kNewestFirst));
+            storage::ListOrder::kNewestFirst),
+        view);
     if (!page.ok()) return WithFieldDetail(page.status(), "page_token");
     for (v1::Decision& d : page->decisions) {
       if (CanRead(caller, d)) *response.add_decisions() = std::move(d);
@@ -644,14 +646,16 @@ absl::StatusOr<v1::SummarizeDecisionsResponse> TradecheckCore::SummarizeNow(
   v1::ListDecisionsRequest list;
   *list.mutable_filter() = request.filter();
   list.set_page_size(kMaxPageSize);
-  // The filter selects the records through the indexes; every page is read
-  // and summed. Records the caller may not read are left out (only roles
-  // that read everything hold SUMMARIZE today).
+  // The filter selects the decisions through the postings, and each one's
+  // summary row (storage/decision_index.h, SummaryRow) is summed: no record
+  // is read. Decisions the caller may not read are left out, as a listing
+  // leaves them out (only roles that read everything hold SUMMARIZE today).
   std::string token;
   do {
     list.set_page_token(token);
-    TC_ASSIGN_OR_RETURN(v1::ListDecisionsResponse page,
-                        ListDecisionsNow(caller, list));
+    TC_ASSIGN_OR_RETURN(
+        v1::ListDecisionsResponse page,
+        ListDecisionsNow(caller, list, storage::ListView::kSummary));
     for (const v1::Decision& d : page.decisions()) summary.Add(d);
     token = page.next_page_token();
     if (shut_down_.load()) return ShuttingDown();
@@ -1044,6 +1048,11 @@ void TradecheckCore::ReloadRuleSet(const Caller& caller,
              }
              return response;
            });
+}
+
+void TradecheckCore::RecordImpactSinceLastRun(
+    Callback<v1::ReloadRuleSetResponse> done) {
+  OnWorker(std::move(done), [this] { return ImpactSinceLastRunNow(); });
 }
 
 void TradecheckCore::CreateBackup(const Caller& caller,

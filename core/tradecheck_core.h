@@ -241,6 +241,14 @@ class TradecheckCore {
   // retroactive-impact record when a verdict differs or the limit cut the
   // walk short; `done` gets the response naming it. Checks are never held
   // up: they take the new set at once and do not use the workers.
+  // At start: when the store's active revision (the last one whose
+  // activation was accounted for, by a reload or an earlier start) differs
+  // from the one loaded now, the agreement files changed while the server
+  // was down: the past is compared under both and a retroactive-impact
+  // record written, as a reload would, activated by "server start"
+  // (LOCAL), on a worker (checks do not wait). `done` gets the response a
+  // reload would (changed false when there was nothing to account for).
+  void RecordImpactSinceLastRun(Callback<v1::ReloadRuleSetResponse> done);
   void ReloadRuleSet(const Caller& caller,
                      Callback<v1::ReloadRuleSetResponse> done);
   // CreateBackup: request.directory is a name (core/backup_path.h), the
@@ -302,8 +310,10 @@ class TradecheckCore {
   template <typename T, typename Work>
   void OnWorker(Callback<T> done, Work work);
 
+  // `view` kSummary answers summary rows (SummarizeNow), not records.
   absl::StatusOr<v1::ListDecisionsResponse> ListDecisionsNow(
-      const Caller& caller, const v1::ListDecisionsRequest& request) const;
+      const Caller& caller, const v1::ListDecisionsRequest& request,
+      storage::ListView view = storage::ListView::kFull) const;
   absl::StatusOr<v1::SummarizeDecisionsResponse> SummarizeNow(
       const Caller& caller, const v1::SummarizeDecisionsRequest& request) const;
   absl::StatusOr<v1::ReevaluateDecisionResponse> ReevaluateNow(
@@ -322,6 +332,10 @@ class TradecheckCore {
       const PreviewSink& emit) const;
   // After a reload that changed the revision: the retroactive-impact walk
   // and record, filling the response's retroactive_* fields. Blocking.
+  // RecordImpactSinceLastRun's work. Blocking.
+  absl::StatusOr<v1::ReloadRuleSetResponse> ImpactSinceLastRunNow();
+  // Then keeps the new revision as the store's active one, unless the
+  // record could not be written (the next start tries again).
   void RecordRetroactiveImpact(const Caller& caller,
                                const RuleSetHolder::ReloadResult& reload,
                                v1::ReloadRuleSetResponse* response);

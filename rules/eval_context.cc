@@ -113,7 +113,7 @@ GateInfo GateFor(
     const MeasureEntry& e, absl::CivilDay day,
     const google::protobuf::RepeatedPtrField<v1::DateWindow>* suspensions) {
   GateInfo g;
-  const StatusAt st = InstrumentStatusAt(*e.instrument, day);
+  const StatusAt st = InstrumentStatusAt(e, day);
   if (st.before_first) {
     g.gate = Gate::kNotInForce;
     g.status_text = "not yet issued";
@@ -175,16 +175,13 @@ GateInfo GateFor(
   return g;
 }
 
-std::vector<InScope> EvalContext::InScopeOf(const LineInput& in,
-                                            bool (v1::Measure::*has_kind)()
-                                                const) const {
-  std::vector<InScope> out;
+InScopeList EvalContext::InScopeOf(const LineInput& in,
+                                   v1::Measure::KindCase kind) const {
+  InScopeList out;
   for (int i : *in.candidates) {
     const MeasureEntry& e = rs_.measures[i];
     const v1::Measure& m = *e.measure;
-    if (!(m.*has_kind)() || !e.ValidOn(day_)) {
-      continue;
-    }
+    if (m.kind_case() != kind || !e.ValidOn(day_)) continue;
     ScopeMatch sm = Match(m.scope(), in.line, in.code);
     if (sm.match) out.push_back({i, &e, std::move(sm)});
   }
@@ -245,7 +242,7 @@ v1::Finding* EvalContext::Add(Findings* out, absl::string_view rule_id,
                               const MeasureEntry* e, v1::Severity sev,
                               std::string message, std::string remedy) const {
   v1::Finding* f = out->Add();
-  f->set_rule_id(std::string(rule_id));
+  f->set_rule_id(rule_id.data(), rule_id.size());
   if (e != nullptr) {
     f->set_measure_id(e->measure->measure_id());
     Cite(*e, f->mutable_citation());
@@ -253,7 +250,9 @@ v1::Finding* EvalContext::Add(Findings* out, absl::string_view rule_id,
   }
   f->set_severity(sev);
   f->set_message(std::move(message));
-  f->set_remedy(std::move(remedy));
+  // An empty proto3 string is not on the wire: setting one would only
+  // allocate a string for nothing (most findings have no remedy).
+  if (!remedy.empty()) f->set_remedy(std::move(remedy));
   return f;
 }
 

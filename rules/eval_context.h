@@ -6,7 +6,7 @@
 // their legal order. Not thread-safe: one context per evaluation.
 //
 //   EvalContext ctx(rules.impl(), declaration, day, currency);
-//   for (const InScope& c : ctx.InScopeOf(in, &v1::Measure::has_notice)) {
+//   for (const InScope& c : ctx.InScopeOf(in, v1::Measure::kNotice)) {
 //     const GateInfo g = GateFor(*c.entry, ctx.day(), nullptr);
 //     if (!ctx.CommonChecks(*c.entry, c.match, g, out)) continue;
 //     ctx.Add(out, ctx.RuleId(*c.entry), c.entry, v1::SEVERITY_INFO, "...");
@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "rules/engine.h"
@@ -86,6 +87,9 @@ struct InScope {
   const MeasureEntry* entry;
   ScopeMatch match;
 };
+// A line meets a handful of measures of each kind: kept inline, a kind's
+// list costs no allocation.
+using InScopeList = absl::InlinedVector<InScope, 4>;
 
 // One line as the kinds see it: the line (null for declaration-level
 // notices), its HS code after any HS 2017 remap, and the indices of the
@@ -123,11 +127,10 @@ class EvalContext {
     return rs_.MatchHs(s, code, matched_len);
   }
 
-  // The candidates of `in` that are measures of one kind (`has_kind`, e.g.
-  // &v1::Measure::has_notice), valid on the governing day, and whose scope
+  // The candidates of `in` that are measures of one kind (e.g.
+  // v1::Measure::kNotice), valid on the governing day, and whose scope
   // matches; each kind's loop starts from these.
-  std::vector<InScope> InScopeOf(const LineInput& in,
-                                 bool (v1::Measure::*has_kind)() const) const;
+  InScopeList InScopeOf(const LineInput& in, v1::Measure::KindCase kind) const;
 
   // Writes the citation of a measure into `out`: its instrument, article
   // and source, and how old the instrument's confirmation is on the day.

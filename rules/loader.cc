@@ -694,13 +694,19 @@ absl::Status Loader::Run() {
             [](const auto& a, const auto& b) {
               return a->instrument_id() < b->instrument_id();
             });
+  impl_->instrument_status.resize(impl_->instruments.size());
   for (int i = 0; i < static_cast<int>(impl_->instruments.size()); ++i) {
     const v1::InstrumentData* in = impl_->instruments[i].get();
     impl_->instrument_by_id[in->instrument_id()] = i;
+    std::vector<StatusDays>& history = impl_->instrument_status[i];
+    for (const v1::StatusPeriod& p : in->status_history()) {
+      history.push_back({DayOrMin(p.from()), DayOrMax(p.until()), &p});
+    }
     for (const v1::Measure& m : in->measures()) {
       MeasureEntry e;
       e.measure = &m;
       e.instrument = in;
+      e.status_days = &history;
       impl_->measures.push_back(std::move(e));
     }
   }
@@ -748,11 +754,19 @@ absl::Status Loader::Run() {
       }
     }
     if (m.has_exemption()) {
+      // Prefix -> the first listed line that starts with it (itself
+      // included, as the engine's scan in list order found it).
+      absl::flat_hash_map<std::string, std::string> first_under;
       absl::flat_hash_set<std::string> coarser;
       for (const auto& p : m.scope().hs().include()) {
-        for (size_t n = 2; n < p.size(); n += 2) coarser.insert(p.substr(0, n));
+        for (size_t n = 2; n <= p.size(); n += 2) {
+          first_under.try_emplace(p.substr(0, n), p);
+          if (n < p.size()) coarser.insert(p.substr(0, n));
+        }
       }
-      for (const auto& p : coarser) impl_->coarser_exemptions[p].push_back(i);
+      for (const auto& p : coarser) {
+        impl_->coarser_exemptions[p].push_back({i, first_under.at(p)});
+      }
     }
   }
 

@@ -77,6 +77,23 @@ StatusAt InstrumentStatusAt(const v1::InstrumentData& instrument,
   return out;
 }
 
+StatusAt InstrumentStatusAt(const MeasureEntry& e, absl::CivilDay day) {
+  StatusAt out;
+  const std::vector<StatusDays>& history = *e.status_days;
+  if (!history.empty() && day < history.front().from) {
+    out.before_first = true;
+    return out;
+  }
+  for (const StatusDays& p : history) {
+    if (p.from <= day && day < p.until) {
+      out.status = p.period->status();
+      out.period = p.period;
+      return out;
+    }
+  }
+  return out;
+}
+
 const v1::StagePolicy* RuleSetImpl::FindStagePolicy(
     absl::string_view name) const {
   for (const v1::StagePolicy& p : config.stage_policies()) {

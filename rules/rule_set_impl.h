@@ -39,6 +39,14 @@ struct StatusAt {
 StatusAt InstrumentStatusAt(const v1::InstrumentData& instrument,
                             absl::CivilDay day);
 
+// One period of an instrument's status history with its window as days,
+// compiled at load (RuleSetImpl::instrument_status).
+struct StatusDays {
+  absl::CivilDay from;
+  absl::CivilDay until;  // exclusive; the far future when open
+  const v1::StatusPeriod* period;
+};
+
 struct MeasureEntry {
   const v1::Measure* measure = nullptr;
   const v1::InstrumentData* instrument = nullptr;
@@ -50,12 +58,18 @@ struct MeasureEntry {
   absl::CivilDay valid_until = absl::CivilDay(9999, 12, 31);
   v1::Citation citation;
   absl::CivilDay confirmed_on = absl::CivilDay(1, 1, 1);
+  // The instrument's status history as days, in RuleSetImpl.
+  const std::vector<StatusDays>* status_days = nullptr;
 
   // The measure's [valid_from, valid_until) window holds `day`.
   bool ValidOn(absl::CivilDay day) const {
     return valid_from <= day && day < valid_until;
   }
 };
+
+// InstrumentStatusAt for a measure's instrument, through its compiled
+// status history (no date converted per call).
+StatusAt InstrumentStatusAt(const MeasureEntry& e, absl::CivilDay day);
 
 class RuleSetImpl {
  public:
@@ -64,6 +78,7 @@ class RuleSetImpl {
   v1::RuleSetConfig config;
   absl::CivilDay data_current_through;
   std::vector<std::unique_ptr<v1::InstrumentData>> instruments;  // by id
+  std::vector<std::vector<StatusDays>> instrument_status;  // as instruments
   std::vector<MeasureEntry> measures;  // sorted by measure_id
   absl::flat_hash_map<std::string, int> measure_by_id;
   absl::flat_hash_map<std::string, int> instrument_by_id;
@@ -78,8 +93,15 @@ class RuleSetImpl {
   absl::flat_hash_map<const v1::HsSelector*, CompiledHs> compiled_hs;
   // HS code -> exemption measures listing lines MORE specific than it
   // ("151110" -> the list holding "15111000"): a line declared at that code
-  // may be on the list, which only the full HTS code can tell.
-  absl::flat_hash_map<std::string, std::vector<int>> coarser_exemptions;
+  // may be on the list, which only the full HTS code can tell. Each with
+  // the first listed line under the code, which the finding quotes (found
+  // at load: a list holds thousands of lines).
+  struct CoarserExemption {
+    int measure;
+    std::string example;
+  };
+  absl::flat_hash_map<std::string, std::vector<CoarserExemption>>
+      coarser_exemptions;
 
   // MatchHs through the compiled table when the selector has one.
   HsMatch MatchHs(const v1::HsSelector& selector, absl::string_view code,

@@ -187,6 +187,23 @@ void ReloadAccessPolicy(TradecheckCore& core) {
   }
 }
 
+// What an activation's retroactive-impact walk found (a reload's, or the
+// one a start on changed agreement files runs).
+void LogRetroactiveImpact(const v1::ReloadRuleSetResponse& r) {
+  if (!r.retroactive_impact_error().empty()) {
+    LogError(r.retroactive_impact_error());
+  } else if (!r.retroactive_impact_id().empty()) {
+    Log(absl::StrCat("retroactive impact ", r.retroactive_impact_id(), ": ",
+                     r.retroactive_verdicts_changed(), " of ",
+                     r.retroactive_decisions_evaluated(),
+                     " past verdicts differ under the new revision"));
+  } else if (r.retroactive_decisions_evaluated() > 0) {
+    Log(absl::StrCat("retroactive impact: none of ",
+                     r.retroactive_decisions_evaluated(),
+                     " past verdicts differ under the new revision"));
+  }
+}
+
 void ReloadRules(TradecheckCore& core) {
   core.ReloadRuleSet([&core](absl::StatusOr<v1::ReloadRuleSetResponse> r) {
     if (!r.ok()) {
@@ -195,20 +212,36 @@ void ReloadRules(TradecheckCore& core) {
     } else if (r->changed()) {
       Log(absl::StrCat("rule set reloaded: revision ", r->previous_revision(),
                        " -> ", r->rule_set().revision()));
-      if (!r->retroactive_impact_error().empty()) {
-        LogError(r->retroactive_impact_error());
-      } else if (!r->retroactive_impact_id().empty()) {
-        Log(absl::StrCat("retroactive impact ", r->retroactive_impact_id(),
-                         ": ", r->retroactive_verdicts_changed(), " of ",
-                         r->retroactive_decisions_evaluated(),
-                         " past verdicts differ under the new revision"));
-      }
+      LogRetroactiveImpact(*r);
       WarnPastReview(core);
     } else {
       Log(absl::StrCat("rule set unchanged: revision ",
                        r->rule_set().revision()));
     }
   });
+}
+
+// The agreement files may have changed while the server was down: the
+// store's active revision says which one was accounted for last.
+void AccountForRulesSinceLastRun(TradecheckCore& core) {
+  core.RecordImpactSinceLastRun(
+      [](absl::StatusOr<v1::ReloadRuleSetResponse> r) {
+        if (!r.ok()) {
+          LogError(absl::StrCat(
+              "cannot tell what the rule set in force changed for the past "
+              "since the last run: ",
+              r.status().ToString()));
+        } else if (r->changed()) {
+          Log(absl::StrCat("rule set changed while the server was down: "
+                           "revision ",
+                           r->previous_revision(), " -> ",
+                           r->rule_set().revision()));
+          LogRetroactiveImpact(*r);
+        } else {
+          Log(absl::StrCat("rule set revision ", r->rule_set().revision(),
+                           " was in force before this start too"));
+        }
+      });
 }
 
 // Linking gRPC's reflection library registers its plugin with every
@@ -471,6 +504,7 @@ int Run() {
     LogError(absl::StrCat("cannot write --port_file ", port_file));
   }
   serving_core.store(core->get());
+  AccountForRulesSinceLastRun(**core);
   v1::RuleSetInfo info = (*core)->GetRuleSet();
   Log(absl::StrCat("serving on port ", port, " (", listen, ", ",
                    tls ? "mutual TLS, access policy " + options.access_policy_path

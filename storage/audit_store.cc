@@ -78,7 +78,13 @@ std::atomic<int> injected_write_faults{0};
 //      to 4 store is upgraded at Open: those postings are backfilled from
 //      its records (after the tree, for 1 and 2), then version 5 is
 //      recorded.
-constexpr int kSchemaVersion = 5;
+//   6: a summary row per record (summaries family, SummaryRow in
+//      storage/decision_index.h), so SummarizeDecisions reads no record.
+//      A version 1 to 5 store is upgraded at Open: the rows are written
+//      from its records (with the postings of version 5, for 1 to 4), then
+//      version 6 is recorded. Opened read-only, a version 5 store is served
+//      without the family (summaries read the records instead).
+constexpr int kSchemaVersion = 6;
 constexpr int kOldestUpgradableSchemaVersion = 1;
 // Records per WriteBatch while building the tree of an upgraded store.
 constexpr uint64_t kTreeBuildBatch = 8192;
@@ -122,7 +128,8 @@ const std::vector<std::string>& AllColumnFamilies() {
                                    keys::kQuotaCf,
                                    keys::kRuleSetsCf,
                                    keys::kTreeCf,
-                                   keys::kHeadsCf};
+                                   keys::kHeadsCf,
+                                   keys::kSummariesCf};
   return *names;
 }
 
@@ -412,7 +419,8 @@ class AuditStore::Impl {
   absl::StatusOr<ListResult> ListDecisions(const v1::DecisionFilter& filter,
                                            int page_size,
                                            const std::string& token,
-                                           ListOrder order) const;
+                                           ListOrder order,
+                                           ListView view) const;
   absl::StatusOr<v1::VerifyTrailResponse> VerifyTrail(v1::TrailStream stream,
                                                       uint64_t from,
                                                       uint64_t to) const;
@@ -421,6 +429,8 @@ class AuditStore::Impl {
       const std::map<std::string, std::string>& files);
   absl::StatusOr<std::map<std::string, std::string>> GetRuleSetSources(
       const std::string& revision) const;
+  absl::StatusOr<std::string> GetActiveRevision() const;
+  absl::Status SetActiveRevision(const std::string& revision);
   absl::StatusOr<int64_t> QuotaConsumed(const std::string& quota_key) const;
   absl::StatusOr<v1::RetroactiveImpact> AppendRetroactiveImpact(
       v1::RetroactiveImpact impact);
@@ -452,6 +462,7 @@ class AuditStore::Impl {
   absl::Status CheckLatestSignedTreeHead(v1::TrailStream stream) const;
   absl::StatusOr<std::vector<std::string>> CheckIntegrity(bool postings) const;
   absl::StatusOr<std::string> AcceptLoss(const std::string& reason);
+  absl::Status RebuildSummaryRows();
   absl::StatusOr<StoreIdentity> Identity() const;
   absl::StatusOr<InclusionProofResult> InclusionProof(
       const std::string& decision_id, uint64_t tree_size) const;
@@ -499,7 +510,9 @@ class AuditStore::Impl {
                                     std::string* value = nullptr) const;
   // Schema 1..3 -> 4: the postings of fields newer than the store's schema
   // (decision_index.h), from every record of `stream`.
-  absl::Status BackfillPostings(v1::TrailStream stream, int from_schema);
+  // The postings of fields newer than `from_schema`, and (from_schema < 6)
+  // the summary rows, written from the stream's records.
+  absl::Status BackfillFromRecords(v1::TrailStream stream, int from_schema);
   // Schema 1/2 -> 3: builds the tree over the chain, then records version 3.
   absl::Status BuildTree(v1::TrailStream stream);
   // Reads perfect subtree hashes of `stream` (level 0 from the chain).
@@ -539,6 +552,9 @@ class AuditStore::Impl {
   // CheckIntegrity without taking db_mu_ (Open, before any reader).
   absl::StatusOr<std::vector<std::string>> CheckIntegrityLocked(
       bool postings) const;
+  // Adds a problem when a summary row differs from its record's SummaryRow,
+  // lacks its record, or a record lacks its row.
+  absl::Status CheckSummaryRows(std::vector<std::string>* problems) const;
   // The newest head of each stream in the tree-head log file (read from its
   // end), if it has any.
   absl::StatusOr<std::map<int, SignedTreeHead>> NewestLoggedHeads() const;
@@ -561,6 +577,8 @@ class AuditStore::Impl {
   rocksdb::ColumnFamilyHandle* rulesets_ = nullptr;
   rocksdb::ColumnFamilyHandle* tree_ = nullptr;
   rocksdb::ColumnFamilyHandle* heads_ = nullptr;
+  // Null only for a store of schema 5 or older opened read-only.
+  rocksdb::ColumnFamilyHandle* summaries_ = nullptr;
   // The tree-head log, appended to by the writer thread only.
   std::FILE* head_log_ = nullptr;
   bool closed_ ABSL_GUARDED_BY(db_mu_) = false;
@@ -625,9 +643,9 @@ absl::Status AuditStore::Impl::Open() {
   // for writing, which upgrades it.
   if (opened_schema_ < kSchemaVersion && !read_only_) {
     TC_RETURN_IF_ERROR(
-        BackfillPostings(v1::TRAIL_STREAM_BINDING, opened_schema_));
+        BackfillFromRecords(v1::TRAIL_STREAM_BINDING, opened_schema_));
     TC_RETURN_IF_ERROR(
-        BackfillPostings(v1::TRAIL_STREAM_VALIDATE_ONLY, opened_schema_));
+        BackfillFromRecords(v1::TRAIL_STREAM_VALIDATE_ONLY, opened_schema_));
     rocksdb::WriteOptions wo;
     wo.sync = true;
     TC_RETURN_IF_ERROR(FromRocks(
@@ -705,6 +723,9 @@ absl::Status AuditStore::Impl::OpenDb() {
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
   std::vector<std::string> names = AllColumnFamilies();
+  // A store of schema 1 to 5 (no summaries family): opened for writing it
+  // gets the family, filled by the upgrade; read-only it is served without.
+  bool only_summaries_missing = false;
   if (has_db) {
     // Open with the families the directory has, so a foreign RocksDB or
     // another schema is reported by what it holds, not by a RocksDB error.
@@ -731,6 +752,12 @@ absl::Status AuditStore::Impl::OpenDb() {
         names.push_back(added);
         options.create_missing_column_families = true;
       }
+    }
+    if (std::find(names.begin(), names.end(), keys::kSummariesCf) ==
+        names.end()) {
+      only_summaries_missing = !options.create_missing_column_families;
+      names.push_back(keys::kSummariesCf);
+      options.create_missing_column_families = true;
     }
   }
 
@@ -783,6 +810,14 @@ absl::Status AuditStore::Impl::OpenDb() {
           absl::StrCat("opening for writing failed: ", s.ToString());
       handles_.clear();
     }
+  }
+  if (read_only_ && only_summaries_missing) {
+    options.create_missing_column_families = false;
+    descriptors.erase(std::find_if(
+        descriptors.begin(), descriptors.end(),
+        [](const rocksdb::ColumnFamilyDescriptor& d) {
+          return d.name == keys::kSummariesCf;
+        }));
   }
   if (read_only_) {
     if (options.create_missing_column_families) {
@@ -848,6 +883,9 @@ absl::Status AuditStore::Impl::OpenDb() {
                      ". Open it with a matching build or migrate it"));
   }
   for (const std::string& name : AllColumnFamilies()) {
+    if (name == keys::kSummariesCf && read_only_ && opened_schema_ < 6) {
+      continue;
+    }
     if (by_name.count(name) == 0) {
       return absl::DataLossError(absl::StrCat(
           "audit store ", path, " lacks the column family \"", name, "\""));
@@ -862,6 +900,9 @@ absl::Status AuditStore::Impl::OpenDb() {
   rulesets_ = by_name[keys::kRuleSetsCf];
   tree_ = by_name[keys::kTreeCf];
   heads_ = by_name[keys::kHeadsCf];
+  if (auto it = by_name.find(keys::kSummariesCf); it != by_name.end()) {
+    summaries_ = it->second;
+  }
 
   TC_ASSIGN_OR_RETURN(std::optional<std::string> identity,
                       GetValue(meta_, keys::kMetaStoreIdentity));
@@ -989,8 +1030,8 @@ absl::Status AuditStore::Impl::BuildTree(v1::TrailStream stream) {
   return FromRocks(db_->Write(wo, &batch), "writing the Merkle tree");
 }
 
-absl::Status AuditStore::Impl::BackfillPostings(v1::TrailStream stream,
-                                                int from_schema) {
+absl::Status AuditStore::Impl::BackfillFromRecords(v1::TrailStream stream,
+                                                   int from_schema) {
   const std::string stream_byte(1, static_cast<char>(keys::StreamByte(stream)));
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -998,15 +1039,19 @@ absl::Status AuditStore::Impl::BackfillPostings(v1::TrailStream stream,
   // contiguous run of sequences, so its blocks overlap no other block of
   // the same prefix (keys.h).
   std::map<std::string, std::vector<uint64_t>> postings;
+  rocksdb::WriteBatch batch;
   auto flush = [&]() -> absl::Status {
-    rocksdb::WriteBatch batch;
     for (const auto& [prefix, sequences] : postings) {
       batch.Put(postings_, keys::PostingKey(prefix, sequences.front()),
                 keys::EncodePostingBlock(sequences));
     }
     postings.clear();
-    return FromRocks(db_->Write(wo, &batch), "backfilling the indexes");
+    absl::Status s =
+        FromRocks(db_->Write(wo, &batch), "backfilling the indexes");
+    batch.Clear();
+    return s;
   };
+  const bool summaries = from_schema < 6;
   // Whatever postings of these fields the stream holds (an upgrade cut
   // short by a crash) go first: blocks must not overlap.
   {
@@ -1018,6 +1063,11 @@ absl::Status AuditStore::Impl::BackfillPostings(v1::TrailStream stream,
       std::string end = begin;
       end.back() = static_cast<char>(keys::StreamByte(stream) + 1);
       clear.DeleteRange(postings_, begin, end);
+    }
+    if (summaries) {
+      clear.DeleteRange(summaries_, stream_byte,
+                        std::string(1, static_cast<char>(
+                                           keys::StreamByte(stream) + 1)));
     }
     TC_RETURN_IF_ERROR(
         FromRocks(db_->Write(wo, &clear), "clearing postings to backfill"));
@@ -1040,6 +1090,9 @@ absl::Status AuditStore::Impl::BackfillPostings(v1::TrailStream stream,
     for (const auto& [field, value] : PostingValues(d, from_schema)) {
       postings[keys::PostingPrefix(field, stream, value)].push_back(
           at.sequence);
+    }
+    if (summaries) {
+      batch.Put(summaries_, it->key(), SerializeDeterministic(SummaryRow(d)));
     }
     if (++in_chunk == kTreeBuildBatch) {
       TC_RETURN_IF_ERROR(flush());
@@ -1386,6 +1439,8 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(Pending& pending,
   const std::string record_key = keys::RecordKey(stream, sequence);
   state.batch.Put(records_, record_key, entry);
   state.batch.Put(chain_, record_key, hash);
+  state.batch.Put(summaries_, record_key,
+                  SerializeDeterministic(SummaryRow(d)));
   for (const auto& [field, value] : PostingValues(d)) {
     state.postings[keys::PostingPrefix(field, stream, value)].push_back(
         sequence);
@@ -1535,7 +1590,7 @@ AuditStore::Impl::FirstSequenceAtOrAfter(v1::TrailStream stream,
 
 absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
     const v1::DecisionFilter& filter_in, int page_size,
-    const std::string& page_token, ListOrder order) const {
+    const std::string& page_token, ListOrder order, ListView view) const {
   const bool ascending = order == ListOrder::kOldestFirst ||
                          order == ListOrder::kGoverningOldestFirst;
   const bool by_governing = order == ListOrder::kGoverningNewestFirst ||
@@ -1703,32 +1758,44 @@ absl::StatusOr<ListResult> AuditStore::Impl::ListDecisions(
   for (size_t i = 0; i < page; ++i) {
     key_storage.push_back(keys::RecordKey(stream, matches[i]));
   }
+  // Summary rows alone, or records and their hashes.
+  const bool rows = view == ListView::kSummary && summaries_ != nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
   std::vector<rocksdb::Slice> slices;
-  for (const std::string& key : key_storage) {
-    cfs.push_back(records_);
-    slices.push_back(ToSlice(key));
-  }
-  for (const std::string& key : key_storage) {
-    cfs.push_back(chain_);
-    slices.push_back(ToSlice(key));
+  for (rocksdb::ColumnFamilyHandle* family :
+       rows ? std::vector{summaries_} : std::vector{records_, chain_}) {
+    for (const std::string& key : key_storage) {
+      cfs.push_back(family);
+      slices.push_back(ToSlice(key));
+    }
   }
   std::vector<std::string> values;
   std::vector<rocksdb::Status> statuses =
       db_->MultiGet(rocksdb::ReadOptions(), cfs, slices, &values);
   size_t page_bytes = 0;
   for (size_t i = 0; i < page; ++i) {
-    for (size_t j : {i, i + page}) {
+    for (size_t j = i; j < statuses.size(); j += page) {
       if (statuses[j].IsNotFound()) {
         return absl::DataLossError(absl::StrCat(
             "the index names audit record ",
-            keys::DecisionId(stream, matches[i]), " but it is missing"));
+            keys::DecisionId(stream, matches[i]), " but ",
+            rows ? "its summary row" : "it", " is missing"));
       }
       TC_RETURN_IF_ERROR(FromRocks(statuses[j], "reading audit records"));
     }
-    TC_ASSIGN_OR_RETURN(
-        v1::Decision d,
-        DecodeRecord(stream, matches[i], values[i], values[i + page]));
+    v1::Decision d;
+    if (rows) {
+      if (!d.ParseFromString(values[i]) || d.sequence() != matches[i]) {
+        return absl::DataLossError(absl::StrCat(
+            "the summary row of ", keys::DecisionId(stream, matches[i]),
+            " is damaged; `tradecheck_store_admin check` compares every row "
+            "with its record"));
+      }
+    } else {
+      TC_ASSIGN_OR_RETURN(
+          d, DecodeRecord(stream, matches[i], values[i], values[i + page]));
+      if (view == ListView::kSummary) d = SummaryRow(d);
+    }
     // Filters no index answers drop records from the page (which may then
     // hold fewer than page_size, or none, with the token to go on).
     if (MatchesUnindexed(filter, d)) {
@@ -1851,6 +1918,19 @@ absl::StatusOr<v1::VerifyTrailResponse> AuditStore::Impl::VerifyTrail(
 
 // ---------------------------------------------------------------- loss
 
+absl::Status AuditStore::Impl::RebuildSummaryRows() {
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  if (read_only_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the summary rows cannot be rebuilt: the store is read-only (",
+        read_only_reason_, ")"));
+  }
+  // Schema 5 had every posting and no row: only the rows are written.
+  TC_RETURN_IF_ERROR(BackfillFromRecords(v1::TRAIL_STREAM_BINDING, 5));
+  return BackfillFromRecords(v1::TRAIL_STREAM_VALIDATE_ONLY, 5);
+}
+
 absl::StatusOr<std::string> AuditStore::Impl::AcceptLoss(
     const std::string& reason) {
   if (reason.empty()) {
@@ -1894,6 +1974,8 @@ absl::StatusOr<std::string> AuditStore::Impl::AcceptLoss(
                                   static_cast<char>(keys::StreamByte(stream)));
     const uint64_t end = std::numeric_limits<uint64_t>::max();
     batch.DeleteRange(records_, keys::RecordKey(stream, h + 1),
+                      keys::RecordKey(stream, end));
+    batch.DeleteRange(summaries_, keys::RecordKey(stream, h + 1),
                       keys::RecordKey(stream, end));
     batch.DeleteRange(heads_, keys::TreeHeadKey(stream, h + 1),
                       keys::TreeHeadKey(stream, end));
@@ -2331,8 +2413,67 @@ AuditStore::Impl::CheckIntegrityLocked(bool postings) const {
             " chain's head (", head, " records)"));
       }
     }
+    if (summaries_ != nullptr) {
+      TC_RETURN_IF_ERROR(CheckSummaryRows(&problems));
+    }
   }
   return problems;
+}
+
+absl::Status AuditStore::Impl::CheckSummaryRows(
+    std::vector<std::string>* problems) const {
+  // Records and rows share their keys: one merged walk of both families.
+  // A row must be SummaryRow of its record, byte for byte.
+  uint64_t differing = 0, missing = 0, orphaned = 0;
+  std::vector<std::string> examples;
+  const auto note = [&](uint64_t* count, absl::string_view key) {
+    ++*count;
+    if (examples.size() >= 3) return;
+    absl::StatusOr<keys::StreamSeq> at = keys::ParseRecordKey(key);
+    examples.push_back(at.ok() ? keys::DecisionId(at->stream, at->sequence)
+                               : absl::BytesToHexString(key));
+  };
+  std::unique_ptr<rocksdb::Iterator> record(
+      db_->NewIterator(rocksdb::ReadOptions(), records_));
+  std::unique_ptr<rocksdb::Iterator> row(
+      db_->NewIterator(rocksdb::ReadOptions(), summaries_));
+  record->SeekToFirst();
+  row->SeekToFirst();
+  while (record->Valid() || row->Valid()) {
+    const int order = !record->Valid() ? 1
+                      : !row->Valid()  ? -1
+                                       : record->key().compare(row->key());
+    if (order < 0) {
+      note(&missing, ToView(record->key()));
+      record->Next();
+      continue;
+    }
+    if (order > 0) {
+      note(&orphaned, ToView(row->key()));
+      row->Next();
+      continue;
+    }
+    v1::Decision d;
+    if (!d.ParseFromArray(record->value().data(),
+                          static_cast<int>(record->value().size())) ||
+        SerializeDeterministic(SummaryRow(d)) != ToView(row->value())) {
+      note(&differing, ToView(record->key()));
+    }
+    record->Next();
+    row->Next();
+  }
+  TC_RETURN_IF_ERROR(FromRocks(record->status(), "reading the records"));
+  TC_RETURN_IF_ERROR(FromRocks(row->status(), "reading the summary rows"));
+  if (differing + missing + orphaned > 0) {
+    problems->push_back(absl::StrCat(
+        "the summary rows disagree with the records (", differing,
+        " differ from their record, ", missing, " missing, ", orphaned,
+        " without a record; for example ", absl::StrJoin(examples, ", "),
+        "): SummarizeDecisions would not agree with the records. "
+        "`tradecheck_store_admin rebuild-summaries` rewrites them from the "
+        "records"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<InclusionProofResult> AuditStore::Impl::InclusionProof(
@@ -2436,6 +2577,28 @@ absl::Status AuditStore::Impl::PutRuleSetSources(
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   return FromRocks(db_->Write(wo, &batch), "storing rule-set sources");
+}
+
+absl::StatusOr<std::string> AuditStore::Impl::GetActiveRevision() const {
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  TC_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                      GetValue(meta_, keys::kMetaActiveRevision));
+  return value.value_or("");
+}
+
+absl::Status AuditStore::Impl::SetActiveRevision(const std::string& revision) {
+  absl::ReaderMutexLock lock(&db_mu_);
+  TC_RETURN_IF_ERROR(CheckOpen());
+  if (read_only_) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot keep the active rule-set revision: the audit store is "
+        "read-only (", read_only_reason_, ")"));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  return FromRocks(db_->Put(wo, meta_, keys::kMetaActiveRevision, revision),
+                   "keeping the active rule-set revision");
 }
 
 absl::StatusOr<std::map<std::string, std::string>>
@@ -2836,8 +2999,8 @@ absl::StatusOr<v1::Decision> AuditStore::GetDecision(
 }
 absl::StatusOr<ListResult> AuditStore::ListDecisions(
     const v1::DecisionFilter& filter, int page_size,
-    const std::string& page_token, ListOrder order) const {
-  return impl_->ListDecisions(filter, page_size, page_token, order);
+    const std::string& page_token, ListOrder order, ListView view) const {
+  return impl_->ListDecisions(filter, page_size, page_token, order, view);
 }
 absl::StatusOr<v1::VerifyTrailResponse> AuditStore::VerifyTrail(
     v1::TrailStream stream, uint64_t from_sequence,
@@ -2852,6 +3015,12 @@ absl::Status AuditStore::PutRuleSetSources(
 absl::StatusOr<std::map<std::string, std::string>>
 AuditStore::GetRuleSetSources(const std::string& revision) const {
   return impl_->GetRuleSetSources(revision);
+}
+absl::StatusOr<std::string> AuditStore::GetActiveRevision() const {
+  return impl_->GetActiveRevision();
+}
+absl::Status AuditStore::SetActiveRevision(const std::string& revision) {
+  return impl_->SetActiveRevision(revision);
 }
 absl::StatusOr<v1::RetroactiveImpact> AuditStore::AppendRetroactiveImpact(
     v1::RetroactiveImpact impact) {
@@ -2872,6 +3041,9 @@ absl::StatusOr<int64_t> AuditStore::QuotaConsumed(
 }
 absl::StatusOr<std::string> AuditStore::AcceptLoss(const std::string& reason) {
   return impl_->AcceptLoss(reason);
+}
+absl::Status AuditStore::RebuildSummaryRows() {
+  return impl_->RebuildSummaryRows();
 }
 absl::StatusOr<StoreIdentity> AuditStore::Identity() const {
   return impl_->Identity();

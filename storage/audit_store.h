@@ -207,6 +207,16 @@ enum class ListOrder {
   kGoverningOldestFirst,
 };
 
+// What ListDecisions returns of each match.
+enum class ListView {
+  kFull,  // the record, its hash checked
+  // Its summary row (SummaryRow, storage/decision_index.h) from the
+  // summaries family: the record is not read and its hash is not checked.
+  // A store of schema 5 or older opened read-only has no rows yet; it
+  // answers with SummaryRow of each record.
+  kSummary,
+};
+
 struct ListResult {
   std::vector<v1::Decision> decisions;
   std::string next_page_token;  // empty at the end
@@ -245,11 +255,13 @@ class AuditStore {
   // INVALID_ARGUMENT for a bad page size or a page token that was not
   // issued by this store (or was altered), naming the field.
   // `order` (default newest first) is bound into the page token: a token
-  // continues only a listing in the same order.
+  // continues only a listing in the same order. `view` is not: a listing
+  // may change view between pages.
   absl::StatusOr<ListResult> ListDecisions(
       const v1::DecisionFilter& filter, int page_size,
       const std::string& page_token,
-      ListOrder order = ListOrder::kNewestFirst) const;
+      ListOrder order = ListOrder::kNewestFirst,
+      ListView view = ListView::kFull) const;
 
   // Walks the chain of `stream` over [from_sequence, to_sequence] (0 = open)
   // and reports the first record whose content or link does not match.
@@ -289,6 +301,12 @@ class AuditStore {
   // when nothing is missing; INVALID_ARGUMENT naming `reason` when empty.
   absl::StatusOr<std::string> AcceptLoss(const std::string& reason);
 
+  // Rewrites every summary row from its record (for `tradecheck_store_admin
+  // rebuild-summaries`, on a store nothing else is appending to), after
+  // `check` found rows that disagree with their records. The records are
+  // not changed. FAILED_PRECONDITION when opened read-only.
+  absl::Status RebuildSummaryRows();
+
   // The store's identity, epoch and accepted losses.
   absl::StatusOr<StoreIdentity> Identity() const;
 
@@ -309,6 +327,13 @@ class AuditStore {
   // NOT_FOUND when the revision was never stored.
   absl::StatusOr<std::map<std::string, std::string>> GetRuleSetSources(
       const std::string& revision) const;
+
+  // The revision last passed to SetActiveRevision; empty when none was
+  // (a new store, or one from before it was kept).
+  absl::StatusOr<std::string> GetActiveRevision() const;
+  // Keeps `revision` as the one whose activation is accounted for (synced).
+  // UNAVAILABLE when the store cannot write.
+  absl::Status SetActiveRevision(const std::string& revision);
 
   // Retroactive-impact records (v1.RetroactiveImpact; docs/storage.md,
   // "Retroactive-impact records"): kept in the meta family, never changed

@@ -512,10 +512,10 @@ TEST_F(AuditStoreTest, FilesWrittenWithOtherCompressionKeepTheirHashedBytes) {
 TEST_F(AuditStoreTest, OtherSchemaVersionIsRefusedClearly) {
   OpenStore();
   CloseStore();
-  ASSERT_THAT(testing::SetSchemaVersion(path_, "6"), IsOk());
+  ASSERT_THAT(testing::SetSchemaVersion(path_, "7"), IsOk());
   EXPECT_THAT(AuditStore::Open(Options(path_)),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("schema version 6")));
+                       HasSubstr("schema version 7")));
 }
 
 // Records that arrive together are group-committed: their index postings
@@ -694,12 +694,12 @@ TEST_F(AuditStoreTest, GroupCommittedIndexesAnswerLikeAScanAcrossVersions) {
   ASSERT_THAT(testing::SetSchemaVersion(path_, "1"), IsOk());
   TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options));
   check_all("version 1 layout");
-  // Opening builds the Merkle tree and records version 5 (a version 1 or 2
+  // Opening builds the Merkle tree and records version 6 (a version 1 or 2
   // build then refuses the store).
   CloseStore();
   TC_ASSERT_OK_AND_ASSIGN(std::string version,
                           testing::GetSchemaVersion(path_));
-  EXPECT_EQ(version, "5");
+  EXPECT_EQ(version, "6");
 
   // New group commits after version 1 keys of the same values.
   TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options));
@@ -707,7 +707,7 @@ TEST_F(AuditStoreTest, GroupCommittedIndexesAnswerLikeAScanAcrossVersions) {
   check_all("after the upgrade");
   CloseStore();
   TC_ASSERT_OK_AND_ASSIGN(version, testing::GetSchemaVersion(path_));
-  EXPECT_EQ(version, "5");
+  EXPECT_EQ(version, "6");
 }
 
 TEST_F(AuditStoreTest, DirectoryThatIsNotAStoreIsRefusedClearly) {

@@ -174,6 +174,39 @@ absl::Status ValidateIndexedFilter(const v1::DecisionFilter& filter) {
   return absl::OkStatus();
 }
 
+v1::Decision SummaryRow(const v1::Decision& d) {
+  v1::Decision row;
+  row.set_decision_id(d.decision_id());
+  row.set_stream(d.stream());
+  row.set_sequence(d.sequence());
+  row.set_caller(d.caller());
+  row.set_caller_role(d.caller_role());
+  *row.mutable_governing_date() = d.governing_date();
+  const v1::Declaration& decl = d.declaration();
+  v1::Declaration& row_decl = *row.mutable_declaration();
+  row_decl.set_origin_country(decl.origin_country());
+  row_decl.set_destination_country(decl.destination_country());
+  row_decl.set_exporter_id(decl.exporter_id());
+  for (const v1::LineItem& line : decl.lines()) {
+    row_decl.add_lines()->set_hs_code(line.hs_code());
+  }
+  const v1::Verdict& verdict = d.verdict();
+  v1::Verdict& row_verdict = *row.mutable_verdict();
+  row_verdict.set_outcome(verdict.outcome());
+  *row_verdict.mutable_total_duty() = verdict.total_duty();
+  for (const v1::LineVerdict& line : verdict.lines()) {
+    *row_verdict.add_lines()->mutable_total_duty() = line.total_duty();
+  }
+  Values rules;
+  RuleIds(d, &rules);
+  std::sort(rules.begin(), rules.end());
+  rules.erase(std::unique(rules.begin(), rules.end()), rules.end());
+  for (std::string& rule : rules) {
+    row_verdict.add_findings()->set_rule_id(std::move(rule));
+  }
+  return row;
+}
+
 bool HasUnindexed(const v1::DecisionFilter& filter) {
   return filter.has_duty_min() || filter.has_duty_max();
 }

@@ -54,6 +54,18 @@ inline constexpr int kMaxGoverningDays = 3660;
 // than kMaxGoverningDays.
 absl::Status ValidateIndexedFilter(const v1::DecisionFilter& filter);
 
+// The summary row of a decision (schema 6): a copy holding only what
+// SummarizeDecisions reads, so a summary is answered from the postings and
+// these rows without reading a record. It keeps the fields the summary
+// groups by (outcome, origin, destination, exporter, governing date, every
+// line's HS code, every rule a finding names), the duties it sums (the
+// verdict's and each line's total), and what the read checks use (caller,
+// caller role, exporter, the duty for MatchesUnindexed). Each rule id
+// appears once, as a verdict-level finding holding only its rule_id.
+// The store writes it beside the record, in the same batch, and
+// `tradecheck_store_admin check` compares every row with its record.
+v1::Decision SummaryRow(const v1::Decision& decision);
+
 // The filters no index answers (the duty range), checked on a record.
 bool MatchesUnindexed(const v1::DecisionFilter& filter,
                       const v1::Decision& decision);

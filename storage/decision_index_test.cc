@@ -1,6 +1,7 @@
 // The schema 5 filters (declaration id, governing date range, caller, caller
 // role, destination, duty range) against a brute-force reading of the same
-// records, on a fresh store and on a store upgraded from schema 4.
+// records, on a fresh store and on a store upgraded from schema 4; and the
+// schema 6 summary rows against the records they summarize.
 #include "storage/decision_index.h"
 
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/proto_bytes.h"
 #include "common/dates.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -107,6 +109,57 @@ class DecisionIndexTest : public ::testing::Test {
 
   // Every filter shape, each compared with the records read one by one.
   void CheckAllFilters(const std::string& when) {
+    for (const v1::DecisionFilter& filter : Filters()) {
+      std::vector<std::string> expected;
+      const v1::TrailStream stream =
+          filter.stream() == v1::TRAIL_STREAM_UNSPECIFIED
+              ? v1::TRAIL_STREAM_BINDING
+              : filter.stream();
+      for (auto it = all_.rbegin(); it != all_.rend(); ++it) {
+        if (Matches(filter, stream, *it)) expected.push_back(it->decision_id());
+      }
+      ASSERT_FALSE(expected.empty()) << filter.ShortDebugString();
+      std::vector<std::string> got;
+      for (const v1::Decision& d : ListAll(filter, ListView::kFull)) {
+        got.push_back(d.decision_id());
+      }
+      EXPECT_EQ(got, expected) << when << ": " << filter.ShortDebugString();
+    }
+  }
+
+  // Every filter listed in the summary view: the same decisions as the full
+  // view, each exactly SummaryRow of its record.
+  void CheckSummaryRows(const std::string& when) {
+    for (const v1::DecisionFilter& filter : Filters()) {
+      const std::vector<v1::Decision> full = ListAll(filter, ListView::kFull);
+      const std::vector<v1::Decision> rows =
+          ListAll(filter, ListView::kSummary);
+      ASSERT_EQ(rows.size(), full.size())
+          << when << ": " << filter.ShortDebugString();
+      for (size_t i = 0; i < rows.size(); ++i) {
+        EXPECT_EQ(SerializeDeterministic(rows[i]),
+                  SerializeDeterministic(SummaryRow(full[i])))
+            << when << ": " << full[i].decision_id();
+      }
+    }
+  }
+
+  std::vector<v1::Decision> ListAll(const v1::DecisionFilter& filter,
+                                    ListView view) {
+    std::vector<v1::Decision> out;
+    std::string token;
+    do {
+      auto page = store_->ListDecisions(filter, 7, token,
+                                        ListOrder::kNewestFirst, view);
+      EXPECT_THAT(page, IsOk()) << filter.ShortDebugString();
+      if (!page.ok()) break;
+      for (v1::Decision& d : page->decisions) out.push_back(std::move(d));
+      token = page->next_page_token;
+    } while (!token.empty());
+    return out;
+  }
+
+  static std::vector<v1::DecisionFilter> Filters() {
     std::vector<v1::DecisionFilter> filters;
     v1::DecisionFilter f;
     f.set_declaration_id("CBP-ENT-17");
@@ -132,29 +185,7 @@ class DecisionIndexTest : public ::testing::Test {
     *f.mutable_governing_from() = Day(2026, 3, 15);
     *f.mutable_governing_to() = Day(2026, 3, 15);
     filters.push_back(f);
-
-    for (const v1::DecisionFilter& filter : filters) {
-      std::vector<std::string> expected;
-      const v1::TrailStream stream =
-          filter.stream() == v1::TRAIL_STREAM_UNSPECIFIED
-              ? v1::TRAIL_STREAM_BINDING
-              : filter.stream();
-      for (auto it = all_.rbegin(); it != all_.rend(); ++it) {
-        if (Matches(filter, stream, *it)) expected.push_back(it->decision_id());
-      }
-      ASSERT_FALSE(expected.empty()) << filter.ShortDebugString();
-      std::vector<std::string> got;
-      std::string token;
-      do {
-        auto page = store_->ListDecisions(filter, 7, token);
-        ASSERT_THAT(page, IsOk()) << when << ": " << filter.ShortDebugString();
-        for (const v1::Decision& d : page->decisions) {
-          got.push_back(d.decision_id());
-        }
-        token = page->next_page_token;
-      } while (!token.empty());
-      EXPECT_EQ(got, expected) << when << ": " << filter.ShortDebugString();
-    }
+    return filters;
   }
 
   static bool Matches(const v1::DecisionFilter& f, v1::TrailStream stream,
@@ -196,6 +227,130 @@ class DecisionIndexTest : public ::testing::Test {
 TEST_F(DecisionIndexTest, NewFiltersMatchTheRecords) {
   Fill();
   CheckAllFilters("fresh store");
+  CheckSummaryRows("fresh store");
+}
+
+// The row keeps what a summary reads and nothing else: no declaration id,
+// line values, citations or hashes; each rule once.
+TEST(SummaryRowTest, KeepsWhatASummaryReads) {
+  v1::Decision d;
+  d.set_decision_id("b-000000000007");
+  d.set_sequence(7);
+  d.set_caller("customs-1");
+  d.set_caller_role(v1::CALLER_ROLE_CUSTOMS);
+  d.set_record_hash("ab");
+  *d.mutable_governing_date() = Day(2026, 8, 15);
+  v1::Declaration& decl = *d.mutable_declaration();
+  decl.set_declaration_id("CBP-ENT-7");
+  decl.set_exporter_id("EXP-9");
+  decl.set_origin_country("VN");
+  decl.set_destination_country("US");
+  for (const char* hs : {"640411", "151110"}) {
+    v1::LineItem* line = decl.add_lines();
+    line->set_hs_code(hs);
+    line->set_description("goods");
+  }
+  v1::Verdict& v = *d.mutable_verdict();
+  v.set_outcome(v1::OUTCOME_DENY);
+  *v.mutable_total_duty() = Usd(5000);
+  v.add_findings()->set_rule_id("R-2");
+  for (int i = 0; i < 2; ++i) {
+    v1::LineVerdict* line = v.add_lines();
+    *line->mutable_total_duty() = Usd(2000 + i * 1000);
+    v1::Finding* f = line->add_findings();
+    f->set_rule_id(i == 0 ? "R-2" : "R-1");
+    f->set_message("a long reason");
+    f->mutable_citation()->set_instrument_id("us-eo-14326");
+  }
+  const v1::Decision row = SummaryRow(d);
+  EXPECT_EQ(row.decision_id(), "b-000000000007");
+  EXPECT_EQ(row.caller(), "customs-1");
+  EXPECT_EQ(row.declaration().exporter_id(), "EXP-9");
+  EXPECT_EQ(row.declaration().origin_country(), "VN");
+  EXPECT_EQ(row.declaration().destination_country(), "US");
+  EXPECT_TRUE(row.declaration().declaration_id().empty());
+  ASSERT_EQ(row.declaration().lines_size(), 2);
+  EXPECT_EQ(row.declaration().lines(1).hs_code(), "151110");
+  EXPECT_TRUE(row.declaration().lines(1).description().empty());
+  EXPECT_EQ(row.verdict().outcome(), v1::OUTCOME_DENY);
+  EXPECT_EQ(row.verdict().total_duty().minor_units(), 5000);
+  ASSERT_EQ(row.verdict().lines_size(), 2);
+  EXPECT_EQ(row.verdict().lines(1).total_duty().minor_units(), 3000);
+  EXPECT_EQ(row.verdict().lines(1).findings_size(), 0);
+  ASSERT_EQ(row.verdict().findings_size(), 2);
+  EXPECT_EQ(row.verdict().findings(0).rule_id(), "R-1");
+  EXPECT_EQ(row.verdict().findings(1).rule_id(), "R-2");
+  EXPECT_TRUE(row.verdict().findings(1).message().empty());
+  EXPECT_TRUE(row.record_hash().empty());
+  EXPECT_LT(row.ByteSizeLong(), d.ByteSizeLong());
+}
+
+// A store written by the release before schema 6 (no summaries family,
+// marked version 5): read-only, the summary view reads the records; opened
+// for writing it gets a row per record, then version 6.
+TEST_F(DecisionIndexTest, UpgradeFromSchema5WritesSummaryRows) {
+  Fill();
+  ASSERT_THAT(store_->Close(), IsOk());
+  store_.reset();
+  ASSERT_THAT(testing::DropSummaryRows(options_.path), IsOk());
+  ASSERT_THAT(testing::SetSchemaVersion(options_.path, "5"), IsOk());
+
+  AuditStoreOptions read_only = options_;
+  read_only.read_only = true;
+  TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(read_only));
+  CheckSummaryRows("schema 5, read-only");
+  ASSERT_THAT(store_->Close(), IsOk());
+  store_.reset();
+  TC_ASSERT_OK_AND_ASSIGN(std::string version,
+                          testing::GetSchemaVersion(options_.path));
+  EXPECT_EQ(version, "5");
+
+  TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options_));
+  CheckSummaryRows("upgraded from schema 5");
+  TC_ASSERT_OK_AND_ASSIGN(std::vector<std::string> problems,
+                          store_->CheckIntegrity(/*postings=*/true));
+  EXPECT_THAT(problems, ::testing::IsEmpty());
+  ASSERT_THAT(store_->Close(), IsOk());
+  store_.reset();
+  TC_ASSERT_OK_AND_ASSIGN(version, testing::GetSchemaVersion(options_.path));
+  EXPECT_EQ(version, "6");
+}
+
+// A row that no longer matches its record is named by the full check and
+// rewritten from the records by RebuildSummaryRows; a row that does not
+// parse is DATA_LOSS on listing, never a wrong summary.
+TEST_F(DecisionIndexTest, DamagedSummaryRowsAreFoundAndRebuilt) {
+  Fill();
+  ASSERT_THAT(store_->Close(), IsOk());
+  store_.reset();
+  v1::Decision forged = SummaryRow(all_[8]);  // b-000000000005
+  ASSERT_EQ(forged.decision_id(), "b-000000000005");
+  forged.mutable_verdict()->set_outcome(v1::OUTCOME_DENY);
+  ASSERT_THAT(testing::PutSummaryRow(options_.path, v1::TRAIL_STREAM_BINDING,
+                                     5, SerializeDeterministic(forged)),
+              IsOk());
+  ASSERT_THAT(testing::PutSummaryRow(options_.path, v1::TRAIL_STREAM_BINDING,
+                                     9, "not a row"),
+              IsOk());
+
+  TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options_));
+  TC_ASSERT_OK_AND_ASSIGN(std::vector<std::string> problems,
+                          store_->CheckIntegrity(/*postings=*/true));
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_THAT(problems[0], HasSubstr("2 differ from their record"));
+  EXPECT_THAT(problems[0], HasSubstr("b-000000000005, b-000000000009"));
+  EXPECT_THAT(problems[0], HasSubstr("rebuild-summaries"));
+  v1::DecisionFilter f;
+  f.set_declaration_id("CBP-ENT-8");  // b-000000000009
+  EXPECT_THAT(
+      store_->ListDecisions(f, 10, "", ListOrder::kNewestFirst,
+                            ListView::kSummary),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("b-000000000009")));
+
+  ASSERT_THAT(store_->RebuildSummaryRows(), IsOk());
+  TC_ASSERT_OK_AND_ASSIGN(problems, store_->CheckIntegrity(true));
+  EXPECT_THAT(problems, ::testing::IsEmpty());
+  CheckSummaryRows("rebuilt");
 }
 
 // A store written by the release before schema 5 (the same records, without
@@ -212,6 +367,7 @@ TEST_F(DecisionIndexTest, UpgradeFromSchema4BackfillsPostings) {
 
   TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(options_));
   CheckAllFilters("upgraded from schema 4");
+  CheckSummaryRows("upgraded from schema 4");
   // Records appended after the upgrade join the same lists.
   for (int i = kRecords; i < kRecords + 30; ++i) {
     auto appended = store_->AppendAndWait(Record(i, v1::TRAIL_STREAM_BINDING));
@@ -223,7 +379,7 @@ TEST_F(DecisionIndexTest, UpgradeFromSchema4BackfillsPostings) {
   store_.reset();
   TC_ASSERT_OK_AND_ASSIGN(std::string version,
                           testing::GetSchemaVersion(options_.path));
-  EXPECT_EQ(version, "5");
+  EXPECT_EQ(version, "6");
 }
 
 TEST_F(DecisionIndexTest, BadGoverningRangesNameTheField) {

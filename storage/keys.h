@@ -31,6 +31,9 @@ inline constexpr char kRuleSetsCf[] = "rulesets";
 // Merkle tree nodes above the leaves, and signed tree heads (schema v3).
 inline constexpr char kTreeCf[] = "tree";
 inline constexpr char kHeadsCf[] = "heads";
+// Summary rows (schema 6): the same keys as records and chain, each the
+// deterministic bytes of SummaryRow(record) (storage/decision_index.h).
+inline constexpr char kSummariesCf[] = "summaries";
 
 // Keys of the meta column family.
 inline constexpr char kMetaMagic[] = "magic";
@@ -51,6 +54,11 @@ inline constexpr char kMagicValue[] = "tradecheck-audit-store";
 // upgrade step, read-only opens of older copies still work, and an older
 // schema-5 build opens a store holding them (docs/storage.md).
 inline constexpr char kMetaRetroactiveImpactPrefix[] = "retroactive_impact/";
+// The rule-set revision whose activation was last accounted for (its
+// retroactive impact recorded, or nothing past to compare): a server
+// starting on other agreement files compares the past under both. In meta,
+// no schema step: a store without it is treated as having none.
+inline constexpr char kMetaActiveRevision[] = "active_revision";
 
 // One byte per stream in keys. UNSPECIFIED is never stored.
 uint8_t StreamByte(v1::TrailStream stream);

@@ -270,7 +270,7 @@ TEST_F(MerkleStoreTest, AVersion2StoreGetsItsTreeAtOpen) {
   EXPECT_EQ(head.head.root_hash, ExpectedTree(41).Root());
   Close();
   TC_ASSERT_OK_AND_ASSIGN(version, testing::GetSchemaVersion(path_));
-  EXPECT_EQ(version, "5");
+  EXPECT_EQ(version, "6");
 }
 
 TEST_F(MerkleStoreTest, ATailCutAfterASignedHeadIsNamed) {
@@ -344,7 +344,7 @@ TEST_F(MerkleStoreTest, AVersion3StoreGetsAnIdentityAndEpochAtOpen) {
   Close();
   TC_ASSERT_OK_AND_ASSIGN(std::string version,
                           testing::GetSchemaVersion(path_));
-  EXPECT_EQ(version, "5");
+  EXPECT_EQ(version, "6");
   // The identity stays; the heads signed before it (none) still count.
   Open();
   TC_ASSERT_OK_AND_ASSIGN(StoreIdentity again, store_->Identity());

@@ -3,6 +3,7 @@
 //
 //   tradecheck_store_admin check --db=DIR [--tree_head_log=FILE]
 //   tradecheck_store_admin accept-loss --db=DIR --reason=TEXT
+//   tradecheck_store_admin rebuild-summaries --db=DIR
 //
 // `check` opens the store without the checks that made the server refuse
 // it, then lists every problem: indexes, time keys and signed heads (the
@@ -20,6 +21,10 @@
 // acceptance, with the reason and every problem found, is kept in the store
 // (`check` lists it). A restored backup that is older than the tree-head
 // log is a loss too: the server refuses it until it is accepted.
+//
+// `rebuild-summaries` rewrites the summary rows (what SummarizeDecisions
+// reads) from the records, when `check` found rows that disagree with them.
+// The records, the chain and the indexes are not touched.
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -49,7 +54,8 @@ int Usage(const std::string& why) {
             << "\nusage: tradecheck_store_admin check --db=DIR "
                "[--tree_head_log=FILE]\n"
                "       tradecheck_store_admin accept-loss --db=DIR "
-               "--reason=TEXT [--tree_head_log=FILE]\n";
+               "--reason=TEXT [--tree_head_log=FILE]\n"
+               "       tradecheck_store_admin rebuild-summaries --db=DIR\n";
   return 2;
 }
 
@@ -162,6 +168,25 @@ int AcceptLoss(const std::string& db) {
   return 0;
 }
 
+int RebuildSummaries(const std::string& db) {
+  std::string log;
+  absl::StatusOr<std::unique_ptr<storage::AuditStore>> store =
+      OpenUnchecked(db, &log);
+  if (!store.ok()) {
+    std::cerr << "tradecheck_store_admin: " << store.status() << "\n";
+    return 1;
+  }
+  absl::Status rebuilt = (*store)->RebuildSummaryRows();
+  absl::Status closed = (*store)->Close();
+  if (!rebuilt.ok() || !closed.ok()) {
+    std::cerr << "tradecheck_store_admin: "
+              << (rebuilt.ok() ? closed : rebuilt) << "\n";
+    return 1;
+  }
+  std::cout << "summary rows rewritten from the records of " << db << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -172,5 +197,6 @@ int main(int argc, char** argv) {
   if (db.empty()) return Usage("--db is required");
   if (command == "check") return Check(db);
   if (command == "accept-loss") return AcceptLoss(db);
+  if (command == "rebuild-summaries") return RebuildSummaries(db);
   return Usage("unknown command " + command);
 }

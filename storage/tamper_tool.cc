@@ -10,6 +10,7 @@
 //   tradecheck_tamper --db=DIR --op=cut --keep=N [--drop_heads]
 //   tradecheck_tamper --db=DIR --op=forge --sequence=N [--caller=TEXT]
 //   tradecheck_tamper --db=DIR --op=wal-flip [--fraction=F]
+//   tradecheck_tamper --db=DIR --op=summary-outcome --sequence=N
 //
 // --stream=binding|validate_only selects the stream (default binding).
 #include <cstdint>
@@ -49,7 +50,7 @@ namespace testing = tradecheck::storage::testing;
 int Usage(const std::string& why) {
   std::cerr << "tradecheck_tamper: " << why
             << "\nusage: tradecheck_tamper --db=DIR --op=flip|delete|swap|"
-               "copy|cut|forge|wal-flip [--stream=binding] [--sequence=N] "
+               "copy|cut|forge|wal-flip|summary-outcome [--stream=binding] [--sequence=N] "
                "[--other=M] [--keep=N] [--offset=K] [--fraction=F]\n";
   return 2;
 }
@@ -74,7 +75,7 @@ int main(int argc, char** argv) {
   if (db.empty()) return Usage("--db is required");
   const bool needs_sequence =
       op == "flip" || op == "delete" || op == "swap" || op == "copy" ||
-      op == "forge";
+      op == "forge" || op == "summary-outcome";
   if (needs_sequence && sequence == 0) {
     return Usage("--sequence is required (>= 1) for --op=" + op);
   }
@@ -109,6 +110,10 @@ int main(int argc, char** argv) {
     s = testing::ForgeRecord(db, stream, sequence, absl::GetFlag(FLAGS_caller));
     done = "forged record " + DecisionId(stream, sequence) +
            " and recomputed every later link";
+  } else if (op == "summary-outcome") {
+    s = testing::ForgeSummaryOutcome(db, stream, sequence);
+    done = "changed the outcome in the summary row of " +
+           DecisionId(stream, sequence);
   } else if (op == "wal-flip") {
     absl::StatusOr<std::string> file =
         testing::FlipByteInWal(db, absl::GetFlag(FLAGS_fraction));

@@ -39,7 +39,7 @@ void EvaluateContentRules(EvalContext& ctx, const LineInput& in,
                           v1::LineVerdict* lv) {
   auto* out = lv->mutable_findings();
   const v1::LineItem& line = *in.line;
-  for (const InScope& c : ctx.InScopeOf(in, &v1::Measure::has_content_rule)) {
+  for (const InScope& c : ctx.InScopeOf(in, v1::Measure::kContentRule)) {
     const MeasureEntry& e = *c.entry;
     const v1::Measure& m = *e.measure;
     const ScopeMatch& sm = c.match;

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <string>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
@@ -108,8 +107,8 @@ bool ApplyZeroRateExemptions(EvalContext& ctx, const LineInput& in,
   if (drop || code.size() >= 10) return drop;
   const auto coarser = ctx.rs().coarser_exemptions.find(code);
   if (coarser == ctx.rs().coarser_exemptions.end()) return drop;
-  for (int i : coarser->second) {
-    const MeasureEntry& xe = ctx.rs().measures[i];
+  for (const RuleSetImpl::CoarserExemption& c : coarser->second) {
+    const MeasureEntry& xe = ctx.rs().measures[c.measure];
     const v1::Measure& xm = *xe.measure;
     if (!xe.ValidOn(ctx.day())) continue;
     const auto& zg = xm.exemption().zeroes_groups();
@@ -120,16 +119,9 @@ bool ApplyZeroRateExemptions(EvalContext& ctx, const LineInput& in,
     if (!sm.match) continue;
     const GateInfo g = GateFor(xe, ctx.day(), nullptr);
     if (g.gate != Gate::kBinding) continue;
-    std::string example;
-    for (const auto& p : xm.scope().hs().include()) {
-      if (absl::StartsWith(p, code)) {
-        example = p;
-        break;
-      }
-    }
     ctx.Add(out, ctx.RuleId(xe), &xe, v1::SEVERITY_REVIEW,
             absl::StrCat("zero-rate candidate: ", xm.title(),
-                         " lists HTS lines under ", code, " (e.g. ", example,
+                         " lists HTS lines under ", code, " (e.g. ", c.example,
                          "); whether this line is one of them depends on its "
                          "full HTS code. ",
                          rid, " ", PctBp(d.rate_basis_points()),

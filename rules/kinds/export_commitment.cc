@@ -23,7 +23,7 @@ std::vector<Pledge> EvaluateExportCommitments(EvalContext& ctx,
                                               Findings* out) {
   std::vector<Pledge> pledges;
   for (const InScope& c :
-       ctx.InScopeOf(in, &v1::Measure::has_export_commitment)) {
+       ctx.InScopeOf(in, v1::Measure::kExportCommitment)) {
     const int i = c.index;
     const MeasureEntry& e = *c.entry;
     const v1::Measure& m = *e.measure;

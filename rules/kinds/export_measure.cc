@@ -52,7 +52,7 @@ void EvaluateExportMeasures(EvalContext& ctx, const LineInput& in,
   auto* out = lv->mutable_findings();
   const v1::LineItem& line = *in.line;
   const absl::string_view code = in.code;
-  for (const InScope& c : ctx.InScopeOf(in, &v1::Measure::has_export_measure)) {
+  for (const InScope& c : ctx.InScopeOf(in, v1::Measure::kExportMeasure)) {
     const MeasureEntry& e = *c.entry;
     const v1::Measure& m = *e.measure;
     const ScopeMatch& sm = c.match;

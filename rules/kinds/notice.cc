@@ -63,7 +63,7 @@ bool ShownWith(const v1::Notice& n,
 void EvaluateNotices(EvalContext& ctx, const LineInput& in,
                      const google::protobuf::RepeatedPtrField<v1::Duty>* duties,
                      Findings* out) {
-  for (const InScope& c : ctx.InScopeOf(in, &v1::Measure::has_notice)) {
+  for (const InScope& c : ctx.InScopeOf(in, v1::Measure::kNotice)) {
     const MeasureEntry& e = *c.entry;
     const v1::Measure& m = *e.measure;
     if (!ShownWith(m.notice(), duties)) continue;

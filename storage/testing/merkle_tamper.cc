@@ -136,14 +136,7 @@ absl::Status RewriteAsVersion2(const std::string& db_path) {
   absl::Status s =
       WithEveryFamily(db_path, [&](rocksdb::DB* db, Families& cf) -> absl::Status {
         for (const char* name : {keys::kTreeCf, keys::kHeadsCf}) {
-          auto it = cf.find(name);
-          if (it == cf.end()) continue;
-          absl::Status d =
-              FromRocks(db->DropColumnFamily(it->second), "dropping");
-          if (!d.ok()) return d;
-          d = FromRocks(db->DestroyColumnFamilyHandle(it->second), "closing");
-          if (!d.ok()) return d;
-          cf.erase(it);
+          if (absl::Status d = DropFamily(db, cf, name); !d.ok()) return d;
         }
         return absl::OkStatus();
       });

@@ -24,6 +24,11 @@ absl::Status WithEveryFamily(
     const std::string& db_path,
     const std::function<absl::Status(rocksdb::DB*, Families&)>& fn);
 
+// For `fn` above: drops the family `name` if the store has it, destroys its
+// handle and erases it from `families`.
+absl::Status DropFamily(rocksdb::DB* db, Families& families,
+                        const std::string& name);
+
 }  // namespace tradecheck::storage::testing
 
 #endif  // TRADECHECK_STORAGE_TESTING_OPEN_STORE_H_

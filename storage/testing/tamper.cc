@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_bytes.h"
 #include "absl/time/time.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
@@ -56,6 +57,18 @@ absl::Status WithEveryFamily(
   }
   absl::Status c = FromRocks(db->Close(), "closing");
   return s.ok() ? c : s;
+}
+
+absl::Status DropFamily(rocksdb::DB* db, Families& families,
+                        const std::string& name) {
+  auto it = families.find(name);
+  if (it == families.end()) return absl::OkStatus();
+  absl::Status s = FromRocks(db->DropColumnFamily(it->second), "dropping");
+  if (!s.ok()) return s;
+  s = FromRocks(db->DestroyColumnFamilyHandle(it->second), "closing");
+  if (!s.ok()) return s;
+  families.erase(it);
+  return absl::OkStatus();
 }
 
 namespace {
@@ -368,6 +381,54 @@ absl::StatusOr<int> DropPostingsNewerThan(const std::string& db_path,
       });
   if (!status.ok()) return status;
   return deleted;
+}
+
+absl::Status DropSummaryRows(const std::string& db_path) {
+  return WithEveryFamily(
+      db_path, [](rocksdb::DB* db, Families& families) -> absl::Status {
+        return DropFamily(db, families, keys::kSummariesCf);
+      });
+}
+
+absl::Status PutSummaryRow(const std::string& db_path, v1::TrailStream stream,
+                           uint64_t sequence, const std::string& bytes) {
+  return WithColumnFamily(
+      db_path, keys::kSummariesCf,
+      [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) -> absl::Status {
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        return FromRocks(
+            db->Put(wo, cf, keys::RecordKey(stream, sequence), bytes),
+            "writing a summary row");
+      });
+}
+
+absl::Status ForgeSummaryOutcome(const std::string& db_path,
+                                 v1::TrailStream stream, uint64_t sequence) {
+  return WithColumnFamily(
+      db_path, keys::kSummariesCf,
+      [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) -> absl::Status {
+        const std::string key = keys::RecordKey(stream, sequence);
+        std::string value;
+        rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, key, &value);
+        if (s.IsNotFound()) {
+          return absl::NotFoundError(absl::StrCat(
+              "no summary row for ", keys::DecisionId(stream, sequence)));
+        }
+        if (!s.ok()) return FromRocks(s, "reading the summary row");
+        v1::Decision row;
+        if (!row.ParseFromString(value)) {
+          return absl::DataLossError("the summary row does not parse");
+        }
+        v1::Verdict& verdict = *row.mutable_verdict();
+        verdict.set_outcome(verdict.outcome() == v1::OUTCOME_DENY
+                                ? v1::OUTCOME_ALLOW
+                                : v1::OUTCOME_DENY);
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        return FromRocks(db->Put(wo, cf, key, SerializeDeterministic(row)),
+                         "writing the summary row");
+      });
 }
 
 }  // namespace tradecheck::storage::testing

@@ -70,6 +70,20 @@ absl::StatusOr<int> RewriteIndexesAsVersion1(const std::string& db_path);
 absl::StatusOr<int> DropPostingsNewerThan(const std::string& db_path,
                                           int schema);
 
+// Drops the summaries family: with SetSchemaVersion(…, "5"), the store as a
+// build of schema 5 left it.
+absl::Status DropSummaryRows(const std::string& db_path);
+
+// Overwrites the summary row of (stream, sequence) with `bytes`.
+absl::Status PutSummaryRow(const std::string& db_path, v1::TrailStream stream,
+                           uint64_t sequence, const std::string& bytes);
+
+// Rewrites the summary row of (stream, sequence) with another outcome (DENY,
+// or ALLOW when it was DENY): what a summary reports changes, the record
+// does not. NOT_FOUND when there is no such row.
+absl::Status ForgeSummaryOutcome(const std::string& db_path,
+                                 v1::TrailStream stream, uint64_t sequence);
+
 }  // namespace tradecheck::storage::testing
 
 #endif  // TRADECHECK_STORAGE_TESTING_TAMPER_H_

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/e2e_util.h"
@@ -213,6 +214,73 @@ TEST_F(ImpactE2eTest, AReloadThatChangesAPastRateListsExactlyTheDecisionsItChang
             3)
       << out;
   EXPECT_THAT(out, HasSubstr("ri-000000000002"));
+}
+
+// The agreement files changed while the server was down: the start
+// activates the new revision, so it compares the past like a reload and
+// writes the record ("server start"); starting again on the same files
+// writes none.
+TEST_F(ImpactE2eTest, AStartOnChangedFilesListsWhatTheyChangedForThePast) {
+  const RateChangeFixture stored = CheckRateChangeFixture(*compliance_, "RS");
+  ASSERT_TRUE(stored.error.empty()) << stored.error;
+  StopServer();
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1500));
+  StartServer();
+  ASSERT_NE(server_, nullptr);
+
+  // The walk runs on a worker after the server is up: wait for its record.
+  v1::ListRetroactiveImpactsResponse list;
+  for (int i = 0; i < 600 && list.impacts_size() == 0; ++i) {
+    if (i > 0) absl::SleepFor(absl::Milliseconds(100));
+    ASSERT_TRUE(audit_->ListRetroactiveImpacts(
+                          Ctx().get(), v1::ListRetroactiveImpactsRequest(),
+                          &list)
+                    .ok());
+  }
+  ASSERT_EQ(list.impacts_size(), 1) << server_->log();
+  const v1::RetroactiveImpact impact =
+      ReadImpact(list.impacts(0).impact_id(), 1000);
+  EXPECT_EQ(impact.activated_by(), "server start");
+  EXPECT_EQ(impact.activated_by_role(), v1::CALLER_ROLE_LOCAL);
+  EXPECT_EQ(impact.totals().decisions_evaluated(), 3000u);
+  EXPECT_EQ(impact.totals().verdicts_changed(), 2000u);
+  std::set<std::string> listed;
+  for (const v1::PreviewChange& c : impact.changes()) {
+    listed.insert(c.decision_id());
+  }
+  EXPECT_EQ(listed, stored.affected);
+  v1::GetDecisionRequest get;
+  get.set_decision_id(*stored.affected.begin());
+  v1::Decision decision;
+  ASSERT_TRUE(audit_->GetDecision(Ctx().get(), get, &decision).ok());
+  EXPECT_EQ(impact.previous_revision(), decision.rule_set_revision());
+  v1::GetRuleSetRequest rule_set_request;
+  v1::RuleSetInfo info;
+  std::unique_ptr<v1::AgreementService::Stub> agreements =
+      v1::AgreementService::NewStub(Connect(server_->address()));
+  ASSERT_TRUE(
+      agreements->GetRuleSet(Ctx().get(), rule_set_request, &info).ok());
+  EXPECT_EQ(impact.new_revision(), info.revision());
+  EXPECT_THAT(server_->log(), HasSubstr("rule set changed while the server "
+                                        "was down"));
+
+  // The same files again: the revision is accounted for, no second record.
+  StopServer();
+  StartServer();
+  ASSERT_NE(server_, nullptr);
+  for (int i = 0; i < 600 && server_->log().find("was in force before this "
+                                                 "start too") ==
+                                  std::string::npos;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_THAT(server_->log(), HasSubstr("was in force before this start too"));
+  ASSERT_TRUE(audit_->ListRetroactiveImpacts(
+                        Ctx().get(), v1::ListRetroactiveImpactsRequest(), &list)
+                  .ok());
+  EXPECT_EQ(list.impacts_size(), 1);
+  EXPECT_THAT(server_->log(), ::testing::Not(HasSubstr(
+                                  "changed while the server was down")));
 }
 
 TEST_F(ImpactE2eTest, ALimitCutsTheWalkShortAndTheRecordSaysWhere) {

@@ -276,6 +276,49 @@ TEST_F(NoLossE2eTest, AnAcceptedLossIsRecordedAndNoIdIsGivenOutTwice) {
   EXPECT_EQ(head.store_identity().size(), 16u);
 }
 
+// Summaries are answered from summary rows, not records. A row changed by
+// hand changes what SummarizeDecisions reports, so the operator's check
+// compares every row with its record and names the one that differs, and
+// rebuild-summaries writes the rows again from the records (the records,
+// chain and verdicts are never touched).
+TEST_F(NoLossE2eTest, AForgedSummaryRowIsNamedByCheckAndRebuilt) {
+  ASSERT_NO_FATAL_FAILURE(StartAndCheck(6));
+  auto outcomes = [&]() {
+    v1::SummarizeDecisionsRequest request;
+    request.add_group_by(v1::SUMMARY_DIMENSION_OUTCOME);
+    v1::SummarizeDecisionsResponse response;
+    grpc::Status s =
+        audit_->SummarizeDecisions(Ctx().get(), request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::string out;
+    for (const v1::SummaryGroup& g : response.groups()) {
+      absl::StrAppend(&out, g.key(0), "=", g.decisions(), " ");
+    }
+    return out;
+  };
+  const std::string before = outcomes();
+  ASSERT_THAT(before, HasSubstr("=6 "));
+  StopCleanly();
+  Tamper("--op=summary-outcome --sequence=3");
+  ASSERT_NO_FATAL_FAILURE(Restart());
+  EXPECT_NE(outcomes(), before);  // what the forged row says
+  EXPECT_TRUE(Verify().ok());     // the records are whole
+  StopCleanly();
+
+  const std::string admin =
+      absl::StrCat(TC_STORE_ADMIN_BINARY, " --db='", data_dir_, "' ");
+  std::string out;
+  EXPECT_EQ(RunCommand(admin + "check", &out), 3) << out;
+  EXPECT_THAT(out, HasSubstr("summary rows disagree with the records"));
+  EXPECT_THAT(out, HasSubstr("b-000000000003"));
+  EXPECT_THAT(out, HasSubstr("rebuild-summaries"));
+  ASSERT_EQ(RunCommand(admin + "rebuild-summaries", &out), 0) << out;
+  EXPECT_EQ(RunCommand(admin + "check", &out), 0) << out;
+
+  ASSERT_NO_FATAL_FAILURE(Restart());
+  EXPECT_EQ(outcomes(), before);
+}
+
 TEST_F(NoLossE2eTest, ACutTailWithItsHeadsKeptIsNamedFromTheStoresHeads) {
   ASSERT_NO_FATAL_FAILURE(StartAndCheck(5));
   StopCleanly();
