@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/match.h"
 #include "absl/types/optional.h"
 #include "absl/strings/str_cat.h"
@@ -56,7 +57,7 @@ void ConfirmationReviews(
     Findings* findings, std::vector<std::string> ids_done = {}) {
   const RuleSetImpl& rs = ctx.rs();
   if (!rs.config.has_new_measures_watch()) return;
-  std::vector<absl::string_view> ids;  // into the verdict's citations
+  absl::InlinedVector<absl::string_view, 8> ids;  // into the citations
   auto note = [&](const v1::Citation& c) {
     if (!c.instrument_id().empty() &&
         std::find(ids.begin(), ids.end(), c.instrument_id()) == ids.end()) {
@@ -95,14 +96,14 @@ void ConfirmationReviews(
 // pledges and export measures (a ban reads the pledges), content rules,
 // origin rules, and the notices last. A new kind gets its line here, in
 // the place its law puts it.
+// `cands` is scratch space the declaration's lines share.
 void EvaluateLine(EvalContext& ctx, const v1::LineItem& line,
-                  v1::LineVerdict* lv) {
+                  std::vector<int>* cands, v1::LineVerdict* lv) {
   lv->set_line_number(line.line_number());
   const std::string code = Hs2022Code(ctx.rs(), ctx.decl(), line, lv);
-  std::vector<int> cands;
   ctx.rs().Candidates(ctx.decl().origin_country(), ctx.decl().export_country(),
-                      ctx.decl().destination_country(), code, &cands);
-  const LineInput in{&line, code, &cands};
+                      ctx.decl().destination_country(), code, cands);
+  const LineInput in{&line, code, cands};
 
   EvaluateAdditionalDuties(ctx, in, lv);
   const std::vector<Pledge> pledges =
@@ -113,12 +114,11 @@ void EvaluateLine(EvalContext& ctx, const v1::LineItem& line,
   EvaluateNotices(ctx, in, &lv->duties(), lv->mutable_findings());
   ConfirmationReviews(ctx, &lv->duties(), lv->mutable_findings());
 
-  v1::Money total = MakeMoney(ctx.currency(), 0);
+  int64_t total = 0;
   for (const v1::Duty& d : lv->duties()) {
-    total.set_minor_units(
-        SumOrMax(total.minor_units(), d.amount().minor_units()));
+    total = SumOrMax(total, d.amount().minor_units());
   }
-  *lv->mutable_total_duty() = total;
+  *lv->mutable_total_duty() = MakeMoney(ctx.currency(), total);
   // Filing headings in order, without repeats: each one that an earlier
   // one already names is dropped, in place.
   auto* headings = lv->mutable_filing_headings();
@@ -362,8 +362,10 @@ Evaluation Evaluate(const RuleSet& rules, const v1::Declaration& declaration) {
   if (usd.has_value()) currency = "USD";
   v.set_total_duty_covers(rs.config.total_duty_covers());
   EvalContext ctx(rs, decl, *day, currency);
+  std::vector<int> cands;
+  v.mutable_lines()->Reserve(decl.lines_size());
   for (const v1::LineItem& line : decl.lines()) {
-    EvaluateLine(ctx, line, v.add_lines());
+    EvaluateLine(ctx, line, &cands, v.add_lines());
   }
   if (usd.has_value()) {
     ctx.Add(v.mutable_findings(), ctx.ids().currency(), nullptr,

@@ -175,9 +175,9 @@ GateInfo GateFor(
   return g;
 }
 
-std::vector<InScope> EvalContext::InScopeOf(
-    const LineInput& in, v1::Measure::KindCase kind) const {
-  std::vector<InScope> out;
+InScopeList EvalContext::InScopeOf(const LineInput& in,
+                                   v1::Measure::KindCase kind) const {
+  InScopeList out;
   for (int i : *in.candidates) {
     const MeasureEntry& e = rs_.measures[i];
     const v1::Measure& m = *e.measure;

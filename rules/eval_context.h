@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "rules/engine.h"
@@ -86,6 +87,9 @@ struct InScope {
   const MeasureEntry* entry;
   ScopeMatch match;
 };
+// A line meets a handful of measures of each kind: kept inline, a kind's
+// list costs no allocation.
+using InScopeList = absl::InlinedVector<InScope, 4>;
 
 // One line as the kinds see it: the line (null for declaration-level
 // notices), its HS code after any HS 2017 remap, and the indices of the
@@ -126,8 +130,7 @@ class EvalContext {
   // The candidates of `in` that are measures of one kind (e.g.
   // v1::Measure::kNotice), valid on the governing day, and whose scope
   // matches; each kind's loop starts from these.
-  std::vector<InScope> InScopeOf(const LineInput& in,
-                                 v1::Measure::KindCase kind) const;
+  InScopeList InScopeOf(const LineInput& in, v1::Measure::KindCase kind) const;
 
   // Writes the citation of a measure into `out`: its instrument, article
   // and source, and how old the instrument's confirmation is on the day.

@@ -1,12 +1,13 @@
 #include "rules/kinds/additional_duty.h"
 
 #include <algorithm>
-#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "common/dates.h"
 #include "common/money.h"
 #include "common/status_macros.h"
@@ -139,8 +140,9 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
     bool country_specific;
     GateInfo gate;
   };
-  std::map<std::string, Winner> winners;
-  std::vector<std::pair<int, GateInfo>> replacements;
+  // Keyed by stacking group (views into the data); a line meets a few.
+  absl::InlinedVector<std::pair<absl::string_view, Winner>, 4> winners;
+  absl::InlinedVector<std::pair<int, GateInfo>, 2> replacements;
   for (const InScope& c :
        ctx.InScopeOf(in, v1::Measure::kAdditionalDuty)) {
     const int i = c.index;
@@ -156,30 +158,35 @@ void EvaluateAdditionalDuties(EvalContext& ctx, const LineInput& in,
       continue;
     }
     const bool specific = !m.scope().origins().countries().empty();
-    auto it = winners.find(d.stacking_group());
-    if (it == winners.end() || sm.hs_len > it->second.hs_len ||
-        (sm.hs_len == it->second.hs_len && specific &&
-         !it->second.country_specific)) {
-      winners[d.stacking_group()] = {i, sm.hs_len, specific, g};
+    auto it = std::find_if(winners.begin(), winners.end(), [&](const auto& w) {
+      return w.first == d.stacking_group();
+    });
+    if (it == winners.end()) {
+      winners.push_back({d.stacking_group(), {i, sm.hs_len, specific, g}});
+    } else if (sm.hs_len > it->second.hs_len ||
+               (sm.hs_len == it->second.hs_len && specific &&
+                !it->second.country_specific)) {
+      it->second = {i, sm.hs_len, specific, g};
     }
   }
-  std::vector<AppliedDuty> applied;
-  std::map<std::string, size_t> by_group;
+  absl::InlinedVector<AppliedDuty, 4> applied;
+  absl::InlinedVector<std::pair<absl::string_view, size_t>, 4> by_group;
   for (const auto& [group, w] : winners) {
-    by_group[group] = applied.size();
+    by_group.push_back({group, applied.size()});
     applied.push_back({w.index, &ctx.rs().measures[w.index], w.gate, ""});
   }
   // 2. "In lieu of": a replacement takes the place of its group's winner.
   for (const auto& [i, g] : replacements) {
     const MeasureEntry& e = ctx.rs().measures[i];
     const std::string& group = e.measure->additional_duty().replaces_group();
-    auto it = by_group.find(group);
+    auto it = std::find_if(by_group.begin(), by_group.end(),
+                           [&](const auto& b) { return b.first == group; });
     if (it != by_group.end()) {
       AppliedDuty& slot = applied[it->second];
       const std::string replaced = slot.e->measure->measure_id();
       slot = {i, &e, g, replaced};
     } else {
-      by_group[group] = applied.size();
+      by_group.push_back({group, applied.size()});
       applied.push_back({i, &e, g, ""});
     }
   }

@@ -1,12 +1,14 @@
 #include "rules/kinds/origin_rule.h"
 
 #include <algorithm>
-#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 #include "common/money.h"
 #include "rules/index.h"
 
@@ -53,7 +55,8 @@ void EvaluateOriginRules(EvalContext& ctx, const LineInput& in,
       continue;
     }
     // Non-originating share by country, regional value content, main input.
-    std::map<std::string, int64_t> non_orig;
+    // By country, in country order (views into the declaration).
+    absl::InlinedVector<std::pair<absl::string_view, int64_t>, 4> non_orig;
     int64_t non_orig_total = 0;
     const v1::Component* main = nullptr;
     bool risk_input = false;
@@ -63,7 +66,14 @@ void EvaluateOriginRules(EvalContext& ctx, const LineInput& in,
         main = &c;
       }
       if (c.origin_country() != ctx.decl().origin_country()) {
-        int64_t& by_country = non_orig[c.origin_country()];
+        const absl::string_view country = c.origin_country();
+        auto at = std::lower_bound(
+            non_orig.begin(), non_orig.end(), country,
+            [](const auto& e, absl::string_view k) { return e.first < k; });
+        if (at == non_orig.end() || at->first != country) {
+          at = non_orig.insert(at, {country, 0});
+        }
+        int64_t& by_country = at->second;
         by_country = SumOrMax(by_country, c.value().minor_units());
         non_orig_total = SumOrMax(non_orig_total, c.value().minor_units());
       }
@@ -72,10 +82,11 @@ void EvaluateOriginRules(EvalContext& ctx, const LineInput& in,
         risk_input = true;
       }
     }
-    std::vector<std::string> shares;
+    std::string shares;  // "CN 29.963 %, VN 1.2 %"
     for (const auto& [country, v] : non_orig) {
-      shares.push_back(
-          absl::StrCat(country, " ", PctPpm(PartsPerMillion(v, value))));
+      if (!shares.empty()) shares.append(", ");
+      absl::StrAppend(&shares, country, " ",
+                      PctPpm(PartsPerMillion(v, value)));
     }
     const int64_t rvc_ppm = value >= non_orig_total
                                 ? PartsPerMillion(value - non_orig_total, value)
@@ -85,7 +96,7 @@ void EvaluateOriginRules(EvalContext& ctx, const LineInput& in,
     const bool chapter_changed = main_hs.substr(0, 2) != code.substr(0, 2);
     const std::string screen = absl::StrCat(
         "non-originating content by country: ",
-        shares.empty() ? std::string("none") : absl::StrJoin(shares, ", "),
+        shares.empty() ? absl::string_view("none") : absl::string_view(shares),
         "; regional value content ", PctPpm(rvc_ppm), "; main input ",
         main_hs.substr(0, 4), " (", main->origin_country(), ") -> product ",
         code.substr(0, 4), ": heading ",
