@@ -20,7 +20,6 @@
 //
 // Figures are ratios against baselines of the same run; timings are never a
 // test (CTest runs this briefly only so that it keeps building and running).
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -61,28 +60,6 @@ ABSL_FLAG(std::vector<std::string>, server_flags, {},
 
 namespace tradecheck::bench {
 namespace {
-
-// One fdatasync of a freshly written 4 KiB block in `dir`, `n` times:
-// what a synced WAL append costs on this disk.
-Percentiles MeasureFsync(const std::string& dir, int n) {
-  const std::string path = dir + "/fsync-probe";
-  const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_APPEND, 0600);
-  std::vector<int64_t> samples;
-  if (fd < 0) return PercentilesOf(samples);
-  std::string block(4096, 'x');
-  for (int i = 0; i < n; ++i) {
-    if (::write(fd, block.data(), block.size()) !=
-        static_cast<ssize_t>(block.size())) {
-      break;
-    }
-    const int64_t start = SteadyNanos();
-    if (::fdatasync(fd) != 0) break;
-    samples.push_back(SteadyNanos() - start);
-  }
-  ::close(fd);
-  ::unlink(path.c_str());
-  return PercentilesOf(std::move(samples));
-}
 
 struct CpuRow {
   double rps = 0;

@@ -3,6 +3,7 @@
 // rate, and an open loop (calls sent on a fixed schedule whatever the answers
 // do) for latency under a given offered load. No gRPC here: a driver gets an
 // `Issue` function that starts call number n and runs done(ok) at its end.
+// Beside them, the fdatasync probe that gives a durable answer's floor.
 //
 // The open loop measures each latency from the call's *scheduled* send time,
 // so a stall in the server or the client is charged to every call that
@@ -10,6 +11,7 @@
 #ifndef TRADECHECK_BENCH_LOAD_DRIVER_H_
 #define TRADECHECK_BENCH_LOAD_DRIVER_H_
 
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -170,6 +172,28 @@ inline OpenLoopResult OpenLoop(double rate, absl::Duration duration,
   }
   result.latency = PercentilesOf(std::move(counted));
   return result;
+}
+
+// One fdatasync of a freshly written 4 KiB block in `dir`, `n` times:
+// what a synced WAL append costs on this disk.
+inline Percentiles MeasureFsync(const std::string& dir, int n) {
+  const std::string path = dir + "/fsync-probe";
+  const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_APPEND, 0600);
+  std::vector<int64_t> samples;
+  if (fd < 0) return PercentilesOf(samples);
+  std::string block(4096, 'x');
+  for (int i = 0; i < n; ++i) {
+    if (::write(fd, block.data(), block.size()) !=
+        static_cast<ssize_t>(block.size())) {
+      break;
+    }
+    const int64_t start = SteadyNanos();
+    if (::fdatasync(fd) != 0) break;
+    samples.push_back(SteadyNanos() - start);
+  }
+  ::close(fd);
+  ::unlink(path.c_str());
+  return PercentilesOf(std::move(samples));
 }
 
 // CPU (user + system) of a whole process so far, in microseconds, from its

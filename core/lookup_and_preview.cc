@@ -42,15 +42,15 @@ std::set<std::string> RuleIds(const v1::Verdict& v) {
   return ids;
 }
 
-v1::Verdict EvaluateUnder(const rules::RuleSet& rules,
-                          const v1::Declaration& declaration) {
+}  // namespace
+
+v1::Verdict TradecheckCore::EvaluateUnder(const rules::RuleSet& rules,
+                                          const v1::Declaration& declaration) {
   v1::Verdict verdict = rules::Evaluate(rules, declaration).verdict;
   verdict.set_declaration_id(declaration.declaration_id());
   verdict.set_rule_set_revision(rules.revision());
   return verdict;
 }
-
-}  // namespace
 
 absl::StatusOr<v1::LookupMeasuresResponse> TradecheckCore::LookupMeasures(
     const Caller& caller, const v1::LookupMeasuresRequest& request) const {
@@ -106,12 +106,7 @@ void TradecheckCore::PreviewRuleSet(const Caller& caller,
                                     const v1::PreviewRuleSetRequest& request,
                                     PreviewSink emit,
                                     Callback<v1::PreviewTotals> done) {
-  if (absl::Status allowed =
-          Check(caller, Permission::kPreviewRuleSet, "PreviewRuleSet");
-      !allowed.ok()) {
-    done(allowed);
-    return;
-  }
+  if (!Permitted(caller, Permission::kPreviewRuleSet, "PreviewRuleSet", done)) return;
   // A name under the operator's --candidates_root, never a path: a caller
   // must not make the server read (and quote in errors) files elsewhere.
   absl::StatusOr<std::string> dir =

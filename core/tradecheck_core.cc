@@ -473,13 +473,10 @@ void TradecheckCore::RunCheck(const Caller& caller,
     done(ShuttingDown());
     return;
   }
-  if (absl::Status allowed =
-          Check(caller,
-                request.validate_only() ? Permission::kCheckDryRun
-                                        : Permission::kCheckBinding,
-                "CheckDeclaration");
-      !allowed.ok()) {
-    done(allowed);
+  if (!Permitted(caller,
+                 request.validate_only() ? Permission::kCheckDryRun
+                                         : Permission::kCheckBinding,
+                 "CheckDeclaration", done)) {
     return;
   }
   if (caller.role == v1::CALLER_ROLE_EXPORTER &&
@@ -593,12 +590,7 @@ void TradecheckCore::OnWorker(Callback<T> done, Work work) {
 void TradecheckCore::GetDecision(const Caller& caller,
                                  const v1::GetDecisionRequest& request,
                                  Callback<v1::Decision> done) {
-  if (absl::Status allowed =
-          Check(caller, Permission::kReadDecisions, "GetDecision");
-      !allowed.ok()) {
-    done(allowed);
-    return;
-  }
+  if (!Permitted(caller, Permission::kReadDecisions, "GetDecision", done)) return;
   if (request.decision_id().empty()) {
     done(InvalidField("decision_id", "is required"));
     return;
@@ -671,12 +663,7 @@ absl::StatusOr<v1::ListDecisionsResponse> TradecheckCore::ListDecisionsNow(
 void TradecheckCore::ListDecisions(const Caller& caller,
                                    const v1::ListDecisionsRequest& request,
                                    Callback<v1::ListDecisionsResponse> done) {
-  if (absl::Status allowed =
-          Check(caller, Permission::kReadDecisions, "ListDecisions");
-      !allowed.ok()) {
-    done(allowed);
-    return;
-  }
+  if (!Permitted(caller, Permission::kReadDecisions, "ListDecisions", done)) return;
   OnWorker(std::move(done), [this, caller, request] {
     return ListDecisionsNow(caller, request);
   });
@@ -708,12 +695,7 @@ absl::StatusOr<v1::SummarizeDecisionsResponse> TradecheckCore::SummarizeNow(
 void TradecheckCore::SummarizeDecisions(
     const Caller& caller, const v1::SummarizeDecisionsRequest& request,
     Callback<v1::SummarizeDecisionsResponse> done) {
-  if (absl::Status allowed =
-          Check(caller, Permission::kSummarize, "SummarizeDecisions");
-      !allowed.ok()) {
-    done(allowed);
-    return;
-  }
+  if (!Permitted(caller, Permission::kSummarize, "SummarizeDecisions", done)) return;
   v1::ListDecisionsRequest as_list;
   *as_list.mutable_filter() = request.filter();
   if (absl::Status valid = ValidateListRequest(as_list, *rules_->Current());
@@ -748,15 +730,10 @@ absl::StatusOr<v1::ReevaluateDecisionResponse> TradecheckCore::ReevaluateNow(
                       rules_->ForRevision(decision.rule_set_revision()));
   std::shared_ptr<const rules::RuleSet> current = rules_->Current();
 
-  auto evaluate = [&decision](const rules::RuleSet& rules) {
-    v1::Verdict verdict = rules::Evaluate(rules, decision.declaration()).verdict;
-    verdict.set_declaration_id(decision.declaration().declaration_id());
-    verdict.set_rule_set_revision(rules.revision());
-    return verdict;
-  };
   v1::ReevaluateDecisionResponse response;
   const v1::Verdict stored = EngineView(decision.verdict());
-  *response.mutable_original_revision_verdict() = evaluate(*original);
+  *response.mutable_original_revision_verdict() =
+      EvaluateUnder(*original, decision.declaration());
   // Byte for byte, audit fields aside. One known exception: a quota
   // shortfall is written into the verdict at commit time from the balance
   // then, which is not an input of the engine, so such a record reports
@@ -765,7 +742,8 @@ absl::StatusOr<v1::ReevaluateDecisionResponse> TradecheckCore::ReevaluateNow(
       SerializeDeterministic(response.original_revision_verdict()) ==
       SerializeDeterministic(stored));
   response.set_current_revision(current->revision());
-  *response.mutable_current_revision_verdict() = evaluate(*current);
+  *response.mutable_current_revision_verdict() =
+      EvaluateUnder(*current, decision.declaration());
   for (std::string& change :
        DescribeChanges(stored, response.current_revision_verdict())) {
     response.add_changes(std::move(change));
@@ -777,12 +755,7 @@ absl::StatusOr<v1::ReevaluateDecisionResponse> TradecheckCore::ReevaluateNow(
 void TradecheckCore::ListRetroactiveImpacts(
     const Caller& caller, const v1::ListRetroactiveImpactsRequest& request,
     Callback<v1::ListRetroactiveImpactsResponse> done) {
-  if (absl::Status allowed =
-          Check(caller, Permission::kReadImpacts, "ListRetroactiveImpacts");
-      !allowed.ok()) {
-    done(allowed);
-    return;
-  }
+  if (!Permitted(caller, Permission::kReadImpacts, "ListRetroactiveImpacts", done)) return;
   OnWorker(std::move(done),
            [this, request]()
                -> absl::StatusOr<v1::ListRetroactiveImpactsResponse> {
@@ -802,12 +775,7 @@ void TradecheckCore::ListRetroactiveImpacts(
 void TradecheckCore::GetRetroactiveImpact(
     const Caller& caller, const v1::GetRetroactiveImpactRequest& request,
     Callback<v1::GetRetroactiveImpactResponse> done) {
-  if (absl::Status allowed =
-          Check(caller, Permission::kReadImpacts, "GetRetroactiveImpact");
-      !allowed.ok()) {
-    done(allowed);
-    return;
-  }
+  if (!Permitted(caller, Permission::kReadImpacts, "GetRetroactiveImpact", done)) return;
   if (request.impact_id().empty()) {
     done(InvalidField("impact_id", "is required"));
     return;
@@ -827,12 +795,7 @@ void TradecheckCore::GetRetroactiveImpact(
 void TradecheckCore::ReevaluateDecision(
     const Caller& caller, const v1::ReevaluateDecisionRequest& request,
     Callback<v1::ReevaluateDecisionResponse> done) {
-  if (absl::Status allowed =
-          Check(caller, Permission::kReevaluate, "ReevaluateDecision");
-      !allowed.ok()) {
-    done(allowed);
-    return;
-  }
+  if (!Permitted(caller, Permission::kReevaluate, "ReevaluateDecision", done)) return;
   if (request.decision_id().empty()) {
     done(InvalidField("decision_id", "is required"));
     return;
@@ -845,12 +808,7 @@ void TradecheckCore::ReevaluateDecision(
 void TradecheckCore::VerifyTrail(const Caller& caller,
                                  const v1::VerifyTrailRequest& request,
                                  Callback<v1::VerifyTrailResponse> done) {
-  if (absl::Status allowed =
-          Check(caller, Permission::kVerifyTrail, "VerifyTrail");
-      !allowed.ok()) {
-    done(allowed);
-    return;
-  }
+  if (!Permitted(caller, Permission::kVerifyTrail, "VerifyTrail", done)) return;
   if (!v1::TrailStream_IsValid(request.stream())) {
     done(InvalidField("stream", absl::StrCat("unknown value ", request.stream())));
     return;
@@ -910,12 +868,7 @@ void TradecheckCore::GetSignedTreeHead(
     Callback<v1::SignedTreeHead> done) {
   // A head holds sizes and hashes only: every role that reads decisions
   // may hold the server to it.
-  if (absl::Status allowed =
-          Check(caller, Permission::kReadDecisions, "GetSignedTreeHead");
-      !allowed.ok()) {
-    done(allowed);
-    return;
-  }
+  if (!Permitted(caller, Permission::kReadDecisions, "GetSignedTreeHead", done)) return;
   if (!v1::TrailStream_IsValid(request.stream())) {
     done(InvalidField("stream", absl::StrCat("unknown value ", request.stream())));
     return;
@@ -935,12 +888,7 @@ void TradecheckCore::GetSignedTreeHead(
 void TradecheckCore::GetInclusionProof(
     const Caller& caller, const v1::GetInclusionProofRequest& request,
     Callback<v1::GetInclusionProofResponse> done) {
-  if (absl::Status allowed =
-          Check(caller, Permission::kReadDecisions, "GetInclusionProof");
-      !allowed.ok()) {
-    done(allowed);
-    return;
-  }
+  if (!Permitted(caller, Permission::kReadDecisions, "GetInclusionProof", done)) return;
   if (request.decision_id().empty()) {
     done(InvalidField("decision_id", "is required"));
     return;
@@ -973,12 +921,7 @@ void TradecheckCore::GetInclusionProof(
 void TradecheckCore::GetConsistencyProof(
     const Caller& caller, const v1::GetConsistencyProofRequest& request,
     Callback<v1::GetConsistencyProofResponse> done) {
-  if (absl::Status allowed =
-          Check(caller, Permission::kReadDecisions, "GetConsistencyProof");
-      !allowed.ok()) {
-    done(allowed);
-    return;
-  }
+  if (!Permitted(caller, Permission::kReadDecisions, "GetConsistencyProof", done)) return;
   if (!v1::TrailStream_IsValid(request.stream())) {
     done(InvalidField("stream", absl::StrCat("unknown value ", request.stream())));
     return;
@@ -1071,12 +1014,7 @@ std::vector<std::string> TradecheckCore::InstrumentsPastReview() const {
 
 void TradecheckCore::ReloadRuleSet(const Caller& caller,
                                    Callback<v1::ReloadRuleSetResponse> done) {
-  if (absl::Status allowed =
-          Check(caller, Permission::kReloadRuleSet, "ReloadRuleSet");
-      !allowed.ok()) {
-    done(allowed);
-    return;
-  }
+  if (!Permitted(caller, Permission::kReloadRuleSet, "ReloadRuleSet", done)) return;
   OnWorker(std::move(done),
            [this, caller]() -> absl::StatusOr<v1::ReloadRuleSetResponse> {
              TC_ASSIGN_OR_RETURN(RuleSetHolder::ReloadResult result,
@@ -1100,12 +1038,7 @@ void TradecheckCore::RecordImpactSinceLastRun(
 void TradecheckCore::CreateBackup(const Caller& caller,
                                   const v1::CreateBackupRequest& request,
                                   Callback<v1::CreateBackupResponse> done) {
-  if (absl::Status allowed =
-          Check(caller, Permission::kCreateBackup, "CreateBackup");
-      !allowed.ok()) {
-    done(allowed);
-    return;
-  }
+  if (!Permitted(caller, Permission::kCreateBackup, "CreateBackup", done)) return;
   absl::StatusOr<std::string> path =
       ResolveBackupPath(backup_root_, "directory", request.directory());
   if (!path.ok()) {

@@ -303,6 +303,16 @@ class TradecheckCore {
   // Authorize(), logging a denial. `what` names the call for the log.
   absl::Status Check(const Caller& caller, Permission permission,
                      absl::string_view what) const;
+  // Check() for a call that answers through `done`: false (and `done`
+  // answered with the denial) when the caller may not.
+  template <typename T>
+  bool Permitted(const Caller& caller, Permission permission,
+                 absl::string_view what, Callback<T>& done) const {
+    absl::Status allowed = Check(caller, permission, what);
+    if (allowed.ok()) return true;
+    done(std::move(allowed));
+    return false;
+  }
   // Logs a denied attempt (one line).
   void LogDenied(const Caller& caller, absl::string_view what,
                  const absl::Status& status) const;
@@ -340,6 +350,11 @@ class TradecheckCore {
       const PreviewSink& emit) const;
   // After a reload that changed the revision: the retroactive-impact walk
   // and record, filling the response's retroactive_* fields. Blocking.
+  // The verdict `rules` gives `declaration`, without the quota balance
+  // (a re-evaluation's view): the engine's, with the declaration id and
+  // the revision a stored verdict carries. Never records anything.
+  static v1::Verdict EvaluateUnder(const rules::RuleSet& rules,
+                                   const v1::Declaration& declaration);
   // RecordImpactSinceLastRun's work. Blocking.
   absl::StatusOr<v1::ReloadRuleSetResponse> ImpactSinceLastRunNow();
   // Then keeps the new revision as the store's active one, unless the
