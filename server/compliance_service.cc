@@ -59,13 +59,16 @@ grpc::ByteBuffer Serialize(const T& message) {
   return grpc::ByteBuffer(&owned, 1);
 }
 
-// FinishUnary for a raw method: serializes the response into `response`.
-template <typename T>
-Callback<T> FinishRaw(grpc::ServerUnaryReactor* reactor,
-                      grpc::ByteBuffer* response) {
-  return [reactor, response](absl::StatusOr<T> result) {
-    if (result.ok()) *response = Serialize(*result);
-    reactor->Finish(ToGrpcStatus(result.status()));
+// FinishUnary for a raw method answered with its wire bytes
+// (TradecheckCore::CheckDeclarationWire): sent as they are, in one slice.
+Callback<std::string> FinishWire(grpc::ServerUnaryReactor* reactor,
+                                 grpc::ByteBuffer* response) {
+  return [reactor, response](absl::StatusOr<std::string> bytes) {
+    if (bytes.ok()) {
+      grpc::Slice slice(*bytes);
+      *response = grpc::ByteBuffer(&slice, 1);
+    }
+    reactor->Finish(ToGrpcStatus(bytes.status()));
   };
 }
 
@@ -277,9 +280,8 @@ class ComplianceServiceImpl final : public RawService {
       reactor->Finish(ToGrpcStatus(request.status()));
       return reactor;
     }
-    core_->CheckDeclaration(
-        callers_->Of(context), *request,
-        FinishRaw<v1::CheckDeclarationResponse>(reactor, response));
+    core_->CheckDeclarationWire(callers_->Of(context), *request,
+                                FinishWire(reactor, response));
     return reactor;
   }
 

@@ -1437,7 +1437,7 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(Pending& pending,
   d.set_previous_hash(chain.head_hash.empty()
                           ? GenesisHashHex()
                           : absl::BytesToHexString(chain.head_hash));
-  const std::string entry = EntryBytesClearingHashes(&d);
+  std::string entry = EntryBytesClearingHashes(&d);
   const std::string hash = LeafHash(entry);
   d.set_record_hash(absl::BytesToHexString(hash));
   verdict.set_record_hash(d.record_hash());
@@ -1469,6 +1469,7 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(Pending& pending,
   ++state.records;
   ++state.stream_records[StreamIndex(stream)];
   state.stream_bytes[StreamIndex(stream)] += entry.size();
+  result.record = std::move(entry);  // the batch holds its own copy
   return result;
 }
 

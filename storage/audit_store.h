@@ -157,6 +157,10 @@ struct AppendResult {
   // declaration content already existed: it is returned unchanged and
   // nothing is written.
   bool replayed = false;
+  // The record's bytes as written (`decision` serialized with both record
+  // hashes cleared, hashing.h), so a caller can answer with the verdict's
+  // bytes instead of serializing it again. Empty for a replay.
+  std::string record;
 };
 
 // Called exactly once per Append, on the writer thread, after the record is
