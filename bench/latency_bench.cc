@@ -34,6 +34,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -42,6 +43,7 @@
 #include "bench/load_driver.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "httplib.h"
 #include "tests/e2e/e2e_util.h"
 #include "tests/testing/server_process.h"
 #include "tradecheck/v1/compliance_service.grpc.pb.h"
@@ -60,6 +62,56 @@ ABSL_FLAG(std::vector<std::string>, server_flags, {},
 
 namespace tradecheck::bench {
 namespace {
+
+// Sums and counts of the store's group-commit histograms on the server's
+// /metrics: where its part of a durable check's wait goes.
+struct CommitTimes {
+  double queue = 0, stage = 0, write = 0;  // seconds, summed
+  double commits = 0, records = 0;
+};
+
+CommitTimes ScrapeCommitTimes(int port) {
+  CommitTimes t;
+  if (port <= 0) return t;
+  httplib::Client client("127.0.0.1", port);
+  const httplib::Result response = client.Get("/metrics");
+  if (!response || response->status != 200) return t;
+  for (absl::string_view line : absl::StrSplit(response->body, '\n')) {
+    const size_t space = line.rfind(' ');
+    double value = 0;
+    if (space == absl::string_view::npos ||
+        !absl::SimpleAtod(line.substr(space + 1), &value)) {
+      continue;
+    }
+    const absl::string_view name = line.substr(0, space);
+    if (name == "tradecheck_group_commit_queue_seconds_sum") {
+      t.queue = value;
+    } else if (name == "tradecheck_group_commit_stage_seconds_sum") {
+      t.stage = value;
+    } else if (name == "tradecheck_group_commit_stage_seconds_count") {
+      t.commits = value;
+    } else if (name == "tradecheck_group_commit_records_sum") {
+      t.records = value;
+    } else if (absl::StartsWith(name,
+                                "tradecheck_group_commit_write_seconds_sum")) {
+      t.write += value;
+    }
+  }
+  return t;
+}
+
+// Mean queue wait (of each group commit's oldest record), staging and
+// write per group commit between two scrapes.
+void PrintCommitTimes(const CommitTimes& before, const CommitTimes& after) {
+  const double n = after.commits - before.commits;
+  if (n <= 0) return;
+  std::printf("  %-12s per group commit (%.0f of %.1f records, the server's "
+              "/metrics): queue %.0f  staging %.0f  write %.0f us (means)\n",
+              "", n, (after.records - before.records) / n,
+              1e6 * (after.queue - before.queue) / n,
+              1e6 * (after.stage - before.stage) / n,
+              1e6 * (after.write - before.write) / n);
+}
 
 struct CpuRow {
   double rps = 0;
@@ -121,6 +173,7 @@ int Main() {
     return 1;
   }
   std::unique_ptr<testing::ServerProcess> server = std::move(*started);
+  const int metrics_port = server->metrics_port();
 
   const auto channels = OpenChannels(server->address(),
                                      absl::GetFlag(FLAGS_channels),
@@ -210,8 +263,10 @@ int Main() {
     std::printf(" %d %% of max durable:\n", percent);
     const OpenLoopResult n = OpenLoop(rate, duration, warmup, noop);
     PrintLatency("do-nothing", n);
+    const CommitTimes commits_before = ScrapeCommitTimes(metrics_port);
     const OpenLoopResult c = OpenLoop(rate, duration, warmup, check);
     PrintLatency("durable", c);
+    PrintCommitTimes(commits_before, ScrapeCommitTimes(metrics_port));
     std::fflush(stdout);
     failed = failed || n.failures > 0 || c.failures > 0;
     if (percent == 50) {

@@ -310,30 +310,13 @@ std::map<std::string, double> Scrape(int port) {
   return samples;
 }
 
-// The metrics port the server logged ("metrics on 127.0.0.1:N").
-int MetricsPort(const std::string& log) {
-  std::string port;
-  for (absl::string_view line : absl::StrSplit(log, '\n')) {
-    const size_t at = line.find("metrics on 127.0.0.1:");
-    if (at == absl::string_view::npos) continue;
-    absl::string_view rest = line.substr(at + 21);
-    while (!rest.empty() && absl::ascii_isdigit(rest.front())) {
-      port += rest.front();
-      rest.remove_prefix(1);
-    }
-    break;
-  }
-  int value = 0;
-  return absl::SimpleAtoi(port, &value) ? value : 0;
-}
-
 // The real server under a little load, scraped, and every count compared
 // with what was sent and what came back.
 TEST(MetricsTest, ScrapeCountsMatchWhatWasSent) {
   ServerProcessOptions options;
   options.extra_flags = {"--metrics_listen=127.0.0.1:0"};
   TC_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start(options));
-  const int port = MetricsPort(server->log());
+  const int port = server->metrics_port();
   ASSERT_GT(port, 0) << server->log();
 
   auto channel = Connect(server->address());
@@ -427,7 +410,7 @@ TEST(MetricsTest, BatchAndStreamVerdictsAreCounted) {
   ServerProcessOptions options;
   options.extra_flags = {"--metrics_listen=127.0.0.1:0"};
   TC_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start(options));
-  const int port = MetricsPort(server->log());
+  const int port = server->metrics_port();
   ASSERT_GT(port, 0) << server->log();
   auto compliance = v1::ComplianceService::NewStub(Connect(server->address()));
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -133,6 +134,18 @@ ServerProcess::~ServerProcess() {
 }
 
 std::string ServerProcess::log() const { return ReadFile(log_path_); }
+
+int ServerProcess::metrics_port() const {
+  const std::string text = log();
+  const std::string marker = "metrics on 127.0.0.1:";
+  const size_t at = text.find(marker);
+  if (at == std::string::npos) return 0;
+  const size_t first = at + marker.size();
+  size_t end = first;
+  while (end < text.size() && absl::ascii_isdigit(text[end])) ++end;
+  int port = 0;
+  return absl::SimpleAtoi(text.substr(first, end - first), &port) ? port : 0;
+}
 
 absl::Status ServerProcess::Signal(int signal) {
   if (!running_) return absl::FailedPreconditionError("server not running");

@@ -59,6 +59,9 @@ class ServerProcess {
   const std::string& agreements_dir() const { return options_.agreements_dir; }
   // Everything the server wrote to stderr so far.
   std::string log() const;
+  // The port of its metrics endpoint, from the line it logs at start
+  // ("metrics on 127.0.0.1:N"); 0 when it logged none.
+  int metrics_port() const;
 
   // Sends `signal` to the server (e.g. SIGHUP to reload).
   absl::Status Signal(int signal);
