@@ -105,4 +105,25 @@ absl::StatusOr<std::string> CheckResponseFromRecord(absl::string_view record,
   return response;
 }
 
+std::string CheckResultWithResponse(uint64_t index,
+                                    absl::string_view declaration_id,
+                                    absl::string_view response) {
+  v1::CheckResult head;
+  head.set_index(index);
+  head.set_declaration_id(std::string(declaration_id));
+  std::string out;
+  out.reserve(head.ByteSizeLong() + response.size() + 8);
+  head.AppendToString(&out);
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.WriteTag(WireFormatLite::MakeTag(
+        v1::CheckResult::kResponseFieldNumber,
+        WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+    coded.WriteVarint32(static_cast<uint32_t>(response.size()));
+    coded.WriteRaw(response.data(), static_cast<int>(response.size()));
+  }
+  return out;
+}
+
 }  // namespace tradecheck
