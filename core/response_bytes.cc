@@ -54,6 +54,14 @@ bool Read(absl::string_view message, int field, int before, Layout* out) {
   }
 }
 
+// The tag and length of field `number` holding `size` bytes (which follow).
+void WriteHeader(google::protobuf::io::CodedOutputStream* out, int number,
+                 size_t size) {
+  out->WriteTag(WireFormatLite::MakeTag(
+      number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+  out->WriteVarint32(static_cast<uint32_t>(size));
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> CheckResponseFromRecord(absl::string_view record,
@@ -75,10 +83,7 @@ absl::StatusOr<std::string> CheckResponseFromRecord(absl::string_view record,
   if (!record_hash.empty()) {
     google::protobuf::io::StringOutputStream stream(&hash_field);
     google::protobuf::io::CodedOutputStream out(&stream);
-    out.WriteTag(WireFormatLite::MakeTag(
-        v1::Verdict::kRecordHashFieldNumber,
-        WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
-    out.WriteVarint32(static_cast<uint32_t>(record_hash.size()));
+    WriteHeader(&out, v1::Verdict::kRecordHashFieldNumber, record_hash.size());
     out.WriteRaw(record_hash.data(), static_cast<int>(record_hash.size()));
   }
   const size_t verdict_size = verdict.size() + hash_field.size();
@@ -87,10 +92,8 @@ absl::StatusOr<std::string> CheckResponseFromRecord(absl::string_view record,
   {
     google::protobuf::io::StringOutputStream stream(&response);
     google::protobuf::io::CodedOutputStream out(&stream);
-    out.WriteTag(WireFormatLite::MakeTag(
-        v1::CheckDeclarationResponse::kVerdictFieldNumber,
-        WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
-    out.WriteVarint32(static_cast<uint32_t>(verdict_size));
+    WriteHeader(&out, v1::CheckDeclarationResponse::kVerdictFieldNumber,
+                verdict_size);
     out.WriteRaw(verdict.data(), static_cast<int>(fields.first_after));
     out.WriteRaw(hash_field.data(), static_cast<int>(hash_field.size()));
     out.WriteRaw(verdict.data() + fields.first_after,
@@ -103,6 +106,25 @@ absl::StatusOr<std::string> CheckResponseFromRecord(absl::string_view record,
     }
   }
   return response;
+}
+
+std::string CheckResultWithResponse(uint64_t index,
+                                    absl::string_view declaration_id,
+                                    absl::string_view response) {
+  v1::CheckResult head;
+  head.set_index(index);
+  head.set_declaration_id(std::string(declaration_id));
+  std::string out;
+  out.reserve(head.ByteSizeLong() + response.size() + 8);
+  head.AppendToString(&out);
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    WriteHeader(&coded, v1::CheckResult::kResponseFieldNumber,
+                response.size());
+    coded.WriteRaw(response.data(), static_cast<int>(response.size()));
+  }
+  return out;
 }
 
 }  // namespace tradecheck

@@ -13,6 +13,7 @@
 #ifndef TRADECHECK_CORE_RESPONSE_BYTES_H_
 #define TRADECHECK_CORE_RESPONSE_BYTES_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -25,6 +26,14 @@ namespace tradecheck {
 absl::StatusOr<std::string> CheckResponseFromRecord(absl::string_view record,
                                                     absl::string_view record_hash,
                                                     bool replayed);
+
+// The wire bytes of a stream's CheckResult holding `response` (the wire
+// bytes of a CheckDeclarationResponse, as CheckResponseFromRecord makes
+// them): the index and the declaration id serialized, the response
+// appended as it is. Byte for byte the typed CheckResult serialized.
+std::string CheckResultWithResponse(uint64_t index,
+                                    absl::string_view declaration_id,
+                                    absl::string_view response);
 
 }  // namespace tradecheck
 

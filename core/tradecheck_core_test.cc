@@ -166,6 +166,17 @@ TEST_F(TradecheckCoreTest, AResponseFromARecordIsTheResponseSerialized) {
   }
   EXPECT_THAT(CheckResponseFromRecord("not a record", "h", false),
               StatusIs(absl::StatusCode::kInternal));
+  // A stream's result around those bytes, as the typed one serializes.
+  for (const uint64_t index : {uint64_t{0}, uint64_t{300}}) {
+    for (const std::string id : {"", "CORE-WIRE-2"}) {
+      v1::CheckResult expected;
+      expected.set_index(index);
+      expected.set_declaration_id(id);
+      *expected.mutable_response() = checked;
+      EXPECT_EQ(CheckResultWithResponse(index, id, checked.SerializeAsString()),
+                expected.SerializeAsString());
+    }
+  }
 }
 
 TEST_F(TradecheckCoreTest, ReloadSwapsRevisionAndOldDecisionsStillReevaluate) {

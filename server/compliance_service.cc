@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "core/response_bytes.h"
 #include "server/grpc_util.h"
 #include "server/services.h"
 #include "tradecheck/v1/compliance_service.grpc.pb.h"
@@ -59,15 +60,18 @@ grpc::ByteBuffer Serialize(const T& message) {
   return grpc::ByteBuffer(&owned, 1);
 }
 
+// Wire bytes made elsewhere, sent as they are, in one slice.
+grpc::ByteBuffer BufferOf(const std::string& bytes) {
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
 // FinishUnary for a raw method answered with its wire bytes
-// (TradecheckCore::CheckDeclarationWire): sent as they are, in one slice.
+// (TradecheckCore::CheckDeclarationWire).
 Callback<std::string> FinishWire(grpc::ServerUnaryReactor* reactor,
                                  grpc::ByteBuffer* response) {
   return [reactor, response](absl::StatusOr<std::string> bytes) {
-    if (bytes.ok()) {
-      grpc::Slice slice(*bytes);
-      *response = grpc::ByteBuffer(&slice, 1);
-    }
+    if (bytes.ok()) *response = BufferOf(*bytes);
     reactor->Finish(ToGrpcStatus(bytes.status()));
   };
 }
@@ -135,10 +139,12 @@ class StreamCheckReactor final
       ++in_flight_;
     }
     std::string id = request->declaration().declaration_id();
-    core_->CheckDeclaration(
-        caller_, *request,
-        [this, index, id](absl::StatusOr<v1::CheckDeclarationResponse> r) {
-          grpc::ByteBuffer result = Serialize(ToResult(index, id, std::move(r)));
+    core_->CheckDeclarationWire(
+        caller_, *request, [this, index, id](absl::StatusOr<std::string> r) {
+          // The answer's bytes as the core made them from the record.
+          grpc::ByteBuffer result =
+              r.ok() ? BufferOf(CheckResultWithResponse(index, id, *r))
+                     : Serialize(ToResult(index, id, r.status()));
           bool finish;
           {
             absl::MutexLock lock(&mu_);
