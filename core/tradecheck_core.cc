@@ -453,16 +453,19 @@ void TradecheckCore::CheckDeclarationWire(
                done(result.status());
                return;
              }
-             absl::StatusOr<std::string> bytes = absl::InternalError("");
              if (!result->record.empty()) {
-               bytes = CheckResponseFromRecord(
+               absl::StatusOr<std::string> bytes = CheckResponseFromRecord(
                    result->record, result->decision.verdict().record_hash(),
                    result->replayed);
+               if (bytes.ok()) {
+                 done(std::move(bytes));
+                 return;
+               }
              }
              // A replay (the record was read, not written) and the no-store
-             // benchmark build have no record's bytes to reuse.
-             done(bytes.ok() ? *std::move(bytes)
-                             : ResponseOf(*result).SerializeAsString());
+             // benchmark build have no record's bytes to reuse; a record
+             // that did not read (never seen) is answered the typed way.
+             done(ResponseOf(*result).SerializeAsString());
            });
 }
 
