@@ -21,6 +21,7 @@
 #include "core/decision_summary.h"
 #include "core/declaration_validator.h"
 #include "core/errors.h"
+#include "core/response_bytes.h"
 #include "rules/engine.h"
 #include "storage/decision_index.h"
 #include "storage/keys.h"
@@ -416,9 +417,61 @@ void TradecheckCore::CheckDeclaration(
   CheckDeclaration(local, request, std::move(done));
 }
 
+namespace {
+
+// The typed answer to a check from the store's result (the verdict moved).
+v1::CheckDeclarationResponse ResponseOf(storage::AppendResult& result) {
+  v1::CheckDeclarationResponse response;
+  *response.mutable_verdict() = std::move(*result.decision.mutable_verdict());
+  response.set_replayed(result.replayed);
+  return response;
+}
+
+}  // namespace
+
 void TradecheckCore::CheckDeclaration(
     const Caller& caller, const v1::CheckDeclarationRequest& request,
     Callback<v1::CheckDeclarationResponse> done) {
+  RunCheck(caller, request,
+           [done = std::move(done)](
+               absl::StatusOr<storage::AppendResult> result) {
+             if (result.ok()) {
+               done(ResponseOf(*result));
+             } else {
+               done(result.status());
+             }
+           });
+}
+
+void TradecheckCore::CheckDeclarationWire(
+    const Caller& caller, const v1::CheckDeclarationRequest& request,
+    Callback<std::string> done) {
+  RunCheck(caller, request,
+           [done = std::move(done)](
+               absl::StatusOr<storage::AppendResult> result) {
+             if (!result.ok()) {
+               done(result.status());
+               return;
+             }
+             if (!result->record.empty()) {
+               absl::StatusOr<std::string> bytes = CheckResponseFromRecord(
+                   result->record, result->decision.verdict().record_hash(),
+                   result->replayed);
+               if (bytes.ok()) {
+                 done(std::move(bytes));
+                 return;
+               }
+             }
+             // A replay (the record was read, not written) and the no-store
+             // benchmark build have no record's bytes to reuse; a record
+             // that did not read (never seen) is answered the typed way.
+             done(ResponseOf(*result).SerializeAsString());
+           });
+}
+
+void TradecheckCore::RunCheck(const Caller& caller,
+                              const v1::CheckDeclarationRequest& request,
+                              Callback<storage::AppendResult> done) {
   if (shut_down_.load()) {
     done(ShuttingDown());
     return;
@@ -459,9 +512,9 @@ void TradecheckCore::CheckDeclaration(
   }
   rules::Evaluation evaluation = rules::Evaluate(*rules, declaration);
   if (benchmark_skip_store_) {
-    v1::CheckDeclarationResponse response;
-    *response.mutable_verdict() = std::move(evaluation.verdict);
-    done(std::move(response));
+    storage::AppendResult unrecorded;
+    *unrecorded.decision.mutable_verdict() = std::move(evaluation.verdict);
+    done(std::move(unrecorded));
     return;
   }
 
@@ -505,22 +558,14 @@ void TradecheckCore::CheckDeclaration(
             done(WithRetryInfo(result.status(), kStoreRetryDelay));
             return;
           }
-          if (!result.ok()) {
-            done(result.status());
-            return;
-          }
-          v1::CheckDeclarationResponse response;
-          *response.mutable_verdict() =
-              std::move(*result->decision.mutable_verdict());
-          response.set_replayed(result->replayed);
-          done(std::move(response));
+          done(std::move(result));
         });
       });
 }
 
-void TradecheckCore::FinishConflict(
-    const std::string& declaration_id, absl::Status status,
-    Callback<v1::CheckDeclarationResponse> done) {
+void TradecheckCore::FinishConflict(const std::string& declaration_id,
+                                    absl::Status status,
+                                    Callback<storage::AppendResult> done) {
   // On a worker: looking the holder up is a store read.
   workers_->Schedule([this, declaration_id, status = std::move(status),
                       done = std::move(done)]() {

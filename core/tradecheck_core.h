@@ -140,6 +140,14 @@ class TradecheckCore {
   void CheckDeclaration(const v1::CheckDeclarationRequest& request,
                         const std::string& caller,
                         Callback<v1::CheckDeclarationResponse> done);
+  // The same check, answered with the CheckDeclarationResponse's wire bytes
+  // for a server that sends them as they are: the verdict's bytes are the
+  // audit record's as the store wrote them, with the record hash added
+  // (response_bytes.h), so a check serializes its verdict once instead of
+  // once for the record and again for the answer. Same errors.
+  void CheckDeclarationWire(const Caller& caller,
+                            const v1::CheckDeclarationRequest& request,
+                            Callback<std::string> done);
   // OK when the caller may make checks of some kind: batches and streams
   // are refused as a whole otherwise (each item is still authorized).
   absl::Status AuthorizeAnyCheck(const Caller& caller) const;
@@ -354,8 +362,13 @@ class TradecheckCore {
   void RecordRetroactiveImpact(const Caller& caller,
                                const RuleSetHolder::ReloadResult& reload,
                                v1::ReloadRuleSetResponse* response);
+  // Both CheckDeclaration answers are made from this: the store's result
+  // (in the no-store benchmark build, the verdict alone) or the error.
+  void RunCheck(const Caller& caller,
+                const v1::CheckDeclarationRequest& request,
+                Callback<storage::AppendResult> done);
   void FinishConflict(const std::string& declaration_id, absl::Status status,
-                      Callback<v1::CheckDeclarationResponse> done);
+                      Callback<storage::AppendResult> done);
 
   const Clock* const clock_;
   std::atomic<bool> shut_down_{false};

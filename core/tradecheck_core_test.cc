@@ -13,6 +13,8 @@
 #include "common/testing/status_matchers.h"
 #include "common/testing/temp_dir.h"
 #include "core/errors.h"
+#include "core/response_bytes.h"
+#include "common/proto_bytes.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
@@ -114,6 +116,67 @@ TEST_F(TradecheckCoreTest, ACheckIsRecordedAndReevaluatesIdentically) {
   EXPECT_TRUE(again.matches_stored());
   EXPECT_TRUE(again.changes().empty()) << again.changes(0);
   EXPECT_EQ(again.current_revision(), response.verdict().rule_set_revision());
+}
+
+// The wire answer takes the verdict's bytes from the audit record; it must
+// be byte for byte the typed answer serialized, for a new decision and for
+// a replay, and hold the verdict the store gives back.
+TEST_F(TradecheckCoreTest, TheWireAnswerIsTheTypedAnswerSerialized) {
+  const v1::CheckDeclarationRequest request = VietnamLaptops("CORE-WIRE-1");
+  for (const bool replay : {false, true}) {
+    TC_ASSERT_OK_AND_ASSIGN(std::string wire, Wait<std::string>([&](auto d) {
+                              core_->CheckDeclarationWire(Caller::Local(),
+                                                          request, d);
+                            }));
+    v1::CheckDeclarationResponse parsed;
+    ASSERT_TRUE(parsed.ParseFromString(wire));
+    EXPECT_EQ(parsed.replayed(), replay);
+    EXPECT_FALSE(parsed.verdict().record_hash().empty());
+    EXPECT_EQ(parsed.SerializeAsString(), wire);
+    v1::GetDecisionRequest get;
+    get.set_decision_id(parsed.verdict().decision_id());
+    TC_ASSERT_OK_AND_ASSIGN(v1::Decision stored,
+                            Wait<v1::Decision>([&](auto d) {
+                              core_->GetDecision(Caller::Local(), get, d);
+                            }));
+    EXPECT_EQ(stored.verdict().SerializeAsString(),
+              parsed.verdict().SerializeAsString());
+  }
+}
+
+// The splice itself, on a record laid out as the store writes it (every
+// verdict field set, the record hash cleared), with and without a replay.
+TEST_F(TradecheckCoreTest, AResponseFromARecordIsTheResponseSerialized) {
+  TC_ASSERT_OK_AND_ASSIGN(auto checked, Check(VietnamLaptops("CORE-WIRE-2")));
+  v1::Decision decision;
+  decision.set_decision_id(checked.verdict().decision_id());
+  *decision.mutable_declaration() = VietnamLaptops("CORE-WIRE-2").declaration();
+  *decision.mutable_verdict() = checked.verdict();
+  decision.mutable_verdict()->clear_record_hash();
+  decision.set_caller("someone");
+  const std::string record = SerializeDeterministic(decision);
+  for (const bool replayed : {false, true}) {
+    TC_ASSERT_OK_AND_ASSIGN(
+        std::string bytes,
+        CheckResponseFromRecord(record, checked.verdict().record_hash(),
+                                replayed));
+    v1::CheckDeclarationResponse expected = checked;
+    expected.set_replayed(replayed);
+    EXPECT_EQ(bytes, expected.SerializeAsString());
+  }
+  EXPECT_THAT(CheckResponseFromRecord("not a record", "h", false),
+              StatusIs(absl::StatusCode::kInternal));
+  // A stream's result around those bytes, as the typed one serializes.
+  for (const uint64_t index : {uint64_t{0}, uint64_t{300}}) {
+    for (const std::string id : {"", "CORE-WIRE-2"}) {
+      v1::CheckResult expected;
+      expected.set_index(index);
+      expected.set_declaration_id(id);
+      *expected.mutable_response() = checked;
+      EXPECT_EQ(CheckResultWithResponse(index, id, checked.SerializeAsString()),
+                expected.SerializeAsString());
+    }
+  }
 }
 
 TEST_F(TradecheckCoreTest, ReloadSwapsRevisionAndOldDecisionsStillReevaluate) {

@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "core/response_bytes.h"
 #include "server/grpc_util.h"
 #include "server/services.h"
 #include "tradecheck/v1/compliance_service.grpc.pb.h"
@@ -59,13 +60,19 @@ grpc::ByteBuffer Serialize(const T& message) {
   return grpc::ByteBuffer(&owned, 1);
 }
 
-// FinishUnary for a raw method: serializes the response into `response`.
-template <typename T>
-Callback<T> FinishRaw(grpc::ServerUnaryReactor* reactor,
-                      grpc::ByteBuffer* response) {
-  return [reactor, response](absl::StatusOr<T> result) {
-    if (result.ok()) *response = Serialize(*result);
-    reactor->Finish(ToGrpcStatus(result.status()));
+// Wire bytes made elsewhere, sent as they are, in one slice.
+grpc::ByteBuffer BufferOf(const std::string& bytes) {
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+// FinishUnary for a raw method answered with its wire bytes
+// (TradecheckCore::CheckDeclarationWire).
+Callback<std::string> FinishWire(grpc::ServerUnaryReactor* reactor,
+                                 grpc::ByteBuffer* response) {
+  return [reactor, response](absl::StatusOr<std::string> bytes) {
+    if (bytes.ok()) *response = BufferOf(*bytes);
+    reactor->Finish(ToGrpcStatus(bytes.status()));
   };
 }
 
@@ -132,10 +139,12 @@ class StreamCheckReactor final
       ++in_flight_;
     }
     std::string id = request->declaration().declaration_id();
-    core_->CheckDeclaration(
-        caller_, *request,
-        [this, index, id](absl::StatusOr<v1::CheckDeclarationResponse> r) {
-          grpc::ByteBuffer result = Serialize(ToResult(index, id, std::move(r)));
+    core_->CheckDeclarationWire(
+        caller_, *request, [this, index, id](absl::StatusOr<std::string> r) {
+          // The answer's bytes as the core made them from the record.
+          grpc::ByteBuffer result =
+              r.ok() ? BufferOf(CheckResultWithResponse(index, id, *r))
+                     : Serialize(ToResult(index, id, r.status()));
           bool finish;
           {
             absl::MutexLock lock(&mu_);
@@ -277,9 +286,8 @@ class ComplianceServiceImpl final : public RawService {
       reactor->Finish(ToGrpcStatus(request.status()));
       return reactor;
     }
-    core_->CheckDeclaration(
-        callers_->Of(context), *request,
-        FinishRaw<v1::CheckDeclarationResponse>(reactor, response));
+    core_->CheckDeclarationWire(callers_->Of(context), *request,
+                                FinishWire(reactor, response));
     return reactor;
   }
 

@@ -87,7 +87,10 @@ void Histogram::Render(const std::string& name, const std::string& labels,
 }
 
 Metrics::Metrics(GaugeSource gauges)
-    : gauges_(std::move(gauges)), commit_records_(&kBatchBounds) {}
+    : gauges_(std::move(gauges)),
+      commit_records_(&kBatchBounds),
+      commit_queue_seconds_(&kWriteBounds),
+      commit_stage_seconds_(&kWriteBounds) {}
 
 void Metrics::OnRpc(const RpcRecord& record) {
   const std::string labels =
@@ -113,6 +116,8 @@ void Metrics::OnCommit(const storage::CommitObservation& commit) {
       .try_emplace(commit.synced ? "synced=\"true\"" : "synced=\"false\"",
                    &kWriteBounds)
       .first->second.Observe(commit.write_seconds);
+  commit_queue_seconds_.Observe(commit.queue_seconds);
+  commit_stage_seconds_.Observe(commit.stage_seconds);
   for (int i = 0; i < 2; ++i) {
     records_[i] += commit.records[i];
     record_bytes_[i] += commit.record_bytes[i];
@@ -145,6 +150,16 @@ std::string Metrics::Render() const {
     for (const auto& [labels, histogram] : commit_seconds_) {
       histogram.Render("tradecheck_group_commit_write_seconds", labels, &out);
     }
+    Header(&out, "tradecheck_group_commit_queue_seconds", "histogram",
+           "How long the oldest record of a group commit waited for the "
+           "writer (the group commits before it).");
+    commit_queue_seconds_.Render("tradecheck_group_commit_queue_seconds", "",
+                                 &out);
+    Header(&out, "tradecheck_group_commit_stage_seconds", "histogram",
+           "Time to stage one group commit before its write: sequences, "
+           "hashes, indexes, the signed tree head.");
+    commit_stage_seconds_.Render("tradecheck_group_commit_stage_seconds", "",
+                                 &out);
     Header(&out, "tradecheck_records_written_total", "counter",
            "Audit records made durable since start, by stream.");
     Header(&out, "tradecheck_record_bytes_written_total", "counter",

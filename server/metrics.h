@@ -8,6 +8,8 @@
 //   tradecheck_rule_hits_total{rule}                    counter
 //   tradecheck_group_commit_records                     histogram
 //   tradecheck_group_commit_write_seconds{synced}       histogram (the fsync)
+//   tradecheck_group_commit_queue_seconds               histogram (oldest record)
+//   tradecheck_group_commit_stage_seconds               histogram (before the write)
 //   tradecheck_records_written_total{stream}            counter
 //   tradecheck_record_bytes_written_total{stream}       counter
 //   tradecheck_stream_records{stream}                   gauge (durable head)
@@ -81,6 +83,8 @@ class Metrics {
   std::map<std::string, uint64_t> rule_hits_ ABSL_GUARDED_BY(mu_);
   Histogram commit_records_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Histogram> commit_seconds_ ABSL_GUARDED_BY(mu_);
+  Histogram commit_queue_seconds_ ABSL_GUARDED_BY(mu_);
+  Histogram commit_stage_seconds_ ABSL_GUARDED_BY(mu_);
   uint64_t records_[2] ABSL_GUARDED_BY(mu_) = {0, 0};
   uint64_t record_bytes_[2] ABSL_GUARDED_BY(mu_) = {0, 0};
 };

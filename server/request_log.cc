@@ -53,28 +53,36 @@ std::string NewRequestId() {
                          absl::Uniform<uint64_t>(bits));
 }
 
+// The bytes of `buffer` (not consumed), in one piece: a view of its slice
+// when it is a single uncompressed one (as the raw handlers write every
+// response), else of a copy of its slices made in `*copy`. `*slice` keeps
+// the view's bytes alive.
+absl::string_view BufferBytes(const grpc::ByteBuffer& buffer,
+                              grpc::Slice* slice, std::string* copy) {
+  if (buffer.TrySingleSlice(slice).ok()) {
+    return absl::string_view(reinterpret_cast<const char*>(slice->begin()),
+                             slice->size());
+  }
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Dump(&slices).ok()) return absl::string_view();
+  for (const grpc::Slice& s : slices) {
+    copy->append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return *copy;
+}
+
 // The declaration_id of the request's (first) declaration, read straight
 // from the wire format without parsing the declaration: a
 // CheckDeclarationRequest holds `Declaration declaration = 1`, whose
 // `declaration_id = 1`; a CheckDeclarationsRequest holds
 // `repeated CheckDeclarationRequest requests = 1`. Empty when absent or
 // unreadable (the handler reports a malformed request itself).
-// The bytes of `buffer` (not consumed), in one piece.
-std::string BufferBytes(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  std::string bytes;
-  if (!buffer.Dump(&slices).ok()) return bytes;
-  for (const grpc::Slice& slice : slices) {
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return bytes;
-}
-
 std::string FirstDeclarationId(const grpc::ByteBuffer& buffer, Shape shape) {
-  const std::string bytes = BufferBytes(buffer);
+  grpc::Slice slice;
+  std::string copy;
   // Descends into field 1 (length-delimited) `depth` times, then returns
   // field 1 as a string.
-  absl::string_view view(bytes);
+  absl::string_view view = BufferBytes(buffer, &slice, &copy);
   const int depth = shape == Shape::kBatch ? 2 : 1;
   for (int level = 0; level <= depth; ++level) {
     google::protobuf::io::CodedInputStream in(
@@ -277,7 +285,9 @@ class RequestLogInterceptor final : public grpc::experimental::Interceptor {
   // The response's bytes (raw methods), read for outcomes and rule ids.
   void CountResponse(const grpc::ByteBuffer* buffer) {
     if (buffer == nullptr) return;
-    const std::string bytes = BufferBytes(*buffer);
+    grpc::Slice slice;
+    std::string copy;
+    const absl::string_view bytes = BufferBytes(*buffer, &slice, &copy);
     switch (shape_) {
       case Shape::kCheck:
         server::CountResponse(bytes, &record_);

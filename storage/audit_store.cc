@@ -393,6 +393,7 @@ struct Pending {
   // DeclarationDigest of a binding request, computed on the caller's thread
   // so the single writer does not.
   std::string digest;
+  absl::Time queued_at;  // for CommitObservation::queue_seconds
 };
 
 // Chain state of one stream as of the last durable record.
@@ -1135,8 +1136,8 @@ void AuditStore::Impl::Append(AppendRequest request, AppendCallback done) {
   {
     absl::MutexLock lock(&queue_mu_);
     if (!stopping_) {
-      queue_.push_back(
-          Pending{std::move(request), std::move(done), std::move(digest)});
+      queue_.push_back(Pending{std::move(request), std::move(done),
+                               std::move(digest), absl::Now()});
       return;
     }
   }
@@ -1172,6 +1173,7 @@ void AuditStore::Impl::WriterLoop() {
 }
 
 void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
+  const absl::Time taken_at = absl::Now();
   BatchState state;
   state.streams[0] = streams_[0];
   state.streams[1] = streams_[1];
@@ -1253,6 +1255,10 @@ void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
         seen.batch_bytes = batch.GetDataSize();
         seen.write_seconds = absl::ToDoubleSeconds(absl::Now() - write_start);
         seen.synced = wo.sync;
+        // The queue is FIFO: the batch's first record waited longest.
+        seen.queue_seconds =
+            absl::ToDoubleSeconds(taken_at - pending.front().queued_at);
+        seen.stage_seconds = absl::ToDoubleSeconds(write_start - taken_at);
         options_.on_commit(seen);
       }
       write_failed_.store(absl::IsUnavailable(write_status));
@@ -1431,7 +1437,7 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(Pending& pending,
   d.set_previous_hash(chain.head_hash.empty()
                           ? GenesisHashHex()
                           : absl::BytesToHexString(chain.head_hash));
-  const std::string entry = EntryBytesClearingHashes(&d);
+  std::string entry = EntryBytesClearingHashes(&d);
   const std::string hash = LeafHash(entry);
   d.set_record_hash(absl::BytesToHexString(hash));
   verdict.set_record_hash(d.record_hash());
@@ -1463,6 +1469,7 @@ absl::StatusOr<AppendResult> AuditStore::Impl::Stage(Pending& pending,
   ++state.records;
   ++state.stream_records[StreamIndex(stream)];
   state.stream_bytes[StreamIndex(stream)] += entry.size();
+  result.record = std::move(entry);  // the batch holds its own copy
   return result;
 }
 

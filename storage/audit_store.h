@@ -46,6 +46,12 @@ struct CommitObservation {
   uint64_t batch_bytes = 0;           // the whole WriteBatch
   double write_seconds = 0;           // DB::Write, with the fsync if synced
   bool synced = false;
+  // Before the write: how long the batch's oldest record waited in the
+  // queue for the writer (from Append to the writer taking the batch), and
+  // the writer's staging of the batch (sequences, hashes, indexes, the
+  // signed tree head). With write_seconds, where a durable append waits.
+  double queue_seconds = 0;
+  double stage_seconds = 0;
 };
 
 struct AuditStoreOptions {
@@ -151,6 +157,10 @@ struct AppendResult {
   // declaration content already existed: it is returned unchanged and
   // nothing is written.
   bool replayed = false;
+  // The record's bytes as written (`decision` serialized with both record
+  // hashes cleared, hashing.h), so a caller can answer with the verdict's
+  // bytes instead of serializing it again. Empty for a replay.
+  std::string record;
 };
 
 // Called exactly once per Append, on the writer thread, after the record is

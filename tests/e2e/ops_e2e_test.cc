@@ -405,6 +405,13 @@ TEST(MetricsTest, ScrapeCountsMatchWhatWasSent) {
   EXPECT_GE(m["tradecheck_group_commit_records_count{}"], 1);
   EXPECT_EQ(m["tradecheck_group_commit_write_seconds_count{synced=true}"],
             m["tradecheck_group_commit_records_count{}"]);
+  // Where a durable append waits: one queue and one staging time per group
+  // commit, beside its write.
+  EXPECT_EQ(m["tradecheck_group_commit_queue_seconds_count{}"],
+            m["tradecheck_group_commit_records_count{}"]);
+  EXPECT_EQ(m["tradecheck_group_commit_stage_seconds_count{}"],
+            m["tradecheck_group_commit_records_count{}"]);
+  EXPECT_GT(m["tradecheck_group_commit_stage_seconds_sum{}"], 0);
   EXPECT_GT(m["tradecheck_store_bytes{}"], 0);
   EXPECT_GE(m["tradecheck_agreement_confirmation_age_days{}"], 0);
   EXPECT_EQ(m.count("tradecheck_agreement_instruments_past_review{}"), 1u);
