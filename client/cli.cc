@@ -40,6 +40,8 @@
 #include "common/dates.h"
 #include "common/files.h"
 #include "common/money.h"
+#include "common/proto_bytes.h"
+#include "common/sha256.h"
 
 namespace tradecheck::cli {
 namespace {
@@ -1076,6 +1078,45 @@ int RulesPreview(const std::string& dir, const CliOptions& options, CliIo& io,
   return kExitAllow;
 }
 
+// With --public-key: the whole record (every page of its changes) against
+// its content digest, recomputed here, and the digest against the
+// server's signature. The server is not trusted for either.
+int VerifyImpact(const v1::RetroactiveImpact& whole, const CliOptions& options,
+                 CliIo& io) {
+  auto verifier = LoadPublicKey(options);
+  if (!verifier.ok()) {
+    io.err << "tradecheck: " << verifier.status().message() << "\n";
+    return kExitInput;
+  }
+  v1::RetroactiveImpact unsigned_copy = whole;
+  unsigned_copy.clear_content_digest();
+  unsigned_copy.clear_signature();
+  const std::string digest = Sha256(SerializeDeterministic(unsigned_copy));
+  if (absl::BytesToHexString(digest) != whole.content_digest()) {
+    io.err << "tradecheck: " << whole.impact_id()
+           << " does not match its content digest: the record was altered "
+              "after it was written\n";
+    return kExitAuditMismatch;
+  }
+  if (whole.signature().empty()) {
+    io.err << "tradecheck: " << whole.impact_id()
+           << " is not signed (the server signed no tree heads when it "
+              "wrote it)\n";
+    return kExitAuditMismatch;
+  }
+  if (absl::Status s = (*verifier)->VerifyImpact(
+          digest, whole.signature(),
+          absl::StrCat("retroactive-impact record ", whole.impact_id()));
+      !s.ok()) {
+    io.err << "tradecheck: " << s.message() << "\n";
+    return kExitAuditMismatch;
+  }
+  io.out << "Verified      the content digest of all " << whole.changes_size()
+         << " changes, and the signature against " << options.public_key
+         << "\n";
+  return kExitAllow;
+}
+
 // audit impacts [ID]: every retroactive-impact record, one line each; or
 // one record with all its changes (fetched page by page) and its totals.
 int AuditImpacts(const std::string& id, const CliOptions& options, CliIo& io,
@@ -1105,6 +1146,7 @@ int AuditImpacts(const std::string& id, const CliOptions& options, CliIo& io,
   request.set_impact_id(id);
   request.set_page_size(1000);
   v1::RetroactiveImpact first;
+  v1::RetroactiveImpact whole;  // kept for --public-key
   do {
     absl::StatusOr<v1::GetRetroactiveImpactResponse> page =
         client->GetRetroactiveImpact(request);
@@ -1116,6 +1158,12 @@ int AuditImpacts(const std::string& id, const CliOptions& options, CliIo& io,
       first = page->impact();
       first.clear_changes();
       if (!options.json) io.out << FormatImpactHeader(first);
+      if (!options.public_key.empty()) whole = first;
+    }
+    if (!options.public_key.empty()) {
+      for (const v1::PreviewChange& change : page->impact().changes()) {
+        *whole.add_changes() = change;
+      }
     }
     if (options.json) {
       io.out << MessageToJson(page->impact(), false) + "\n";
@@ -1127,7 +1175,8 @@ int AuditImpacts(const std::string& id, const CliOptions& options, CliIo& io,
     request.set_page_token(page->next_page_token());
   } while (!request.page_token().empty());
   if (!options.json) io.out << FormatImpactTotals(first);
-  return kExitAllow;
+  if (options.public_key.empty()) return kExitAllow;
+  return VerifyImpact(whole, options, io);
 }
 
 // Runs a call that returns one message and prints it.
@@ -1198,7 +1247,8 @@ int RunCli(const std::vector<std::string>& args, const CliOptions& options,
   }
   if (Is(args, "audit", "impacts")) {
     if (args.size() != 2 && args.size() != 3) {
-      return Usage(io, "usage: tradecheck audit impacts [IMPACT_ID]");
+      return Usage(io, "usage: tradecheck audit impacts [IMPACT_ID "
+                       "[--public-key=FILE]]");
     }
     return AuditImpacts(args.size() == 3 ? args[2] : "", options, io,
                         make_client);
@@ -1372,6 +1422,8 @@ Commands
                                (past binding decisions a new revision decides
                                differently; their verdicts stay as stored),
                                or one of them with every change it lists.
+      --public-key=FILE        With an id: check the record's content digest
+                               and the server's signature (the tree-head key)
   audit verify                 Verify the trail's hash chain.
       --stream=binding|validate_only --from-sequence=N --to-sequence=N
   audit verify --offline --trail=DIR --head=FILE --public-key=FILE

@@ -51,6 +51,43 @@ std::string BioContents(BIO* bio) {
   return std::string(data, static_cast<size_t>(n));
 }
 
+// Ed25519 over `message` (no pre-hash). Aborts only on allocation failure.
+std::string SignMessage(EVP_PKEY* key, const std::string& message) {
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  std::string sig(kSignatureSize, '\0');
+  size_t len = sig.size();
+  if (ctx == nullptr ||
+      EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key) != 1 ||
+      EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()),
+                     &len,
+                     reinterpret_cast<const unsigned char*>(message.data()),
+                     message.size()) != 1 ||
+      len != kSignatureSize) {
+    std::abort();
+  }
+  return sig;
+}
+
+// OK, or FAILED_PRECONDITION "the signature of <what> does not match".
+absl::Status VerifyMessage(EVP_PKEY* key, const std::string& message,
+                           absl::string_view signature,
+                           absl::string_view what) {
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  if (ctx == nullptr ||
+      EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key) != 1) {
+    return absl::InternalError("cannot set up Ed25519 verification");
+  }
+  if (EVP_DigestVerify(
+          ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+          signature.size(),
+          reinterpret_cast<const unsigned char*>(message.data()),
+          message.size()) != 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the signature of ", what, " does not match the public key"));
+  }
+  return absl::OkStatus();
+}
+
 bool HexToBytes(absl::string_view hex, size_t size, std::string* out) {
   if (hex.size() != 2 * size) return false;
   for (char c : hex) {
@@ -81,6 +118,11 @@ std::string TreeHeadMessage(const TreeHead& head) {
   out.push_back(static_cast<char>(n & 0xff));
   out.append(head.store_identity, 0, n);
   return out;
+}
+
+std::string ImpactMessage(absl::string_view content_digest_raw) {
+  return absl::StrCat("tradecheck retroactive impact v1\n",
+                      content_digest_raw);
 }
 
 std::string TreeHeadStreamName(int stream) {
@@ -185,21 +227,12 @@ std::string TreeHeadSigner::GeneratePrivateKeyPem() {
 }
 
 std::string TreeHeadSigner::Sign(const TreeHead& head) const {
-  const std::string message = TreeHeadMessage(head);
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  std::string sig(kSignatureSize, '\0');
-  size_t len = sig.size();
-  if (ctx == nullptr ||
-      EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr,
-                         key_->pkey.get()) != 1 ||
-      EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()),
-                     &len,
-                     reinterpret_cast<const unsigned char*>(message.data()),
-                     message.size()) != 1 ||
-      len != kSignatureSize) {
-    std::abort();  // Ed25519 signing fails only on allocation failure
-  }
-  return sig;
+  return SignMessage(key_->pkey.get(), TreeHeadMessage(head));
+}
+
+std::string TreeHeadSigner::SignImpact(
+    absl::string_view content_digest_raw) const {
+  return SignMessage(key_->pkey.get(), ImpactMessage(content_digest_raw));
 }
 
 std::string TreeHeadSigner::PublicKeyPem() const {
@@ -237,23 +270,17 @@ TreeHeadVerifier::FromPublicKeyPem(absl::string_view pem) {
 }
 
 absl::Status TreeHeadVerifier::Verify(const SignedTreeHead& s) const {
-  const std::string message = TreeHeadMessage(s.head);
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  if (ctx == nullptr || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr,
-                                             nullptr, key_->pkey.get()) != 1) {
-    return absl::InternalError("cannot set up Ed25519 verification");
-  }
-  if (EVP_DigestVerify(
-          ctx.get(), reinterpret_cast<const unsigned char*>(s.signature.data()),
-          s.signature.size(),
-          reinterpret_cast<const unsigned char*>(message.data()),
-          message.size()) != 1) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the signature of the ", TreeHeadStreamName(s.head.stream),
-        " tree head of size ", s.head.tree_size,
-        " does not match the public key"));
-  }
-  return absl::OkStatus();
+  return VerifyMessage(
+      key_->pkey.get(), TreeHeadMessage(s.head), s.signature,
+      absl::StrCat("the ", TreeHeadStreamName(s.head.stream),
+                   " tree head of size ", s.head.tree_size));
+}
+
+absl::Status TreeHeadVerifier::VerifyImpact(
+    absl::string_view content_digest_raw, absl::string_view signature,
+    absl::string_view what) const {
+  return VerifyMessage(key_->pkey.get(), ImpactMessage(content_digest_raw),
+                       signature, what);
 }
 
 }  // namespace tradecheck

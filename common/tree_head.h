@@ -49,6 +49,13 @@ bool operator==(const TreeHead& a, const TreeHead& b);
 //   len(store_identity) (2, big-endian), store_identity.
 std::string TreeHeadMessage(const TreeHead& head);
 
+// The bytes a retroactive-impact record's signature covers:
+//   "tradecheck retroactive impact v1\n" (33 ASCII bytes), then the
+//   record's content digest (32 raw bytes; RetroactiveImpact.content_digest
+//   is its hex), which covers the record's id, its link to the record
+//   before it and every change.
+std::string ImpactMessage(absl::string_view content_digest_raw);
+
 // "binding" / "validate_only"; "" for another number.
 std::string TreeHeadStreamName(int stream);
 
@@ -72,6 +79,8 @@ class TreeHeadSigner {
   ~TreeHeadSigner();
 
   std::string Sign(const TreeHead& head) const;
+  // Signs ImpactMessage(content_digest_raw): 64 raw bytes.
+  std::string SignImpact(absl::string_view content_digest_raw) const;
   // SubjectPublicKeyInfo PEM ("-----BEGIN PUBLIC KEY-----").
   std::string PublicKeyPem() const;
 
@@ -92,6 +101,11 @@ class TreeHeadVerifier {
 
   // OK, or FAILED_PRECONDITION "signature ... does not match".
   absl::Status Verify(const SignedTreeHead& head) const;
+  // OK, or FAILED_PRECONDITION naming `what` when `signature` is not this
+  // key's over ImpactMessage(content_digest_raw).
+  absl::Status VerifyImpact(absl::string_view content_digest_raw,
+                            absl::string_view signature,
+                            absl::string_view what) const;
 
  private:
   struct Key;

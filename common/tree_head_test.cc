@@ -65,6 +65,34 @@ TEST(TreeHeadTest, SignsAndVerifies) {
   EXPECT_FALSE((*wrong)->Verify(s).ok());
 }
 
+// A retroactive-impact record's signature covers its content digest under
+// its own context string: it verifies for that digest only, and a tree-head
+// signature is never taken for one (nor the reverse).
+TEST(TreeHeadTest, SignsAndVerifiesImpactDigests) {
+  auto signer = TreeHeadSigner::FromPrivateKeyPem(
+      TreeHeadSigner::GeneratePrivateKeyPem());
+  ASSERT_THAT(signer.status(), IsOk());
+  auto verifier = TreeHeadVerifier::FromPublicKeyPem((*signer)->PublicKeyPem());
+  ASSERT_THAT(verifier.status(), IsOk());
+  const std::string digest = Sha256("ri-000000000001 changes");
+  EXPECT_EQ(ImpactMessage(digest),
+            "tradecheck retroactive impact v1\n" + digest);
+  const std::string sig = (*signer)->SignImpact(digest);
+  EXPECT_EQ(sig.size(), 64u);
+  EXPECT_THAT((*verifier)->VerifyImpact(digest, sig, "ri-000000000001"),
+              IsOk());
+  std::string altered = digest;
+  altered[5] ^= 1;
+  EXPECT_THAT((*verifier)->VerifyImpact(altered, sig, "ri-000000000001"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       ::testing::HasSubstr("ri-000000000001")));
+  // Not interchangeable with a tree head's signature.
+  SignedTreeHead head{SampleHead(), (*signer)->Sign(SampleHead())};
+  EXPECT_FALSE((*verifier)->VerifyImpact(digest, head.signature, "x").ok());
+  head.signature = sig;
+  EXPECT_FALSE((*verifier)->Verify(head).ok());
+}
+
 TEST(TreeHeadTest, RejectsKeysThatAreNotEd25519PemWithAClearMessage) {
   EXPECT_THAT(TreeHeadSigner::FromPrivateKeyPem("not a key").status(),
               StatusIs(absl::StatusCode::kInvalidArgument,

@@ -499,12 +499,7 @@ int Run() {
     }
     Log(absl::StrCat("health (plaintext) on port ", health_port));
   }
-  const std::string& port_file = absl::GetFlag(FLAGS_port_file);
-  if (!port_file.empty() && !WritePortFile(port_file, port)) {
-    LogError(absl::StrCat("cannot write --port_file ", port_file));
-  }
   serving_core.store(core->get());
-  AccountForRulesSinceLastRun(**core);
   v1::RuleSetInfo info = (*core)->GetRuleSet();
   Log(absl::StrCat("serving on port ", port, " (", listen, ", ",
                    tls ? "mutual TLS, access policy " + options.access_policy_path
@@ -519,6 +514,13 @@ int Run() {
                              ", sources searched for new measures through ",
                              FormatDate(info.new_measures_reviewed_through()))));
   WarnPastReview(**core);
+  // The port file says the server is up: written after the line above, so
+  // whoever waits for it finds that line in the log.
+  const std::string& port_file = absl::GetFlag(FLAGS_port_file);
+  if (!port_file.empty() && !WritePortFile(port_file, port)) {
+    LogError(absl::StrCat("cannot write --port_file ", port_file));
+  }
+  AccountForRulesSinceLastRun(**core);
   // Type=notify units (deploy/tradecheck.service.in): started means
   // serving. A no-op outside systemd (no NOTIFY_SOCKET).
   sd_notifyf(0, "READY=1\nSTATUS=serving on port %d", port);

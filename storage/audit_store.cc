@@ -2640,10 +2640,12 @@ constexpr int kMaxImpactPageSize = 100;
 constexpr int kDefaultChangesPageSize = 100;
 constexpr int kMaxChangesPageSize = 1000;
 
-// Hex SHA-256 of the record's deterministic bytes with content_digest empty.
+// Hex SHA-256 of the record's deterministic bytes with content_digest and
+// signature empty.
 std::string ImpactDigest(const v1::RetroactiveImpact& impact) {
   v1::RetroactiveImpact copy = impact;
   copy.clear_content_digest();
+  copy.clear_signature();
   return absl::BytesToHexString(Sha256(SerializeDeterministic(copy)));
 }
 
@@ -2725,6 +2727,10 @@ AuditStore::Impl::AppendRetroactiveImpact(v1::RetroactiveImpact impact) {
   impact.set_impact_id(keys::RetroactiveImpactId(last + 1));
   impact.set_previous_digest(previous_digest);
   impact.set_content_digest(ImpactDigest(impact));
+  if (options_.tree_head_signer != nullptr) {
+    impact.set_signature(options_.tree_head_signer->SignImpact(
+        absl::HexStringToBytes(impact.content_digest())));
+  }
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   TC_RETURN_IF_ERROR(FromRocks(

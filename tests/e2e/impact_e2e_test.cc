@@ -210,6 +210,36 @@ TEST_F(ImpactE2eTest, AReloadThatChangesAPastRateListsExactlyTheDecisionsItChang
   EXPECT_THAT(out, HasSubstr("Changed       2000 verdicts, 0 outcomes"));
   EXPECT_THAT(out, HasSubstr("RI-VN-1999"));
   EXPECT_THAT(out, HasSubstr("RI-VN-0 "));
+  // Checked without trusting the server: every change against the content
+  // digest, the digest against the signature of the server's tree-head key.
+  EXPECT_EQ(impact.signature().size(), 64u);
+  const std::string public_key = data_dir_ + ".tree-head-key.pem.pub";
+  ASSERT_EQ(RunCommand(absl::StrCat(cli, " audit impacts ri-000000000001 "
+                                         "--public-key=",
+                                    public_key),
+                       &out),
+            0)
+      << out.substr(out.size() > 2000 ? out.size() - 2000 : 0);
+  EXPECT_THAT(out, HasSubstr("Verified      the content digest of all 2000 "
+                             "changes, and the signature"));
+  // Another key does not vouch for it.
+  const std::string stranger = data_dir_ + ".stranger.pem";
+  ASSERT_EQ(RunCommand(absl::StrCat("openssl genpkey -algorithm ed25519 -out ",
+                                    stranger, " && openssl pkey -in ",
+                                    stranger, " -pubout -out ", stranger,
+                                    ".pub"),
+                       &out),
+            0)
+      << out;
+  EXPECT_EQ(RunCommand(absl::StrCat(cli, " audit impacts ri-000000000001 "
+                                         "--public-key=",
+                                    stranger, ".pub"),
+                       &out),
+            12);
+  EXPECT_THAT(out, HasSubstr("signature of retroactive-impact record "
+                             "ri-000000000001 does not match"));
+  std::filesystem::remove(stranger);
+  std::filesystem::remove(stranger + ".pub");
   EXPECT_EQ(RunCommand(absl::StrCat(cli, " audit impacts ri-000000000002"), &out),
             3)
       << out;
