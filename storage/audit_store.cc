@@ -578,7 +578,8 @@ class AuditStore::Impl {
   rocksdb::ColumnFamilyHandle* rulesets_ = nullptr;
   rocksdb::ColumnFamilyHandle* tree_ = nullptr;
   rocksdb::ColumnFamilyHandle* heads_ = nullptr;
-  // Null only for a store of schema 5 or older opened read-only.
+  // Null only for a store of schema 5 or older opened read-only (even when
+  // an upgrade cut short left the family there).
   rocksdb::ColumnFamilyHandle* summaries_ = nullptr;
   // The tree-head log, appended to by the writer thread only.
   std::FILE* head_log_ = nullptr;
@@ -901,7 +902,12 @@ absl::Status AuditStore::Impl::OpenDb() {
   rulesets_ = by_name[keys::kRuleSetsCf];
   tree_ = by_name[keys::kTreeCf];
   heads_ = by_name[keys::kHeadsCf];
-  if (auto it = by_name.find(keys::kSummariesCf); it != by_name.end()) {
+  // The rows are used once the store is at schema 6, or is about to be
+  // (opened for writing: Open fills them first). A schema 5 store opened
+  // read-only may hold the family from an upgrade cut short, with some rows
+  // missing: its summaries read the records.
+  if (auto it = by_name.find(keys::kSummariesCf);
+      it != by_name.end() && (opened_schema_ >= 6 || !read_only_)) {
     summaries_ = it->second;
   }
 
@@ -1083,10 +1089,11 @@ absl::Status AuditStore::Impl::BackfillFromRecords(v1::TrailStream stream,
     v1::Decision d;
     if (!d.ParseFromArray(it->value().data(),
                           static_cast<int>(it->value().size()))) {
-      return absl::DataLossError(
-          absl::StrCat("backfilling the indexes: record ",
-                       keys::DecisionId(stream, at.sequence),
-                       " does not parse"));
+      // A damaged record gets no postings and no row, and the store still
+      // opens: VerifyTrail and `tradecheck_store_admin check` name it, and
+      // the operator restores or accepts the loss (refusing to open here
+      // would leave no way to either).
+      continue;
     }
     for (const auto& [field, value] : PostingValues(d, from_schema)) {
       postings[keys::PostingPrefix(field, stream, value)].push_back(

@@ -22,7 +22,10 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
 #include "storage/audit_store.h"
+#include "storage/keys.h"
+#include "storage/testing/open_store.h"
 #include "storage/testing/tamper.h"
 
 namespace tradecheck::storage {
@@ -314,6 +317,58 @@ TEST_F(DecisionIndexTest, UpgradeFromSchema5WritesSummaryRows) {
   store_.reset();
   TC_ASSERT_OK_AND_ASSIGN(version, testing::GetSchemaVersion(options_.path));
   EXPECT_EQ(version, "6");
+}
+
+// An upgrade to 6 cut short (the family made, some rows written, the schema
+// still 5: the disk filled, say), then a read-only open, as a full disk
+// forces: summaries read the records, not the partial rows.
+TEST_F(DecisionIndexTest, ReadOnlyAfterAnUpgradeCutShortReadsTheRecords) {
+  Fill();
+  ASSERT_THAT(store_->Close(), IsOk());
+  store_.reset();
+  ASSERT_THAT(
+      testing::WithEveryFamily(
+          options_.path,
+          [](rocksdb::DB* db, testing::Families& cf) -> absl::Status {
+            rocksdb::WriteOptions wo;
+            wo.sync = true;
+            return testing::FromRocks(
+                db->Delete(wo, cf[keys::kSummariesCf],
+                           keys::RecordKey(v1::TRAIL_STREAM_BINDING, 1)),
+                "deleting a row");
+          }),
+      IsOk());
+  ASSERT_THAT(testing::SetSchemaVersion(options_.path, "5"), IsOk());
+  AuditStoreOptions read_only = options_;
+  read_only.read_only = true;
+  TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(read_only));
+  CheckSummaryRows("schema 5 with a partial summaries family, read-only");
+}
+
+// A schema 5 store holding a damaged record still opens for the upgrade
+// (the record gets no row), so `check` can name it and the operator can
+// restore or accept the loss.
+TEST_F(DecisionIndexTest, ADamagedRecordDoesNotStopTheUpgrade) {
+  Fill();
+  ASSERT_THAT(store_->Close(), IsOk());
+  store_.reset();
+  ASSERT_THAT(testing::DropSummaryRows(options_.path), IsOk());
+  ASSERT_THAT(testing::SetSchemaVersion(options_.path, "5"), IsOk());
+  ASSERT_THAT(
+      testing::FlipByteInRecord(options_.path, v1::TRAIL_STREAM_BINDING, 3, 1),
+      IsOk());
+  AuditStoreOptions unchecked = options_;
+  unchecked.check_at_open = false;
+  TC_ASSERT_OK_AND_ASSIGN(store_, AuditStore::Open(unchecked));
+  TC_ASSERT_OK_AND_ASSIGN(v1::VerifyTrailResponse verify,
+                          store_->VerifyTrail(v1::TRAIL_STREAM_BINDING, 0, 0));
+  EXPECT_FALSE(verify.ok());
+  EXPECT_EQ(verify.first_bad_sequence(), 3u) << verify.ShortDebugString();
+  TC_ASSERT_OK_AND_ASSIGN(std::vector<std::string> problems,
+                          store_->CheckIntegrity(/*postings=*/true));
+  EXPECT_THAT(problems, ::testing::Contains(
+                           HasSubstr("summary rows disagree with the records "
+                                     "(0 differ from their record, 1 missing")));
 }
 
 // A row that no longer matches its record is named by the full check and
