@@ -1126,6 +1126,11 @@ int AuditImpacts(const std::string& id, const CliOptions& options, CliIo& io,
       MakeClient(options, io, make_client, &exit_code);
   if (client == nullptr) return exit_code;
   if (id.empty()) {
+    if (!options.public_key.empty()) {
+      // One record is checked whole; a listing holds no changes to check.
+      return Usage(io, "--public-key checks one record: tradecheck audit "
+                       "impacts IMPACT_ID --public-key=FILE");
+    }
     v1::ListRetroactiveImpactsRequest request;
     if (!options.json) io.out << FormatImpactListHeader();
     do {

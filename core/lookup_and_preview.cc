@@ -279,10 +279,21 @@ std::string KeepActiveRevision(storage::AuditStore& store,
 }  // namespace
 
 absl::StatusOr<v1::ReloadRuleSetResponse>
-TradecheckCore::ImpactSinceLastRunNow() {
+TradecheckCore::ImpactSinceLastRunNow(
+    std::shared_ptr<const rules::RuleSet> started) {
+  absl::MutexLock lock(&activation_mu_);
+  absl::StatusOr<v1::ReloadRuleSetResponse> response =
+      ImpactSinceLastRunLocked(std::move(started));
+  start_walk_done_ = true;
+  return response;
+}
+
+absl::StatusOr<v1::ReloadRuleSetResponse>
+TradecheckCore::ImpactSinceLastRunLocked(
+    std::shared_ptr<const rules::RuleSet> started_set) {
   v1::ReloadRuleSetResponse response;
   *response.mutable_rule_set() = rules_->CurrentInfo();
-  const std::string& now = response.rule_set().revision();
+  const std::string now = started_set->revision();
   TC_ASSIGN_OR_RETURN(const std::string before,
                       store_->GetActiveRevision());
   response.set_previous_revision(before.empty() ? now : before);
@@ -296,7 +307,7 @@ TradecheckCore::ImpactSinceLastRunNow() {
   response.set_changed(true);
   RuleSetHolder::ReloadResult started;
   started.previous_revision = before;
-  started.current = rules_->Current();
+  started.current = std::move(started_set);
   started.activated_at =
       absl::FromUnixNanos(google::protobuf::util::TimeUtil::
                               TimestampToNanoseconds(

@@ -1020,6 +1020,8 @@ void TradecheckCore::ReloadRuleSet(const Caller& caller,
   if (!Permitted(caller, Permission::kReloadRuleSet, "ReloadRuleSet", done)) return;
   OnWorker(std::move(done),
            [this, caller]() -> absl::StatusOr<v1::ReloadRuleSetResponse> {
+             absl::MutexLock lock(&activation_mu_);
+             activation_mu_.Await(absl::Condition(&start_walk_done_));
              TC_ASSIGN_OR_RETURN(RuleSetHolder::ReloadResult result,
                                  rules_->Reload());
              v1::ReloadRuleSetResponse response;
@@ -1035,7 +1037,13 @@ void TradecheckCore::ReloadRuleSet(const Caller& caller,
 
 void TradecheckCore::RecordImpactSinceLastRun(
     Callback<v1::ReloadRuleSetResponse> done) {
-  OnWorker(std::move(done), [this] { return ImpactSinceLastRunNow(); });
+  {
+    absl::MutexLock lock(&activation_mu_);
+    start_walk_done_ = false;  // reloads wait for the walk below
+  }
+  OnWorker(std::move(done), [this, started = rules_->Current()] {
+    return ImpactSinceLastRunNow(started);
+  });
 }
 
 void TradecheckCore::CreateBackup(const Caller& caller,

@@ -348,17 +348,22 @@ class TradecheckCore {
       const rules::RuleSet& before, const rules::RuleSet& after,
       const v1::DecisionFilter& filter, int64_t limit,
       const PreviewSink& emit) const;
-  // After a reload that changed the revision: the retroactive-impact walk
-  // and record, filling the response's retroactive_* fields. Blocking.
   // The verdict `rules` gives `declaration`, without the quota balance
   // (a re-evaluation's view): the engine's, with the declaration id and
   // the revision a stored verdict carries. Never records anything.
   static v1::Verdict EvaluateUnder(const rules::RuleSet& rules,
                                    const v1::Declaration& declaration);
-  // RecordImpactSinceLastRun's work. Blocking.
-  absl::StatusOr<v1::ReloadRuleSetResponse> ImpactSinceLastRunNow();
-  // Then keeps the new revision as the store's active one, unless the
-  // record could not be written (the next start tries again).
+  // RecordImpactSinceLastRun's work on `started` (the set loaded at start).
+  // Blocking; holds activation_mu_.
+  absl::StatusOr<v1::ReloadRuleSetResponse> ImpactSinceLastRunNow(
+      std::shared_ptr<const rules::RuleSet> started);
+  absl::StatusOr<v1::ReloadRuleSetResponse> ImpactSinceLastRunLocked(
+      std::shared_ptr<const rules::RuleSet> started)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(activation_mu_);
+  // After an activation that changed the revision: the retroactive-impact
+  // walk and record, filling the response's retroactive_* fields, then the
+  // new revision kept as the store's active one, unless the record could
+  // not be written. Blocking. REQUIRES: activation_mu_ held.
   void RecordRetroactiveImpact(const Caller& caller,
                                const RuleSetHolder::ReloadResult& reload,
                                v1::ReloadRuleSetResponse* response);
@@ -369,6 +374,12 @@ class TradecheckCore {
                 Callback<storage::AppendResult> done);
   void FinishConflict(const std::string& declaration_id, absl::Status status,
                       Callback<storage::AppendResult> done);
+
+  // Activations (a reload with its walk, the start's walk) one at a time,
+  // the start's first: the active revision the store keeps then follows
+  // the order revisions came into force.
+  absl::Mutex activation_mu_;
+  bool start_walk_done_ ABSL_GUARDED_BY(activation_mu_) = true;
 
   const Clock* const clock_;
   std::atomic<bool> shut_down_{false};

@@ -115,18 +115,21 @@ inline v1::Declaration VnTshirts(const std::string& id, int64_t value_cents,
 // 1250 basis points, from 24 Jul 2026) in a copy of agreements/ at `dir`:
 // a rule change that reaches back to every entry since that date. False
 // when the file no longer holds the text this looks for.
-inline bool SetVnForcedLaborRate(const std::string& dir, int basis_points) {
+inline bool SetVnForcedLaborRate(const std::string& dir, int basis_points,
+                                 int from_basis_points = 1250) {
   const std::string file = dir + "/us-s301-forced-labor-2026.textproto";
   std::stringstream text;
   text << std::ifstream(file).rdbuf();
-  const std::string from =
-      "rate_basis_points: 1250\n    stacking_group: \"us-s301-fl\"\n    "
-      "filing_heading: \"9903.05.84\"";
+  const std::string from = absl::StrCat(
+      "rate_basis_points: ", from_basis_points,
+      "\n    stacking_group: \"us-s301-fl\"\n    "
+      "filing_heading: \"9903.05.84\"");
   if (text.str().find(from) == std::string::npos) return false;
   std::ofstream(file, std::ios::trunc) << absl::StrReplaceAll(
       text.str(),
       {{from, absl::StrReplaceAll(
-                  from, {{"1250", std::to_string(basis_points)}})}});
+                  from, {{absl::StrCat("rate_basis_points: ", from_basis_points),
+                          absl::StrCat("rate_basis_points: ", basis_points)}})}});
   return true;
 }
 

@@ -313,6 +313,54 @@ TEST_F(ImpactE2eTest, AStartOnChangedFilesListsWhatTheyChangedForThePast) {
                                   "changed while the server was down")));
 }
 
+// A start on changed files followed at once by a reload: the records come
+// in the order the revisions came into force, and the revision kept as
+// active is the one in force, so the next start on the same files writes
+// nothing. (The reload waits for the start's walk; this test does not
+// force the two to overlap, it checks the state they leave.)
+TEST_F(ImpactE2eTest, AReloadDuringTheStartsWalkWaitsForIt) {
+  const RateChangeFixture stored = CheckRateChangeFixture(*compliance_, "RW");
+  ASSERT_TRUE(stored.error.empty()) << stored.error;
+  StopServer();
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1500));
+  StartServer();
+  ASSERT_NE(server_, nullptr);
+  // At once, while the start compares 3,000 decisions: a second change.
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1750, 1500));
+  const v1::ReloadRuleSetResponse reload = Reload();
+  ASSERT_TRUE(reload.changed());
+  EXPECT_EQ(reload.retroactive_impact_id(), "ri-000000000002")
+      << server_->log();
+
+  v1::ListRetroactiveImpactsResponse list;
+  ASSERT_TRUE(audit_->ListRetroactiveImpacts(
+                        Ctx().get(), v1::ListRetroactiveImpactsRequest(), &list)
+                  .ok());
+  ASSERT_EQ(list.impacts_size(), 2);
+  const v1::RetroactiveImpact& second = list.impacts(0);  // newest first
+  const v1::RetroactiveImpact& first = list.impacts(1);
+  EXPECT_EQ(first.activated_by(), "server start");
+  EXPECT_EQ(first.new_revision(), reload.previous_revision());
+  EXPECT_EQ(first.totals().verdicts_changed(), 2000u);
+  EXPECT_EQ(second.activated_by(), "local");
+  EXPECT_EQ(second.previous_revision(), first.new_revision());
+  EXPECT_EQ(second.new_revision(), reload.rule_set().revision());
+
+  StopServer();
+  StartServer();
+  ASSERT_NE(server_, nullptr);
+  for (int i = 0; i < 600 && server_->log().find("was in force before this "
+                                                 "start too") ==
+                                  std::string::npos;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(audit_->ListRetroactiveImpacts(
+                        Ctx().get(), v1::ListRetroactiveImpactsRequest(), &list)
+                  .ok());
+  EXPECT_EQ(list.impacts_size(), 2) << server_->log();
+}
+
 TEST_F(ImpactE2eTest, ALimitCutsTheWalkShortAndTheRecordSaysWhere) {
   StopServer();
   // The same store, restarted with a small bound.
