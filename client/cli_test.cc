@@ -10,6 +10,10 @@
 
 #include "client/client_test_util.h"
 #include "client/declaration_json.h"
+#include "absl/strings/escaping.h"
+#include "common/proto_bytes.h"
+#include "common/sha256.h"
+#include "common/tree_head.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/temp_dir.h"
 #include "gmock/gmock.h"
@@ -480,6 +484,83 @@ TEST_F(CliTest, HelpDocumentsEveryExitCode) {
     EXPECT_THAT(help, HasSubstr(code));
   }
   EXPECT_THAT(help, HasSubstr("127.0.0.1:50051"));
+}
+
+
+// `audit impacts ID --public-key`: the CLI recomputes the record's digest
+// from every change it fetched and checks the server's signature, so a
+// server that alters a record (or vouches for one it did not sign) is
+// caught without trusting it.
+class ImpactVerifyTest : public CliTest {
+ protected:
+  ImpactVerifyTest() {
+    signer_ = *TreeHeadSigner::FromPrivateKeyPem(
+        TreeHeadSigner::GeneratePrivateKeyPem());
+    options_.public_key = WriteFile("heads.pem.pub", signer_->PublicKeyPem());
+    record_.set_impact_id("ri-000000000001");
+    record_.set_previous_revision("rev-a");
+    record_.set_new_revision("rev-b");
+    for (int i = 0; i < 3; ++i) {
+      v1::PreviewChange* c = record_.add_changes();
+      c->set_decision_id(absl::StrCat("b-00000000000", i + 1));
+      c->set_duty_difference_minor_units(100 * (i + 1));
+    }
+    const std::string digest = Sha256(SerializeDeterministic(record_));
+    record_.set_content_digest(absl::BytesToHexString(digest));
+    record_.set_signature(signer_->SignImpact(digest));
+  }
+
+  // The server answers with `served`, all changes on one page.
+  int RunWith(const v1::RetroactiveImpact& served) {
+    EXPECT_CALL(*mocked_.audit, GetRetroactiveImpact(_, _, _))
+        .WillOnce(Invoke([served](auto*, const auto&,
+                                  v1::GetRetroactiveImpactResponse* r) {
+          *r->mutable_impact() = served;
+          return grpc::Status::OK;
+        }));
+    return Run({"audit", "impacts", "ri-000000000001"});
+  }
+
+  std::unique_ptr<TreeHeadSigner> signer_;
+  v1::RetroactiveImpact record_;
+};
+
+TEST_F(ImpactVerifyTest, ASignedWholeRecordVerifies) {
+  EXPECT_EQ(RunWith(record_), kExitAllow) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("Verified      the content digest of all "
+                                    "3 changes, and the signature"));
+}
+
+TEST_F(ImpactVerifyTest, AChangeAlteredAfterSigningIsCaught) {
+  v1::RetroactiveImpact altered = record_;
+  altered.mutable_changes(1)->set_duty_difference_minor_units(1);
+  EXPECT_EQ(RunWith(altered), kExitAuditMismatch);
+  EXPECT_THAT(err_.str(), HasSubstr("ri-000000000001 does not match its "
+                                    "content digest"));
+}
+
+TEST_F(ImpactVerifyTest, ADigestTheKeyDidNotSignIsCaught) {
+  v1::RetroactiveImpact forged = record_;
+  forged.mutable_changes(0)->set_duty_difference_minor_units(7);
+  v1::RetroactiveImpact unsigned_copy = forged;
+  unsigned_copy.clear_content_digest();
+  unsigned_copy.clear_signature();
+  forged.set_content_digest(absl::BytesToHexString(
+      Sha256(SerializeDeterministic(unsigned_copy))));  // digest recomputed
+  EXPECT_EQ(RunWith(forged), kExitAuditMismatch);
+  EXPECT_THAT(err_.str(), HasSubstr("signature of retroactive-impact record "
+                                    "ri-000000000001 does not match"));
+  v1::RetroactiveImpact bare = record_;
+  bare.clear_signature();
+  mocked_ = MakeMockedClient();
+  err_.str("");
+  EXPECT_EQ(RunWith(bare), kExitAuditMismatch);
+  EXPECT_THAT(err_.str(), HasSubstr("is not signed"));
+}
+
+TEST_F(ImpactVerifyTest, APublicKeyWithoutAnIdIsAUsageError) {
+  EXPECT_EQ(Run({"audit", "impacts"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("--public-key checks one record"));
 }
 
 }  // namespace

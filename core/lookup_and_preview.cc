@@ -294,14 +294,20 @@ TradecheckCore::ImpactSinceLastRunLocked(
   v1::ReloadRuleSetResponse response;
   *response.mutable_rule_set() = rules_->CurrentInfo();
   const std::string now = started_set->revision();
-  TC_ASSIGN_OR_RETURN(const std::string before,
-                      store_->GetActiveRevision());
+  TC_ASSIGN_OR_RETURN(std::string before, store_->GetActiveRevision());
+  const bool kept = !before.empty();
+  if (!kept) {
+    // A store from before the active revision was kept: the newest impact
+    // record's new revision came into force after every earlier one.
+    TC_ASSIGN_OR_RETURN(storage::RetroactiveImpactPage newest,
+                        store_->ListRetroactiveImpacts(1, ""));
+    if (!newest.impacts.empty()) before = newest.impacts[0].new_revision();
+  }
   response.set_previous_revision(before.empty() ? now : before);
-  if (before == now) return response;
-  if (before.empty()) {
-    // A new store (or one from before the active revision was
-    // kept): nothing to compare with.
-    TC_RETURN_IF_ERROR(store_->SetActiveRevision(now));
+  if (before.empty() || before == now) {
+    // Nothing to compare with (a new store, or one with no impact record
+    // from before the active revision was kept), or nothing changed.
+    if (!kept) TC_RETURN_IF_ERROR(store_->SetActiveRevision(now));
     return response;
   }
   response.set_changed(true);
