@@ -49,6 +49,7 @@
 #include "common/clock.h"
 #include "bench/trail_records.h"
 #include "common/dates.h"
+#include "common/proto_bytes.h"
 #include "core/decision_summary.h"
 #include "storage/audit_store.h"
 #include "storage/keys.h"
@@ -413,10 +414,10 @@ int MeasureProofs(const std::vector<std::unique_ptr<AuditStore>>& stores,
 }
 
 // A summary as SummarizeDecisions computes it (every page of the filter,
-// grouped by origin and outcome), read in `view`. Returns the decisions
-// summed, or -1 on an error.
-int64_t SummarizeOnce(const AuditStore& store, const v1::DecisionFilter& f,
-                      ListView view) {
+// grouped by origin and outcome), read in `view`, as deterministic bytes
+// (the two views must give the same); empty on an error.
+std::string SummarizeOnce(const AuditStore& store, const v1::DecisionFilter& f,
+                          ListView view) {
   google::protobuf::RepeatedField<int> group_by;
   group_by.Add(v1::SUMMARY_DIMENSION_ORIGIN);
   group_by.Add(v1::SUMMARY_DIMENSION_OUTCOME);
@@ -427,12 +428,12 @@ int64_t SummarizeOnce(const AuditStore& store, const v1::DecisionFilter& f,
                                     view);
     if (!page.ok()) {
       std::fprintf(stderr, "summary: %s\n", page.status().ToString().c_str());
-      return -1;
+      return "";
     }
     for (const v1::Decision& d : page->decisions) summary.Add(d);
     token = page->next_page_token;
   } while (!token.empty());
-  return summary.decisions();
+  return SerializeDeterministic(summary.Finish());
 }
 
 // Summaries read every decision the filter selects, so their cost follows
@@ -453,19 +454,27 @@ int MeasureSummaries(const std::vector<std::unique_ptr<AuditStore>>& stores,
       std::vector<double> ms[2];
       int64_t decisions = 0;
       for (int i = -1; i < n_runs; ++i) {  // one warm-up
+        std::string answers[2];
         for (ListView view : {ListView::kFull, ListView::kSummary}) {
           const auto start = std::chrono::steady_clock::now();
-          const int64_t n =
-              SummarizeOnce(*stores[k], filter(i < 0 ? 0 : i), view);
+          std::string& answer = answers[view == ListView::kSummary];
+          answer = SummarizeOnce(*stores[k], filter(i < 0 ? 0 : i), view);
           const auto end = std::chrono::steady_clock::now();
-          if (n < 0) return 1;
+          if (answer.empty()) return 1;
           if (i >= 0) {
             ms[view == ListView::kSummary].push_back(
                 std::chrono::duration<double, std::milli>(end - start)
                     .count());
           }
-          decisions = n;
         }
+        if (answers[0] != answers[1]) {
+          std::fprintf(stderr, "summary of %s: the rows and the records "
+                       "disagree\n", name.c_str());
+          return 1;
+        }
+        v1::SummarizeDecisionsResponse summed;
+        summed.ParseFromString(answers[0]);
+        decisions = summed.total().decisions();
       }
       const double records_ms = Summarize(ms[0]).median_us;
       const double rows_ms = Summarize(ms[1]).median_us;
