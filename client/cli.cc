@@ -40,8 +40,6 @@
 #include "common/dates.h"
 #include "common/files.h"
 #include "common/money.h"
-#include "common/proto_bytes.h"
-#include "common/sha256.h"
 
 namespace tradecheck::cli {
 namespace {
@@ -1088,10 +1086,7 @@ int VerifyImpact(const v1::RetroactiveImpact& whole, const CliOptions& options,
     io.err << "tradecheck: " << verifier.status().message() << "\n";
     return kExitInput;
   }
-  v1::RetroactiveImpact unsigned_copy = whole;
-  unsigned_copy.clear_content_digest();
-  unsigned_copy.clear_signature();
-  const std::string digest = Sha256(SerializeDeterministic(unsigned_copy));
+  const std::string digest = ImpactDigest(whole);
   if (absl::BytesToHexString(digest) != whole.content_digest()) {
     io.err << "tradecheck: " << whole.impact_id()
            << " does not match its content digest: the record was altered "

@@ -16,6 +16,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/proto_bytes.h"
+#include "common/sha256.h"
 
 namespace tradecheck {
 namespace {
@@ -123,6 +125,13 @@ std::string TreeHeadMessage(const TreeHead& head) {
 std::string ImpactMessage(absl::string_view content_digest_raw) {
   return absl::StrCat("tradecheck retroactive impact v1\n",
                       content_digest_raw);
+}
+
+std::string ImpactDigest(const v1::RetroactiveImpact& impact) {
+  v1::RetroactiveImpact copy = impact;
+  copy.clear_content_digest();
+  copy.clear_signature();
+  return Sha256(SerializeDeterministic(copy));
 }
 
 std::string TreeHeadStreamName(int stream) {

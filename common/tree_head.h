@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "tradecheck/v1/audit_service.pb.h"
 
 namespace tradecheck {
 
@@ -55,6 +56,10 @@ std::string TreeHeadMessage(const TreeHead& head);
 //   is its hex), which covers the record's id, its link to the record
 //   before it and every change.
 std::string ImpactMessage(absl::string_view content_digest_raw);
+// That digest: SHA-256 (32 raw bytes) of the record's deterministic
+// serialization with content_digest and signature empty. The store keeps
+// it as hex; a verifier recomputes it from the whole record.
+std::string ImpactDigest(const v1::RetroactiveImpact& impact);
 
 // "binding" / "validate_only"; "" for another number.
 std::string TreeHeadStreamName(int stream);

@@ -2657,13 +2657,9 @@ constexpr int kMaxImpactPageSize = 100;
 constexpr int kDefaultChangesPageSize = 100;
 constexpr int kMaxChangesPageSize = 1000;
 
-// Hex SHA-256 of the record's deterministic bytes with content_digest and
-// signature empty.
-std::string ImpactDigest(const v1::RetroactiveImpact& impact) {
-  v1::RetroactiveImpact copy = impact;
-  copy.clear_content_digest();
-  copy.clear_signature();
-  return absl::BytesToHexString(Sha256(SerializeDeterministic(copy)));
+// The record's content digest as it is kept: hex (common/tree_head.h).
+std::string ImpactDigestHex(const v1::RetroactiveImpact& impact) {
+  return absl::BytesToHexString(::tradecheck::ImpactDigest(impact));
 }
 
 // What a page token of these listings is bound to (PageToken::filter_digest).
@@ -2698,7 +2694,7 @@ AuditStore::Impl::ReadRetroactiveImpact(uint64_t number) const {
   const std::string id = keys::RetroactiveImpactId(number);
   v1::RetroactiveImpact impact;
   if (!impact.ParseFromString(*value) || impact.impact_id() != id ||
-      impact.content_digest() != ImpactDigest(impact)) {
+      impact.content_digest() != ImpactDigestHex(impact)) {
     return absl::DataLossError(absl::StrCat(
         "retroactive-impact record ", id,
         " does not match its content digest: it was altered or damaged"));
@@ -2743,7 +2739,7 @@ AuditStore::Impl::AppendRetroactiveImpact(v1::RetroactiveImpact impact) {
   }
   impact.set_impact_id(keys::RetroactiveImpactId(last + 1));
   impact.set_previous_digest(previous_digest);
-  impact.set_content_digest(ImpactDigest(impact));
+  impact.set_content_digest(ImpactDigestHex(impact));
   if (options_.tree_head_signer != nullptr) {
     impact.set_signature(options_.tree_head_signer->SignImpact(
         absl::HexStringToBytes(impact.content_digest())));

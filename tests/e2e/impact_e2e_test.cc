@@ -298,12 +298,8 @@ TEST_F(ImpactE2eTest, AStartOnChangedFilesListsWhatTheyChangedForThePast) {
   StopServer();
   StartServer();
   ASSERT_NE(server_, nullptr);
-  for (int i = 0; i < 600 && server_->log().find("was in force before this "
-                                                 "start too") ==
-                                  std::string::npos;
-       ++i) {
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  server_->WaitForLog("was in force before this start too",
+                      absl::Seconds(60));
   EXPECT_THAT(server_->log(), HasSubstr("was in force before this start too"));
   ASSERT_TRUE(audit_->ListRetroactiveImpacts(
                         Ctx().get(), v1::ListRetroactiveImpactsRequest(), &list)
@@ -349,12 +345,8 @@ TEST_F(ImpactE2eTest, AReloadDuringTheStartsWalkWaitsForIt) {
   StopServer();
   StartServer();
   ASSERT_NE(server_, nullptr);
-  for (int i = 0; i < 600 && server_->log().find("was in force before this "
-                                                 "start too") ==
-                                  std::string::npos;
-       ++i) {
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  server_->WaitForLog("was in force before this start too",
+                      absl::Seconds(60));
   ASSERT_TRUE(audit_->ListRetroactiveImpacts(
                         Ctx().get(), v1::ListRetroactiveImpactsRequest(), &list)
                   .ok());

@@ -329,10 +329,7 @@ TEST(ServerReloadTest, SighupSwapsValidDataAndRefusesInvalidData) {
     return info.revision();
   };
   auto wait_for_log = [&](const std::string& text) {
-    for (int i = 0; i < 500 && server->log().find(text) == std::string::npos;
-         ++i) {
-      absl::SleepFor(absl::Milliseconds(10));
-    }
+    server->WaitForLog(text, absl::Seconds(5));
   };
   const std::string before = revision();
 

@@ -135,6 +135,16 @@ ServerProcess::~ServerProcess() {
 
 std::string ServerProcess::log() const { return ReadFile(log_path_); }
 
+bool ServerProcess::WaitForLog(const std::string& text,
+                               absl::Duration timeout) const {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (log().find(text) == std::string::npos) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
 int ServerProcess::metrics_port() const {
   const std::string text = log();
   const std::string marker = "metrics on 127.0.0.1:";

@@ -59,6 +59,10 @@ class ServerProcess {
   const std::string& agreements_dir() const { return options_.agreements_dir; }
   // Everything the server wrote to stderr so far.
   std::string log() const;
+  // Polls the log until it holds `text` or `timeout` passes; whether it
+  // does (for lines the server writes after it answers, e.g. background
+  // work finished).
+  bool WaitForLog(const std::string& text, absl::Duration timeout) const;
   // The port of its metrics endpoint, from the line it logs at start
   // ("metrics on 127.0.0.1:N"); 0 when it logged none.
   int metrics_port() const;
