@@ -230,19 +230,21 @@ TEST_F(MerkleStoreTest, EachImpactRecordIsAnchoredInTheTreeHeadLog) {
   std::string line;
   std::vector<SignedImpactAnchor> anchors;
   std::string identity;
-  int heads = 0;
+  uint64_t head_size = 0;  // the newest head so far in the log
   while (std::getline(in, line)) {
     if (line.rfind("RI1 ", 0) == 0) {
       TC_ASSERT_OK_AND_ASSIGN(SignedImpactAnchor a, ParseImpactAnchorLine(line));
       EXPECT_THAT(verifier_->VerifyImpactAnchor(a), IsOk()) << line;
+      // In the order written: after the heads of the first two records.
+      EXPECT_EQ(head_size, 2u) << line;
       anchors.push_back(a);
       continue;
     }
     TC_ASSERT_OK_AND_ASSIGN(SignedTreeHead h, ParseTreeHeadLine(line));
     identity = h.head.store_identity;
-    ++heads;
+    head_size = h.head.tree_size;
   }
-  EXPECT_EQ(heads, 2);
+  EXPECT_EQ(head_size, 3u);
   ASSERT_EQ(anchors.size(), 2u);
   for (size_t i = 0; i < anchors.size(); ++i) {
     EXPECT_EQ(ImpactId(anchors[i].anchor.number), stored[i].impact_id());
