@@ -559,6 +559,15 @@ std::string FormatReload(const v1::ReloadRuleSetResponse& response_in) {
     absl::StrAppend(&out, "Rule set unchanged (",
                     ShortHash(response.rule_set().revision()), ").\n");
   }
+  if (response.earlier_activation_accounted()) {
+    absl::StrAppend(
+        &out, "Accounted first for the activation before (not on record yet): ",
+        response.earlier_retroactive_impact_id().empty()
+            ? std::string("no past verdict differed under it")
+            : absl::StrCat("retroactive impact ",
+                           response.earlier_retroactive_impact_id()),
+        "\n");
+  }
   if (!response.retroactive_impact_id().empty()) {
     absl::StrAppend(&out, "Retroactive impact ", response.retroactive_impact_id(),
                     ": ", response.retroactive_verdicts_changed(), " of ",

@@ -265,35 +265,35 @@ absl::StatusOr<v1::PreviewTotals> TradecheckCore::CompareRuleSets(
 
 namespace {
 
-// Keeps `revision` as the store's active one; empty, or what went wrong
-// (for retroactive_impact_error: the next start compares the past again).
-std::string KeepActiveRevision(storage::AuditStore& store,
-                               const std::string& revision) {
+// Keeps `revision` as the store's active one; on failure says so in the
+// response (retroactive_impact_error: the next activation or start accounts
+// for this one again) and returns the error.
+absl::Status KeepActiveRevision(storage::AuditStore& store,
+                                const std::string& revision,
+                                v1::ReloadRuleSetResponse* response) {
   absl::Status kept = store.SetActiveRevision(revision);
-  if (kept.ok()) return "";
-  return absl::StrCat("revision ", revision, " is in force, but the store "
-                      "could not keep it as the active one: ",
-                      kept.ToString());
+  if (!kept.ok()) {
+    response->set_retroactive_impact_error(absl::StrCat(
+        "revision ", revision, " is in force, but the store could not keep "
+        "it as the active one: ", kept.ToString()));
+  }
+  return kept;
+}
+
+// Whether ForRevision's error can never go away by itself: the sources
+// are gone (FAILED_PRECONDITION), hash to another revision (DATA_LOSS) or
+// do not load (INVALID_ARGUMENT). A read error may pass; these do not.
+bool CannotEverRebuild(const absl::Status& status) {
+  return absl::IsFailedPrecondition(status) || absl::IsDataLoss(status) ||
+         absl::IsInvalidArgument(status);
 }
 
 }  // namespace
 
-absl::StatusOr<v1::ReloadRuleSetResponse>
-TradecheckCore::ImpactSinceLastRunNow(
-    std::shared_ptr<const rules::RuleSet> started) {
-  absl::MutexLock lock(&activation_mu_);
-  absl::StatusOr<v1::ReloadRuleSetResponse> response =
-      ImpactSinceLastRunLocked(std::move(started));
-  start_walk_done_ = true;
-  return response;
-}
-
-absl::StatusOr<v1::ReloadRuleSetResponse>
-TradecheckCore::ImpactSinceLastRunLocked(
-    std::shared_ptr<const rules::RuleSet> started_set) {
-  v1::ReloadRuleSetResponse response;
-  *response.mutable_rule_set() = rules_->CurrentInfo();
-  const std::string now = started_set->revision();
+absl::Status TradecheckCore::AccountForActivationLocked(
+    v1::ReloadRuleSetResponse* response) {
+  *response->mutable_rule_set() = rules_->CurrentInfo();
+  const std::string now = response->rule_set().revision();
   TC_ASSIGN_OR_RETURN(std::string before, store_->GetActiveRevision());
   const bool kept = !before.empty();
   if (!kept) {
@@ -303,49 +303,46 @@ TradecheckCore::ImpactSinceLastRunLocked(
                         store_->ListRetroactiveImpacts(1, ""));
     if (!newest.impacts.empty()) before = newest.impacts[0].new_revision();
   }
-  response.set_previous_revision(before.empty() ? now : before);
+  response->set_previous_revision(before.empty() ? now : before);
   if (before.empty() || before == now) {
     // Nothing to compare with (a new store, or one with no impact record
     // from before the active revision was kept), or nothing changed.
-    if (!kept) TC_RETURN_IF_ERROR(store_->SetActiveRevision(now));
-    return response;
+    if (!kept) return store_->SetActiveRevision(now);
+    return absl::OkStatus();
   }
-  response.set_changed(true);
-  RuleSetHolder::ReloadResult started;
-  started.previous_revision = before;
-  started.current = std::move(started_set);
-  started.activated_at =
-      absl::FromUnixNanos(google::protobuf::util::TimeUtil::
-                              TimestampToNanoseconds(
-                                  response.rule_set().loaded_at()));
-  started.changed = true;
+  response->set_changed(true);
+  RuleSetHolder::ReloadResult activation;
+  activation.previous_revision = before;
+  activation.current = rules_->Current();
+  activation.activated_at = absl::FromUnixNanos(
+      google::protobuf::util::TimeUtil::TimestampToNanoseconds(
+          response->rule_set().loaded_at()));
+  activation.changed = true;
   absl::StatusOr<std::shared_ptr<const rules::RuleSet>> previous =
       rules_->ForRevision(before);
-  if (!previous.ok()) {
-    // Its sources are gone: the past cannot be compared; say so
-    // once and account for the new revision.
-    response.set_retroactive_impact_error(absl::StrCat(
-        "revision ", now, " is in force since the server started "
-        "(", before, " was before), but its retroactive impact "
-        "cannot be computed: ", previous.status().ToString()));
-    TC_RETURN_IF_ERROR(store_->SetActiveRevision(now));
-    return response;
+  if (!previous.ok() && !CannotEverRebuild(previous.status())) {
+    return previous.status();  // e.g. a read error: retried later
   }
-  started.previous = *std::move(previous);
-  Caller start;
-  start.identity = "server start";
-  start.role = v1::CALLER_ROLE_LOCAL;
-  RecordRetroactiveImpact(start, started, &response);
-  return response;
+  if (!previous.ok()) {
+    // The past cannot be compared, now or later: say so once and account
+    // for the revision in force, so later activations are recorded.
+    ++impacts_uncomputable_;
+    response->set_retroactive_impact_error(absl::StrCat(
+        "revision ", now, " is in force (", before, " was before, activated "
+        "by ", last_activated_by_.identity, "), but its retroactive impact "
+        "cannot be computed: ", previous.status().ToString()));
+    return store_->SetActiveRevision(now);
+  }
+  activation.previous = *std::move(previous);
+  return RecordRetroactiveImpact(last_activated_by_, activation, response);
 }
 
-void TradecheckCore::RecordRetroactiveImpact(
+absl::Status TradecheckCore::RecordRetroactiveImpact(
+
     const Caller& caller, const RuleSetHolder::ReloadResult& reload,
     v1::ReloadRuleSetResponse* response) {
   if (retroactive_impact_limit_ <= 0) {
-    response->set_retroactive_impact_error(
-        KeepActiveRevision(*store_, reload.current->revision()));
-    return;
+    return KeepActiveRevision(*store_, reload.current->revision(), response);
   }
   // "Past": governed before the activation day, within the widest range the
   // governing-day index walks, and recorded before the activation (later
@@ -381,25 +378,24 @@ void TradecheckCore::RecordRetroactiveImpact(
     response->set_retroactive_verdicts_changed(totals->verdicts_changed());
     // Nothing past changed, and the walk saw every past decision: no record.
     if (totals->verdicts_changed() == 0 && !totals->truncated()) {
-      response->set_retroactive_impact_error(
-          KeepActiveRevision(*store_, reload.current->revision()));
-      return;
+      return KeepActiveRevision(*store_, reload.current->revision(), response);
     }
     *impact.mutable_totals() = *std::move(totals);
     absl::StatusOr<v1::RetroactiveImpact> stored =
         store_->AppendRetroactiveImpact(std::move(impact));
     if (stored.ok()) {
       response->set_retroactive_impact_id(stored->impact_id());
-      response->set_retroactive_impact_error(
-          KeepActiveRevision(*store_, reload.current->revision()));
-      return;
+      return KeepActiveRevision(*store_, reload.current->revision(), response);
     }
     failed = stored.status();
   }
+  ++impacts_not_recorded_;
   response->set_retroactive_impact_error(absl::StrCat(
       "revision ", reload.current->revision(),
-      " is in force, but its retroactive impact was not recorded: ",
+      " is in force, but its retroactive impact was not recorded (it is "
+      "retried at the next reload or start): ",
       failed.ToString()));
+  return failed;
 }
 
 }  // namespace tradecheck

@@ -332,9 +332,22 @@ TradecheckCore::TradecheckCore(const CoreOptions& options,
       benchmark_skip_store_(options.benchmark_skip_store),
       retroactive_impact_limit_(options.retroactive_impact_limit),
       workers_(std::make_unique<ThreadPool>(options.worker_threads)),
-      completions_(std::make_unique<ThreadPool>(options.completion_threads)) {}
+      completions_(std::make_unique<ThreadPool>(options.completion_threads)) {
+  absl::MutexLock lock(&activation_mu_);
+  last_activated_by_.identity = "server start";
+  last_activated_by_.role = v1::CALLER_ROLE_LOCAL;
+}
 
 TradecheckCore::~TradecheckCore() { Shutdown().IgnoreError(); }
+
+TradecheckCore::ImpactAccounting TradecheckCore::GetImpactAccounting() const {
+  ImpactAccounting out;
+  absl::StatusOr<std::string> kept = store_->GetActiveRevision();
+  out.pending = !kept.ok() || *kept != rules_->Current()->revision();
+  out.not_recorded = impacts_not_recorded_.load();
+  out.uncomputable = impacts_uncomputable_.load();
+  return out;
+}
 
 bool TradecheckCore::StoreWritable() const {
   return !shut_down_.load() && store_->Writable();
@@ -1021,15 +1034,39 @@ void TradecheckCore::ReloadRuleSet(const Caller& caller,
   OnWorker(std::move(done),
            [this, caller]() -> absl::StatusOr<v1::ReloadRuleSetResponse> {
              absl::MutexLock lock(&activation_mu_);
-             activation_mu_.Await(absl::Condition(&start_walk_done_));
+             // The activation before this one first, if the store has not
+             // accounted for it: the records then follow the order the
+             // revisions came into force, and none is skipped.
+             v1::ReloadRuleSetResponse earlier;
+             if (absl::Status accounted = AccountForActivationLocked(&earlier);
+                 !accounted.ok()) {
+               return absl::Status(
+                   accounted.code(),
+                   absl::StrCat(
+                       "reload refused, rule set in force unchanged: the "
+                       "activation of revision ",
+                       earlier.rule_set().revision(), " (by ",
+                       last_activated_by_.identity,
+                       ") is not accounted for in the store yet, and its "
+                       "retroactive impact cannot be recorded now: ",
+                       accounted.message()));
+             }
              TC_ASSIGN_OR_RETURN(RuleSetHolder::ReloadResult result,
                                  rules_->Reload());
              v1::ReloadRuleSetResponse response;
              *response.mutable_rule_set() = result.info;
              response.set_previous_revision(result.previous_revision);
              response.set_changed(result.changed);
+             if (earlier.changed()) {
+               response.set_earlier_activation_accounted(true);
+               response.set_earlier_retroactive_impact_id(
+                   earlier.retroactive_impact_id());
+             }
              if (result.changed) {
-               RecordRetroactiveImpact(caller, result, &response);
+               last_activated_by_ = caller;
+               // Failure is in the response; the next activation retries.
+               RecordRetroactiveImpact(caller, result, &response)
+                   .IgnoreError();
              }
              return response;
            });
@@ -1037,13 +1074,20 @@ void TradecheckCore::ReloadRuleSet(const Caller& caller,
 
 void TradecheckCore::RecordImpactSinceLastRun(
     Callback<v1::ReloadRuleSetResponse> done) {
-  {
-    absl::MutexLock lock(&activation_mu_);
-    start_walk_done_ = false;  // reloads wait for the walk below
-  }
-  OnWorker(std::move(done), [this, started = rules_->Current()] {
-    return ImpactSinceLastRunNow(started);
-  });
+  OnWorker(std::move(done),
+           [this]() -> absl::StatusOr<v1::ReloadRuleSetResponse> {
+             absl::MutexLock lock(&activation_mu_);
+             v1::ReloadRuleSetResponse response;
+             absl::Status accounted = AccountForActivationLocked(&response);
+             // A record that could not be written is reported in the
+             // response (retroactive_impact_error); anything else failed
+             // before the walk could start.
+             if (!accounted.ok() &&
+                 response.retroactive_impact_error().empty()) {
+               return accounted;
+             }
+             return response;
+           });
 }
 
 void TradecheckCore::CreateBackup(const Caller& caller,

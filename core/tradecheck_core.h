@@ -249,13 +249,24 @@ class TradecheckCore {
   // retroactive-impact record when a verdict differs or the limit cut the
   // walk short; `done` gets the response naming it. Checks are never held
   // up: they take the new set at once and do not use the workers.
-  // At start: when the store's active revision (the last one whose
-  // activation was accounted for, by a reload or an earlier start) differs
-  // from the one loaded now, the agreement files changed while the server
-  // was down: the past is compared under both and a retroactive-impact
-  // record written, as a reload would, activated by "server start"
-  // (LOCAL), on a worker (checks do not wait). `done` gets the response a
-  // reload would (changed false when there was nothing to account for).
+  // Every activation is accounted for in the store in the order the
+  // revisions came into force: the store keeps the revision whose
+  // activation was accounted for last (its active revision), and a reload
+  // first accounts for the activation of the set in force when the store
+  // has not (the start's walk, or an earlier reload's, could not write its
+  // record, or has not run yet): that walk runs from the kept revision, at
+  // the time and under the caller of that activation, and the response
+  // names its record (earlier_retroactive_impact_id). When that cannot be
+  // recorded now either, the reload is refused with its error and the set
+  // in force stays: no activation is ever left out of the records.
+  // At start: when the store's active revision differs from the one loaded
+  // now, the agreement files changed while the server was down: the past
+  // is compared under both and a retroactive-impact record written, as a
+  // reload would, activated by "server start" (LOCAL), on a worker (checks
+  // do not wait). `done` gets the response a reload would (changed false
+  // when there was nothing to account for, e.g. a reload came first and
+  // accounted for it). A walk that cannot write its record leaves the kept
+  // revision as it was (retroactive_impact_error says why).
   void RecordImpactSinceLastRun(Callback<v1::ReloadRuleSetResponse> done);
   void ReloadRuleSet(const Caller& caller,
                      Callback<v1::ReloadRuleSetResponse> done);
@@ -284,6 +295,20 @@ class TradecheckCore {
   }
   // Counters only (no I/O); answers on the calling thread.
   v1::GetStoreStatsResponse GetStoreStats() const;
+  // Where the retroactive-impact accounting stands, for the metrics.
+  struct ImpactAccounting {
+    // The store's active revision is not the one in force: its activation's
+    // walk is running, or could not write its record and waits for a retry
+    // (the next reload or start), or the active revision cannot be read.
+    bool pending = false;
+    // Since the start: activations whose record could not be written, and
+    // those whose impact cannot be computed (their earlier revision cannot
+    // be rebuilt from the store; accounted for without a record).
+    uint64_t not_recorded = 0;
+    uint64_t uncomputable = 0;
+  };
+  // One read of the store's meta family.
+  ImpactAccounting GetImpactAccounting() const;
   // False while the store cannot write (free space below the reserve, an
   // I/O error not yet recovered, or opened read-only): health reports
   // NOT_SERVING, checks answer UNAVAILABLE, reads go on. Cheap (a statvfs).
@@ -353,20 +378,28 @@ class TradecheckCore {
   // the revision a stored verdict carries. Never records anything.
   static v1::Verdict EvaluateUnder(const rules::RuleSet& rules,
                                    const v1::Declaration& declaration);
-  // RecordImpactSinceLastRun's work on `started` (the set loaded at start).
-  // Blocking; holds activation_mu_.
-  absl::StatusOr<v1::ReloadRuleSetResponse> ImpactSinceLastRunNow(
-      std::shared_ptr<const rules::RuleSet> started);
-  absl::StatusOr<v1::ReloadRuleSetResponse> ImpactSinceLastRunLocked(
-      std::shared_ptr<const rules::RuleSet> started)
+  // Accounts for the activation of the set in force unless the store did
+  // (its active revision is that set's): the walk from the kept revision
+  // (for a store without one, the newest impact record's new revision), at
+  // the time the set came into force and by last_activated_by_, and its
+  // record; fills `response` as that activation's would be. OK when the
+  // activation is accounted for now: recorded, nothing past changed, or
+  // the kept revision cannot be rebuilt any more (its sources are gone or
+  // damaged: the response says so and the set in force is kept, since no
+  // retry could compute it). Otherwise the error, the kept revision
+  // unchanged. Blocking.
+  absl::Status AccountForActivationLocked(v1::ReloadRuleSetResponse* response)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(activation_mu_);
   // After an activation that changed the revision: the retroactive-impact
   // walk and record, filling the response's retroactive_* fields, then the
-  // new revision kept as the store's active one, unless the record could
-  // not be written. Blocking. REQUIRES: activation_mu_ held.
-  void RecordRetroactiveImpact(const Caller& caller,
-                               const RuleSetHolder::ReloadResult& reload,
-                               v1::ReloadRuleSetResponse* response);
+  // new revision kept as the store's active one. OK when that is done; the
+  // error (also in retroactive_impact_error) when the walk, the record or
+  // keeping the revision failed: the kept revision then stays, and the
+  // next activation or start accounts for this one first. Blocking.
+  absl::Status RecordRetroactiveImpact(const Caller& caller,
+                                       const RuleSetHolder::ReloadResult& reload,
+                                       v1::ReloadRuleSetResponse* response)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(activation_mu_);
   // Both CheckDeclaration answers are made from this: the store's result
   // (in the no-store benchmark build, the verdict alone) or the error.
   void RunCheck(const Caller& caller,
@@ -375,11 +408,19 @@ class TradecheckCore {
   void FinishConflict(const std::string& declaration_id, absl::Status status,
                       Callback<storage::AppendResult> done);
 
-  // Activations (a reload with its walk, the start's walk) one at a time,
-  // the start's first: the active revision the store keeps then follows
-  // the order revisions came into force.
+  // Activations (a reload with its walk, the start's walk) one at a time:
+  // each first accounts for the one before it when the store has not, so
+  // the active revision the store keeps follows the order revisions came
+  // into force whichever of a reload and the start's walk runs first.
   absl::Mutex activation_mu_;
-  bool start_walk_done_ ABSL_GUARDED_BY(activation_mu_) = true;
+  // Who activated the set in force: "server start" until a reload changes
+  // the revision.
+  Caller last_activated_by_ ABSL_GUARDED_BY(activation_mu_);
+  // Activations whose retroactive impact could not be recorded (pending,
+  // retried) or cannot be computed (the earlier revision cannot be
+  // rebuilt), since the core started: for the server's metrics.
+  std::atomic<uint64_t> impacts_not_recorded_{0};
+  std::atomic<uint64_t> impacts_uncomputable_{0};
 
   const Clock* const clock_;
   std::atomic<bool> shut_down_{false};

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "absl/synchronization/notification.h"
+#include "common/testing/scratch_tmpfs.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/temp_dir.h"
 #include "core/errors.h"
@@ -18,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "tests/testing/declarations.h"
 
 namespace tradecheck {
 namespace {
@@ -25,6 +27,9 @@ namespace {
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::tradecheck::testing::IsOk;
+using ::tradecheck::testing::ScratchTmpfs;
+using ::tradecheck::testing::SetVnForcedLaborRate;
+using ::tradecheck::testing::VnTshirts;
 using ::tradecheck::testing::StatusIs;
 
 std::string TempDir(const std::string& prefix) {
@@ -330,6 +335,201 @@ TEST_F(TradecheckCoreTest, ManyProblemsAreCappedSoTheErrorFitsInTrailers) {
   EXPECT_THAT(result.status().message(), HasSubstr("more problems"));
   EXPECT_LE(result.status().message().size(),
             FieldViolations::kMaxMessageBytes);
+}
+
+// Activations and their retroactive-impact records: the store keeps the
+// revision whose activation was accounted for last, and every activation
+// gets its walk, in the order the revisions came into force, whichever of
+// the start's walk and a reload runs first and whatever failed before.
+class ActivationTest : public TradecheckCoreTest {
+ protected:
+  // The server's first start on a new store (its walk keeps the revision
+  // loaded), then three Vietnamese T-shirt entries of November 2026 under
+  // the Section 301 forced-labor duty: governed before today, so every
+  // rate change reaches them.
+  void CheckPastEntries() {
+    TC_ASSERT_OK_AND_ASSIGN(v1::ReloadRuleSetResponse first, StartWalk());
+    ASSERT_FALSE(first.changed());
+    for (int i = 0; i < 3; ++i) {
+      v1::CheckDeclarationRequest request;
+      *request.mutable_declaration() =
+          VnTshirts(absl::StrCat("CORE-ACT-", i), (1250 + i) * 800, 11);
+      ASSERT_THAT(Check(request), IsOk());
+    }
+  }
+  // The server stopped and started again on the same store and files; its
+  // start walk (StartWalk) not run yet.
+  void Restart() {
+    core_.reset();
+    auto core = TradecheckCore::Create(options_);
+    ASSERT_TRUE(core.ok()) << core.status();
+    core_ = std::move(*core);
+  }
+  absl::StatusOr<v1::ReloadRuleSetResponse> StartWalk() {
+    return Wait<v1::ReloadRuleSetResponse>(
+        [&](auto done) { core_->RecordImpactSinceLastRun(done); });
+  }
+  absl::StatusOr<v1::ReloadRuleSetResponse> Reload() {
+    return Wait<v1::ReloadRuleSetResponse>(
+        [&](auto done) { core_->ReloadRuleSet(done); });
+  }
+  // Newest first.
+  std::vector<v1::RetroactiveImpact> Impacts() {
+    absl::StatusOr<v1::ListRetroactiveImpactsResponse> list =
+        Wait<v1::ListRetroactiveImpactsResponse>([&](auto done) {
+          core_->ListRetroactiveImpacts(
+              Caller::Local(), v1::ListRetroactiveImpactsRequest(), done);
+        });
+    EXPECT_THAT(list, IsOk());
+    if (!list.ok()) return {};
+    return {list->impacts().begin(), list->impacts().end()};
+  }
+  std::string Revision() const { return core_->GetRuleSet().revision(); }
+
+  // Asserts the two records of a start on `b` after `a` and a reload to
+  // `c`, and that nothing is left to account for.
+  void ExpectStartThenReloadRecords(const std::string& a, const std::string& b,
+                                    const std::string& c) {
+    const std::vector<v1::RetroactiveImpact> impacts = Impacts();
+    ASSERT_EQ(impacts.size(), 2u);
+    EXPECT_EQ(impacts[1].impact_id(), "ri-000000000001");
+    EXPECT_EQ(impacts[1].previous_revision(), a);
+    EXPECT_EQ(impacts[1].new_revision(), b);
+    EXPECT_EQ(impacts[1].activated_by(), "server start");
+    EXPECT_EQ(impacts[1].totals().verdicts_changed(), 3u);
+    EXPECT_EQ(impacts[0].previous_revision(), b);
+    EXPECT_EQ(impacts[0].new_revision(), c);
+    EXPECT_EQ(impacts[0].activated_by(), "local");
+    EXPECT_EQ(impacts[0].totals().verdicts_changed(), 3u);
+    EXPECT_LE(impacts[1].activated_at().seconds(),
+              impacts[0].activated_at().seconds());
+    EXPECT_FALSE(core_->GetImpactAccounting().pending);
+    // The next start on the same files has nothing left to record.
+    Restart();
+    TC_ASSERT_OK_AND_ASSIGN(v1::ReloadRuleSetResponse again, StartWalk());
+    EXPECT_FALSE(again.changed());
+    EXPECT_EQ(Impacts().size(), 2u);
+  }
+};
+
+// A reload may reach the core before the start's walk has run (the server
+// serves before it queues that walk) or after it: the records are the same
+// either way. Each order is taken on purpose here, so neither depends on
+// timing.
+class ActivationOrderTest : public ActivationTest,
+                            public ::testing::WithParamInterface<bool> {};
+
+TEST_P(ActivationOrderTest, AStartOnChangedFilesAndAReloadAreRecordedInOrder) {
+  const bool reload_first = GetParam();
+  ASSERT_NO_FATAL_FAILURE(CheckPastEntries());
+  const std::string a = Revision();
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1500));
+  ASSERT_NO_FATAL_FAILURE(Restart());
+  const std::string b = Revision();
+  ASSERT_NE(a, b);
+  if (!reload_first) {
+    TC_ASSERT_OK_AND_ASSIGN(v1::ReloadRuleSetResponse start, StartWalk());
+    EXPECT_EQ(start.retroactive_impact_id(), "ri-000000000001");
+  }
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1750, 1500));
+  TC_ASSERT_OK_AND_ASSIGN(v1::ReloadRuleSetResponse reload, Reload());
+  EXPECT_EQ(reload.retroactive_impact_id(), "ri-000000000002");
+  EXPECT_EQ(reload.earlier_activation_accounted(), reload_first);
+  if (reload_first) {
+    EXPECT_EQ(reload.earlier_retroactive_impact_id(), "ri-000000000001");
+    // The start's walk, coming later, finds its activation on record.
+    TC_ASSERT_OK_AND_ASSIGN(v1::ReloadRuleSetResponse start, StartWalk());
+    EXPECT_FALSE(start.changed());
+    EXPECT_TRUE(start.retroactive_impact_id().empty());
+  }
+  ExpectStartThenReloadRecords(a, b, Revision());
+}
+
+INSTANTIATE_TEST_SUITE_P(BothOrders, ActivationOrderTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "ReloadFirst" : "StartFirst";
+                         });
+
+// The store on a small tmpfs with a free-space reserve: filling it makes
+// the start's walk unable to write its record, the way a full disk would.
+class StartWalkFailureTest : public ActivationTest {
+ protected:
+  static constexpr uint64_t kMiB = 1 << 20;
+
+  void SetUp() override {
+    auto fs = ScratchTmpfs::Mount(64);
+    if (!fs.ok()) GTEST_SKIP() << fs.status().message();
+    fs_ = *std::move(fs);
+    ASSERT_NO_FATAL_FAILURE(TradecheckCoreTest::SetUp());
+    options_.data_dir = fs_->path() + "/db";
+    options_.min_free_disk_bytes = 16 * kMiB;
+    ASSERT_NO_FATAL_FAILURE(Restart());
+    ASSERT_NO_FATAL_FAILURE(CheckPastEntries());
+    before_ = Revision();
+    ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1500));
+    ASSERT_NO_FATAL_FAILURE(Restart());
+    started_ = Revision();
+
+    // The disk fills before the start's walk writes its record.
+    ASSERT_THAT(fs_->Fill(4 * kMiB), IsOk());
+    TC_ASSERT_OK_AND_ASSIGN(v1::ReloadRuleSetResponse start, StartWalk());
+    EXPECT_TRUE(start.changed());
+    EXPECT_EQ(start.retroactive_decisions_evaluated(), 3u);
+    EXPECT_TRUE(start.retroactive_impact_id().empty());
+    EXPECT_THAT(start.retroactive_impact_error(),
+                HasSubstr("retroactive impact was not recorded"));
+    EXPECT_THAT(start.retroactive_impact_error(), HasSubstr("min_free"));
+    EXPECT_TRUE(Impacts().empty());
+    const TradecheckCore::ImpactAccounting accounting =
+        core_->GetImpactAccounting();
+    EXPECT_TRUE(accounting.pending);
+    EXPECT_EQ(accounting.not_recorded, 1u);
+  }
+  void TearDown() override {
+    core_.reset();
+    fs_.reset();
+  }
+
+  std::unique_ptr<ScratchTmpfs> fs_;
+  std::string before_, started_;
+};
+
+TEST_F(StartWalkFailureTest, TheNextStartRecordsWhatTheFailedOneCouldNot) {
+  fs_->Unfill();
+  ASSERT_NO_FATAL_FAILURE(Restart());
+  TC_ASSERT_OK_AND_ASSIGN(v1::ReloadRuleSetResponse start, StartWalk());
+  EXPECT_TRUE(start.retroactive_impact_error().empty())
+      << start.retroactive_impact_error();
+  EXPECT_EQ(start.retroactive_impact_id(), "ri-000000000001");
+  const std::vector<v1::RetroactiveImpact> impacts = Impacts();
+  ASSERT_EQ(impacts.size(), 1u);
+  EXPECT_EQ(impacts[0].previous_revision(), before_);
+  EXPECT_EQ(impacts[0].new_revision(), started_);
+  EXPECT_EQ(impacts[0].activated_by(), "server start");
+  EXPECT_EQ(impacts[0].totals().verdicts_changed(), 3u);
+  EXPECT_FALSE(core_->GetImpactAccounting().pending);
+}
+
+// The bug this guards against: the reload compared only its own change
+// and kept its revision, so what the start's revision changed was never
+// recorded.
+TEST_F(StartWalkFailureTest, AReloadRecordsTheFailedStartsChangesFirst) {
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1750, 1500));
+  // Still full: the start's activation cannot go on record, so the reload
+  // is refused and the set in force stays.
+  EXPECT_THAT(Reload(), StatusIs(absl::StatusCode::kUnavailable,
+                                 HasSubstr("server start")));
+  EXPECT_EQ(Revision(), started_);
+  EXPECT_TRUE(Impacts().empty());
+
+  fs_->Unfill();
+  TC_ASSERT_OK_AND_ASSIGN(v1::ReloadRuleSetResponse reload, Reload());
+  EXPECT_TRUE(reload.earlier_activation_accounted());
+  EXPECT_EQ(reload.earlier_retroactive_impact_id(), "ri-000000000001");
+  EXPECT_EQ(reload.retroactive_impact_id(), "ri-000000000002");
+  EXPECT_TRUE(reload.retroactive_impact_error().empty())
+      << reload.retroactive_impact_error();
+  ExpectStartThenReloadRecords(before_, started_, Revision());
 }
 
 TEST(DescribeChangesTest, NamesOutcomeAndDutyChanges) {

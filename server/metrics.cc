@@ -224,6 +224,23 @@ std::string RenderCoreGauges(const TradecheckCore& core,
          "verdicts need review, DATA-001).");
   absl::StrAppend(&out, "tradecheck_agreement_instruments_past_review ",
                   core.InstrumentsPastReview().size(), "\n");
+  const TradecheckCore::ImpactAccounting impact = core.GetImpactAccounting();
+  Header(&out, "tradecheck_retroactive_impact_pending", "gauge",
+         "1 while the activation of the rule set in force is not accounted "
+         "for in the store: its retroactive-impact walk runs, or could not "
+         "write its record and waits for the next reload or start.");
+  absl::StrAppend(&out, "tradecheck_retroactive_impact_pending ",
+                  impact.pending ? 1 : 0, "\n");
+  Header(&out, "tradecheck_retroactive_impact_failures_total", "counter",
+         "Activations whose retroactive-impact record could not be written "
+         "(not_recorded, retried) or cannot be computed because the earlier "
+         "revision cannot be rebuilt from the store (uncomputable).");
+  absl::StrAppend(
+      &out,
+      "tradecheck_retroactive_impact_failures_total{reason=\"not_recorded\"} ",
+      impact.not_recorded, "\n",
+      "tradecheck_retroactive_impact_failures_total{reason=\"uncomputable\"} ",
+      impact.uncomputable, "\n");
   Header(&out, "tradecheck_rule_set_info", "gauge",
          "The rule set in force; the revision is a label, the value 1.");
   absl::StrAppend(&out, "tradecheck_rule_set_info{revision=\"",

@@ -17,6 +17,8 @@
 //   tradecheck_agreement_confirmation_age_days          gauge (oldest)
 //   tradecheck_agreement_instruments_past_review        gauge
 //   tradecheck_rule_set_info{revision}                  gauge, always 1
+//   tradecheck_retroactive_impact_pending               gauge (0 or 1)
+//   tradecheck_retroactive_impact_failures_total{reason} counter
 //
 // Counters start at zero when the server starts. Everything here is
 // thread-safe. No gRPC or HTTP types in this header.
@@ -91,7 +93,8 @@ class Metrics {
 
 // The gauges read from the core and the disk at scrape time: stream heads,
 // store size (everything under `data_dir`), the oldest agreement
-// confirmation, instruments past review, the rule-set revision.
+// confirmation, instruments past review, the rule-set revision, and where
+// the retroactive-impact accounting stands (one read of the store's meta).
 std::string RenderCoreGauges(const TradecheckCore& core,
                              const std::string& data_dir);
 

@@ -210,6 +210,15 @@ void ReloadRules(TradecheckCore& core) {
       LogError(absl::StrCat("reload refused, rule set in force unchanged: ",
                             r.status().ToString()));
     } else if (r->changed()) {
+      if (r->earlier_activation_accounted()) {
+        Log(absl::StrCat(
+            "the activation before this reload was not on record; accounted "
+            "for first: ",
+            r->earlier_retroactive_impact_id().empty()
+                ? "no past verdict differed under it"
+                : absl::StrCat("retroactive impact ",
+                               r->earlier_retroactive_impact_id())));
+      }
       Log(absl::StrCat("rule set reloaded: revision ", r->previous_revision(),
                        " -> ", r->rule_set().revision()));
       LogRetroactiveImpact(*r);

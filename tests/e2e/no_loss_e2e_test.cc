@@ -6,10 +6,7 @@
 // Each damage is found, at start (the server refuses, naming what is
 // missing) or by VerifyTrail / reads / a retry (naming the record), and no
 // acknowledged verdict disappears without an error saying so.
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/mount.h>
-#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +25,7 @@
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "common/testing/scratch_tmpfs.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/e2e_util.h"
@@ -356,41 +354,21 @@ class DiskFullE2eTest : public ::testing::Test {
   static constexpr uint64_t kMiB = 1 << 20;
 
   void SetUp() override {
-    TC_ASSERT_OK_AND_ASSIGN(mount_, MakeTempDir("noloss-disk"));
-    if (mount("tmpfs", mount_.c_str(), "tmpfs", 0, "size=192m") != 0) {
-      const std::string why = std::strerror(errno);
-      std::filesystem::remove(mount_);
-      mount_.clear();
-      GTEST_SKIP() << "cannot mount a tmpfs here (" << why
-                   << "): filling a filesystem needs root or CAP_SYS_ADMIN";
-    }
-    mounted_ = true;
-    data_dir_ = mount_ + "/data";
+    auto fs = ScratchTmpfs::Mount(192);
+    if (!fs.ok()) GTEST_SKIP() << fs.status().message();
+    fs_ = *std::move(fs);
+    data_dir_ = fs_->path() + "/data";
   }
   void TearDown() override {
     server_.reset();
-    if (mounted_) umount2(mount_.c_str(), MNT_DETACH);
-    if (!mount_.empty()) std::filesystem::remove_all(mount_);
+    fs_.reset();
   }
 
-  uint64_t FreeBytes() {
-    struct statvfs fs;
-    if (statvfs(mount_.c_str(), &fs) != 0) return 0;
-    return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
-  }
   // Fills the filesystem until `leave` bytes are free.
   void Fill(uint64_t leave) {
-    const std::string filler = mount_ + "/filler";
-    const int fd = open(filler.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    ASSERT_GE(fd, 0);
-    const std::string chunk(64 * 1024, 'x');
-    while (FreeBytes() > leave + chunk.size()) {
-      ASSERT_EQ(write(fd, chunk.data(), chunk.size()),
-                static_cast<ssize_t>(chunk.size()));
-    }
-    close(fd);
+    ASSERT_THAT(fs_->Fill(leave), tradecheck::testing::IsOk());
   }
-  void Unfill() { std::filesystem::remove(mount_ + "/filler"); }
+  void Unfill() { fs_->Unfill(); }
 
   void StartServer() {
     ServerProcessOptions options;
@@ -454,8 +432,8 @@ class DiskFullE2eTest : public ::testing::Test {
   }
   bool Alive() { return kill(server_->pid(), 0) == 0; }
 
-  std::string mount_, data_dir_;
-  bool mounted_ = false;
+  std::unique_ptr<ScratchTmpfs> fs_;
+  std::string data_dir_;
   std::unique_ptr<ServerProcess> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::ComplianceService::Stub> compliance_;
