@@ -548,6 +548,21 @@ std::string FormatRuleSet(const v1::RuleSetInfo& info_in) {
   return out;
 }
 
+namespace {
+
+// What the reload's answer says of the activation it accounted for first.
+std::string EarlierActivationOutcome(const v1::ReloadRuleSetResponse& r) {
+  if (!r.earlier_retroactive_impact_id().empty()) {
+    return absl::StrCat("retroactive impact ", r.earlier_retroactive_impact_id());
+  }
+  if (!r.earlier_retroactive_impact_error().empty()) {
+    return absl::StrCat("no record: ", r.earlier_retroactive_impact_error());
+  }
+  return "no past verdict differed under it";
+}
+
+}  // namespace
+
 std::string FormatReload(const v1::ReloadRuleSetResponse& response_in) {
   const v1::ReloadRuleSetResponse response = ForTerminal(response_in);
   std::string out;
@@ -562,11 +577,7 @@ std::string FormatReload(const v1::ReloadRuleSetResponse& response_in) {
   if (response.earlier_activation_accounted()) {
     absl::StrAppend(
         &out, "Accounted first for the activation before (not on record yet): ",
-        response.earlier_retroactive_impact_id().empty()
-            ? std::string("no past verdict differed under it")
-            : absl::StrCat("retroactive impact ",
-                           response.earlier_retroactive_impact_id()),
-        "\n");
+        EarlierActivationOutcome(response), "\n");
   }
   if (!response.retroactive_impact_id().empty()) {
     absl::StrAppend(&out, "Retroactive impact ", response.retroactive_impact_id(),

@@ -118,6 +118,24 @@ TEST(VerdictFormatTest, ReevaluationShowsMismatchAndChanges) {
                     HasSubstr("line 1: outcome ALLOW -> NEEDS_REVIEW")));
 }
 
+// An earlier activation accounted for without a record because its impact
+// cannot be computed must not read as "no past verdict differed".
+TEST(VerdictFormatTest, ReloadSaysWhyTheEarlierActivationHasNoRecord) {
+  v1::ReloadRuleSetResponse response;
+  response.set_earlier_activation_accounted(true);
+  response.set_earlier_retroactive_impact_error(
+      "its retroactive impact cannot be computed: sources gone");
+  EXPECT_THAT(FormatReload(response),
+              AllOf(HasSubstr("cannot be computed: sources gone"),
+                    Not(HasSubstr("no past verdict differed"))));
+  response.clear_earlier_retroactive_impact_error();
+  EXPECT_THAT(FormatReload(response),
+              HasSubstr("no past verdict differed under it"));
+  response.set_earlier_retroactive_impact_id("ri-000000000003");
+  EXPECT_THAT(FormatReload(response),
+              HasSubstr("retroactive impact ri-000000000003"));
+}
+
 TEST(VerdictFormatTest, DecisionListRow) {
   v1::Decision decision;
   decision.set_decision_id("dec-000042");

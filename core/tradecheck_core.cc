@@ -1061,6 +1061,10 @@ void TradecheckCore::ReloadRuleSet(const Caller& caller,
                response.set_earlier_activation_accounted(true);
                response.set_earlier_retroactive_impact_id(
                    earlier.retroactive_impact_id());
+               // Accounted for without a record: its impact cannot be
+               // computed (not "no past verdict differed").
+               response.set_earlier_retroactive_impact_error(
+                   earlier.retroactive_impact_error());
              }
              if (result.changed) {
                last_activated_by_ = caller;

@@ -15,6 +15,7 @@
 #include "common/testing/temp_dir.h"
 #include "core/errors.h"
 #include "core/response_bytes.h"
+#include "storage/audit_store.h"
 #include "common/proto_bytes.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -530,6 +531,35 @@ TEST_F(StartWalkFailureTest, AReloadRecordsTheFailedStartsChangesFirst) {
   EXPECT_TRUE(reload.retroactive_impact_error().empty())
       << reload.retroactive_impact_error();
   ExpectStartThenReloadRecords(before_, started_, Revision());
+}
+
+// The activation a reload accounts for first may be one whose impact can
+// never be computed (the revision kept before it cannot be rebuilt): the
+// reload's answer must say so, not that no past verdict differed under it.
+TEST_F(ActivationTest, AReloadSaysWhenTheEarlierActivationCannotBeComputed) {
+  ASSERT_NO_FATAL_FAILURE(CheckPastEntries());
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1500));
+  core_.reset();
+  {
+    // The store keeps a revision whose sources it does not have (e.g. a
+    // store written by a build before sources were stored).
+    storage::AuditStoreOptions store_options;
+    store_options.path = options_.data_dir;
+    TC_ASSERT_OK_AND_ASSIGN(std::unique_ptr<storage::AuditStore> store,
+                            storage::AuditStore::Open(store_options));
+    ASSERT_THAT(store->SetActiveRevision(std::string(64, 'a')), IsOk());
+    ASSERT_THAT(store->Close(), IsOk());
+  }
+  ASSERT_NO_FATAL_FAILURE(Restart());
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1750, 1500));
+  // The reload comes before the start's walk.
+  TC_ASSERT_OK_AND_ASSIGN(v1::ReloadRuleSetResponse reload, Reload());
+  EXPECT_TRUE(reload.earlier_activation_accounted());
+  EXPECT_TRUE(reload.earlier_retroactive_impact_id().empty());
+  EXPECT_THAT(reload.earlier_retroactive_impact_error(),
+              HasSubstr("cannot be computed"));
+  EXPECT_EQ(reload.retroactive_impact_id(), "ri-000000000001");
+  EXPECT_EQ(core_->GetImpactAccounting().uncomputable, 1u);
 }
 
 TEST(DescribeChangesTest, NamesOutcomeAndDutyChanges) {

@@ -209,16 +209,29 @@ void ReloadRules(TradecheckCore& core) {
     if (!r.ok()) {
       LogError(absl::StrCat("reload refused, rule set in force unchanged: ",
                             r.status().ToString()));
-    } else if (r->changed()) {
-      if (r->earlier_activation_accounted()) {
-        Log(absl::StrCat(
-            "the activation before this reload was not on record; accounted "
-            "for first: ",
-            r->earlier_retroactive_impact_id().empty()
-                ? "no past verdict differed under it"
-                : absl::StrCat("retroactive impact ",
-                               r->earlier_retroactive_impact_id())));
+      return;
+    }
+    // Also when this reload changed nothing: a SIGHUP on the same files is
+    // how an operator retries an activation whose record could not be
+    // written, and the log is all a SIGHUP answers with.
+    if (r->earlier_activation_accounted()) {
+      const std::string what = absl::StrCat(
+          "the activation before this reload was not on record; accounted "
+          "for first: ",
+          !r->earlier_retroactive_impact_id().empty()
+              ? absl::StrCat("retroactive impact ",
+                             r->earlier_retroactive_impact_id())
+          : !r->earlier_retroactive_impact_error().empty()
+              ? absl::StrCat("no record: ",
+                             r->earlier_retroactive_impact_error())
+              : std::string("no past verdict differed under it"));
+      if (r->earlier_retroactive_impact_error().empty()) {
+        Log(what);
+      } else {
+        LogError(what);
       }
+    }
+    if (r->changed()) {
       Log(absl::StrCat("rule set reloaded: revision ", r->previous_revision(),
                        " -> ", r->rule_set().revision()));
       LogRetroactiveImpact(*r);
