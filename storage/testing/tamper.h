@@ -50,6 +50,16 @@ absl::StatusOr<std::string> FlipByteInWal(const std::string& db_path,
 absl::Status FlipByteInMetaValue(const std::string& db_path,
                                  const std::string& key, size_t byte_offset);
 
+// Deletes `key` from the meta column family (e.g. keys::kMetaActiveRevision:
+// the store as a build before that key left it). NOT_FOUND when absent.
+absl::Status DeleteMetaKey(const std::string& db_path, const std::string& key);
+
+// Deletes the stored sources of rule-set `revision` (every key of it in the
+// rulesets family), as a store that never kept them, or lost them, would
+// be. Returns how many keys it deleted; NOT_FOUND when there were none.
+absl::StatusOr<int> DeleteRuleSetSources(const std::string& db_path,
+                                         const std::string& revision);
+
 // Overwrites the schema version in the meta column family.
 absl::Status SetSchemaVersion(const std::string& db_path,
                               const std::string& version);
