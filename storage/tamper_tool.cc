@@ -11,6 +11,7 @@
 //   tradecheck_tamper --db=DIR --op=forge --sequence=N [--caller=TEXT]
 //   tradecheck_tamper --db=DIR --op=wal-flip [--fraction=F]
 //   tradecheck_tamper --db=DIR --op=summary-outcome --sequence=N
+//   tradecheck_tamper --db=DIR --op=impact-delete --sequence=N  (ri-N)
 //   tradecheck_tamper --db=DIR --op=impact-flip --sequence=N [--offset=K]
 //   tradecheck_tamper --db=DIR --op=drop-sources --revision=R
 //   tradecheck_tamper --db=DIR --op=drop-active-revision
@@ -33,9 +34,11 @@
 ABSL_FLAG(std::string, db, "", "Directory of the audit store (closed).");
 ABSL_FLAG(std::string, op, "flip",
           "flip, delete, swap, copy, cut, forge, wal-flip, summary-outcome, "
-          "impact-flip, drop-sources or drop-active-revision.");
+          "impact-delete, impact-flip, drop-sources or drop-active-revision.");
 ABSL_FLAG(std::string, stream, "binding", "binding or validate_only.");
-ABSL_FLAG(uint64_t, sequence, 0, "Sequence of the record to alter (>= 1).");
+ABSL_FLAG(uint64_t, sequence, 0,
+          "Sequence of the record to alter (>= 1); impact-delete: the "
+          "impact record's number.");
 ABSL_FLAG(uint64_t, other, 0,
           "swap: the record to exchange with; copy: the record overwritten.");
 ABSL_FLAG(uint64_t, offset, 10,
@@ -61,10 +64,10 @@ namespace testing = tradecheck::storage::testing;
 int Usage(const std::string& why) {
   std::cerr << "tradecheck_tamper: " << why
             << "\nusage: tradecheck_tamper --db=DIR --op=flip|delete|swap|"
-               "copy|cut|forge|wal-flip|summary-outcome|impact-flip|"
-               "drop-sources|drop-active-revision [--stream=binding] "
-               "[--sequence=N] [--other=M] [--keep=N] [--offset=K] "
-               "[--fraction=F] [--revision=R]\n";
+               "copy|cut|forge|wal-flip|summary-outcome|impact-delete|"
+               "impact-flip|drop-sources|drop-active-revision "
+               "[--stream=binding] [--sequence=N] [--other=M] [--keep=N] "
+               "[--offset=K] [--fraction=F] [--revision=R]\n";
   return 2;
 }
 
@@ -88,7 +91,8 @@ int main(int argc, char** argv) {
   if (db.empty()) return Usage("--db is required");
   const bool needs_sequence =
       op == "flip" || op == "delete" || op == "swap" || op == "copy" ||
-      op == "forge" || op == "summary-outcome" || op == "impact-flip";
+      op == "forge" || op == "summary-outcome" || op == "impact-delete" ||
+      op == "impact-flip";
   if (needs_sequence && sequence == 0) {
     return Usage("--sequence is required (>= 1) for --op=" + op);
   }
@@ -127,6 +131,11 @@ int main(int argc, char** argv) {
     s = testing::ForgeSummaryOutcome(db, stream, sequence);
     done = "changed the outcome in the summary row of " +
            DecisionId(stream, sequence);
+  } else if (op == "impact-delete") {
+    s = testing::DeleteMetaValue(
+        db, tradecheck::storage::keys::RetroactiveImpactKey(sequence));
+    done = "deleted retroactive-impact record " +
+           tradecheck::storage::keys::RetroactiveImpactId(sequence);
   } else if (op == "impact-flip") {
     s = testing::FlipByteInMetaValue(
         db, tradecheck::storage::keys::RetroactiveImpactKey(sequence),
@@ -144,7 +153,7 @@ int main(int argc, char** argv) {
              " stored files of rule-set revision " + revision;
     }
   } else if (op == "drop-active-revision") {
-    s = testing::DeleteMetaKey(db, tradecheck::storage::keys::kMetaActiveRevision);
+    s = testing::DeleteMetaValue(db, tradecheck::storage::keys::kMetaActiveRevision);
     done = "deleted the store's active rule-set revision";
   } else if (op == "wal-flip") {
     absl::StatusOr<std::string> file =

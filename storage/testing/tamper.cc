@@ -272,19 +272,21 @@ absl::Status FlipByteInMetaValue(const std::string& db_path,
       });
 }
 
-absl::Status DeleteMetaKey(const std::string& db_path, const std::string& key) {
+absl::Status DeleteMetaValue(const std::string& db_path,
+                             const std::string& key) {
   return WithColumnFamily(
       db_path, keys::kMetaCf,
       [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) -> absl::Status {
         std::string value;
-        rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, key, &value);
-        if (s.IsNotFound()) {
-          return absl::NotFoundError(absl::StrCat("no meta key ", key));
+        const rocksdb::Status read =
+            db->Get(rocksdb::ReadOptions(), cf, key, &value);
+        if (read.IsNotFound()) {
+          return absl::NotFoundError("no such key in the meta family");
         }
-        if (!s.ok()) return FromRocks(s, "reading the meta key");
+        if (!read.ok()) return FromRocks(read, "reading the meta value");
         rocksdb::WriteOptions wo;
         wo.sync = true;
-        return FromRocks(db->Delete(wo, cf, key), "deleting the meta key");
+        return FromRocks(db->Delete(wo, cf, key), "deleting the meta value");
       });
 }
 

@@ -50,9 +50,12 @@ absl::StatusOr<std::string> FlipByteInWal(const std::string& db_path,
 absl::Status FlipByteInMetaValue(const std::string& db_path,
                                  const std::string& key, size_t byte_offset);
 
-// Deletes `key` from the meta column family (e.g. keys::kMetaActiveRevision:
-// the store as a build before that key left it). NOT_FOUND when absent.
-absl::Status DeleteMetaKey(const std::string& db_path, const std::string& key);
+// Deletes `key` from the meta column family (e.g. the newest
+// keys::RetroactiveImpactKey, as a dropped impact record would look, or
+// keys::kMetaActiveRevision, as a build before that key left the store).
+// NOT_FOUND when there is no such key.
+absl::Status DeleteMetaValue(const std::string& db_path,
+                             const std::string& key);
 
 // Deletes the stored sources of rule-set `revision` (every key of it in the
 // rulesets family), as a store that never kept them, or lost them, would

@@ -2,12 +2,14 @@
 // changes a rate for past dates lists exactly the binding decisions it
 // changes, in a record of its own that survives a restart, while their
 // stored verdicts stay as they were; a reload that changes nothing past
-// writes no record. A start on changed files records what they changed,
-// and when it cannot (the old revision's sources gone, the store unable to
-// write the record, a store without an active revision) it says so in its
-// log and metrics and keeps serving. Over the real server on a loopback
-// port, with the real agreement data (a copy the test edits), through the
-// RPCs and the CLI, the store damaged by hand with tradecheck_tamper.
+// writes no record; the chain of records verifies, and the tree-head log
+// names one dropped from its end. A start on changed files records what
+// they changed, and when it cannot (the old revision's sources gone, the
+// store unable to write the record, a store without an active revision) it
+// says so in its log and metrics and keeps serving. Over the real server on
+// a loopback port, with the real agreement data (a copy the test edits),
+// through the RPCs and the CLI, the store damaged by hand with
+// tradecheck_tamper.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -81,19 +83,19 @@ class ImpactE2eTest : public ::testing::Test {
     return response;
   }
 
-  // Checks `n` Vietnamese T-shirt entries of November 2026 (governed
-  // before today, so a change of the forced-labor rate reaches each).
-  void CheckPastEntries(const std::string& prefix, int n) {
+  // `n` binding checks of Vietnamese T-shirts entered in November 2026
+  // ("PREFIX-0", ...): past entries a change of the forced-labor rate reaches.
+  void CheckNovemberTshirts(const std::string& prefix, int n) {
     for (int i = 0; i < n; ++i) {
       v1::CheckDeclarationRequest request;
       *request.mutable_declaration() =
-          VnTshirts(absl::StrCat(prefix, "-", i), (1250 + i) * 800, 11);
+          VnTshirts(absl::StrCat(prefix, "-", i), 800000, 11);
       v1::CheckDeclarationResponse response;
-      const grpc::Status status =
-          compliance_->CheckDeclaration(Ctx().get(), request, &response);
-      ASSERT_TRUE(status.ok()) << status.error_message();
+      ASSERT_TRUE(
+          compliance_->CheckDeclaration(Ctx().get(), request, &response).ok());
     }
   }
+
 
   std::string Revision() {
     v1::RuleSetInfo info;
@@ -115,8 +117,8 @@ class ImpactE2eTest : public ::testing::Test {
   // Damages the stopped server's store with tradecheck_tamper.
   void Tamper(const std::string& args) {
     std::string out;
-    ASSERT_EQ(RunCommand(absl::StrCat(TC_TAMPER_BINARY, " --db=", data_dir_,
-                                      " ", args),
+    ASSERT_EQ(RunCommand(absl::StrCat(TC_TAMPER_BINARY, " --db='", data_dir_,
+                                      "' ", args),
                          &out),
               0)
         << out;
@@ -411,7 +413,7 @@ TEST_F(ImpactE2eTest, AReloadDuringTheStartsWalkWaitsForIt) {
 // gone): the start cannot compare the past, says so in its log and its
 // metrics, keeps the revision it loaded as accounted for, and serves.
 TEST_F(ImpactE2eTest, AStartWhoseOldRevisionCannotBeRebuiltSaysSoAndServes) {
-  ASSERT_NO_FATAL_FAILURE(CheckPastEntries("RG", 5));
+  ASSERT_NO_FATAL_FAILURE(CheckNovemberTshirts("RG", 5));
   const std::string before = Revision();
   StopServer();
   ASSERT_NO_FATAL_FAILURE(Tamper("--op=drop-sources --revision=" + before));
@@ -453,7 +455,7 @@ TEST_F(ImpactE2eTest, AStartWhoseOldRevisionCannotBeRebuiltSaysSoAndServes) {
 // the newest impact record's new revision as the one before, and records
 // what the files changed since.
 TEST_F(ImpactE2eTest, AStoreWithoutAnActiveRevisionStartsFromItsNewestRecord) {
-  ASSERT_NO_FATAL_FAILURE(CheckPastEntries("RF", 5));
+  ASSERT_NO_FATAL_FAILURE(CheckNovemberTshirts("RF", 5));
   ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1500));
   const v1::ReloadRuleSetResponse reload = Reload();
   ASSERT_EQ(reload.retroactive_impact_id(), "ri-000000000001");
@@ -478,7 +480,7 @@ TEST_F(ImpactE2eTest, AStoreWithoutAnActiveRevisionStartsFromItsNewestRecord) {
 // and metrics, keeps the old revision as the last accounted for, and
 // refuses to activate more law until that activation is on record.
 TEST_F(ImpactE2eTest, AStartWhoseRecordCannotBeWrittenKeepsTheOldRevision) {
-  ASSERT_NO_FATAL_FAILURE(CheckPastEntries("RD", 5));
+  ASSERT_NO_FATAL_FAILURE(CheckNovemberTshirts("RD", 5));
   ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1500));
   ASSERT_EQ(Reload().retroactive_impact_id(), "ri-000000000001");
   StopServer();
@@ -521,20 +523,65 @@ TEST_F(ImpactE2eTest, AStartWhoseRecordCannotBeWrittenKeepsTheOldRevision) {
                                         "was down"));
 }
 
+// The whole chain of impact records, checked by the CLI with the server's
+// key and its tree-head log (which anchors each record); then the newest
+// record is deleted from the stopped store by hand: the server serves a
+// shorter chain that is whole in itself, and only the log shows the loss.
+TEST_F(ImpactE2eTest, TheChainVerifiesAndTheLogNamesADroppedNewestRecord) {
+  ASSERT_NO_FATAL_FAILURE(CheckNovemberTshirts("RC", 20));
+  // Two changes of past law, on changed copies of the agreement files.
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1500));
+  ASSERT_EQ(Reload().retroactive_impact_id(), "ri-000000000001");
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1750, 1500));
+  ASSERT_EQ(Reload().retroactive_impact_id(), "ri-000000000002");
+
+  const std::string verify = absl::StrCat(
+      TC_CLI_BINARY, " --server=", server_->address(),
+      " audit verify-impacts --public-key=", data_dir_,
+      ".tree-head-key.pem.pub");
+  const std::string with_log =
+      absl::StrCat(verify, " --log=", data_dir_, ".tree-heads.log");
+  std::string out;
+  ASSERT_EQ(RunCommand(with_log, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("ok: 2 retroactive-impact records, "
+                             "ri-000000000001 to ri-000000000002"));
+  EXPECT_THAT(out, HasSubstr("2 anchored in"));
+  EXPECT_THAT(out, HasSubstr("the newest ri-000000000002"));
+
+  StopServer();
+  ASSERT_NO_FATAL_FAILURE(Tamper("--op=impact-delete --sequence=2"));
+  StartServer();
+  ASSERT_NE(server_, nullptr);
+  v1::ListRetroactiveImpactsResponse list;
+  ASSERT_TRUE(audit_->ListRetroactiveImpacts(
+                        Ctx().get(), v1::ListRetroactiveImpactsRequest(), &list)
+                  .ok());
+  ASSERT_EQ(list.impacts_size(), 1);  // served without complaint
+
+  // The address changed with the restart.
+  const std::string again = absl::StrCat(
+      TC_CLI_BINARY, " --server=", server_->address(),
+      " audit verify-impacts --public-key=", data_dir_,
+      ".tree-head-key.pem.pub");
+  EXPECT_EQ(RunCommand(again, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("not anchored: without --log"));
+  EXPECT_EQ(RunCommand(absl::StrCat(again, " --log=", data_dir_,
+                                    ".tree-heads.log"),
+                       &out),
+            12)
+      << out;
+  EXPECT_THAT(out, HasSubstr("the tree-head log anchors ri-000000000002, "
+                             "which the server does not serve: the chain "
+                             "after ri-000000000001 was cut from its end"));
+}
+
 TEST_F(ImpactE2eTest, ALimitCutsTheWalkShortAndTheRecordSaysWhere) {
   StopServer();
   // The same store, restarted with a small bound.
   StartServer({"--retroactive_impact_limit=50"});
   ASSERT_NE(server_, nullptr);
 
-  for (int i = 0; i < 120; ++i) {
-    v1::CheckDeclarationRequest request;
-    *request.mutable_declaration() =
-        VnTshirts(absl::StrCat("RI-CUT-", i), 800000, 11);
-    v1::CheckDeclarationResponse response;
-    ASSERT_TRUE(
-        compliance_->CheckDeclaration(Ctx().get(), request, &response).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(CheckNovemberTshirts("RI-CUT", 120));
   ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1500));
   const v1::ReloadRuleSetResponse reload = Reload();
   ASSERT_FALSE(reload.retroactive_impact_id().empty());
