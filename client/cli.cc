@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <istream>
 #include <map>
@@ -1076,6 +1077,38 @@ int RulesPreview(const std::string& dir, const CliOptions& options, CliIo& io,
   return kExitAllow;
 }
 
+// Fetches every page of retroactive-impact record `id` (the most changes
+// per page the server allows) and passes each page's record to `page`, in
+// order: the first carries the record's fields, every page its changes.
+absl::Status ForEachImpactPage(
+    TradecheckClient& client, const std::string& id,
+    const std::function<void(const v1::RetroactiveImpact&, bool first)>&
+        page) {
+  v1::GetRetroactiveImpactRequest request;
+  request.set_impact_id(id);
+  request.set_page_size(1000);
+  do {
+    absl::StatusOr<v1::GetRetroactiveImpactResponse> response =
+        client.GetRetroactiveImpact(request);
+    if (!response.ok()) return response.status();
+    page(response->impact(), request.page_token().empty());
+    request.set_page_token(response->next_page_token());
+  } while (!request.page_token().empty());
+  return absl::OkStatus();
+}
+
+// Adds a page to `whole`, the record as served with all its changes.
+void AddImpactPage(const v1::RetroactiveImpact& page, bool first,
+                   v1::RetroactiveImpact* whole) {
+  if (first) {
+    *whole = page;
+    return;
+  }
+  for (const v1::PreviewChange& change : page.changes()) {
+    *whole->add_changes() = change;
+  }
+}
+
 // With --public-key: the whole record (every page of its changes) against
 // its content digest, recomputed here, and the digest against the
 // server's signature. The server is not trusted for either.
@@ -1086,23 +1119,7 @@ int VerifyImpact(const v1::RetroactiveImpact& whole, const CliOptions& options,
     io.err << "tradecheck: " << verifier.status().message() << "\n";
     return kExitInput;
   }
-  const std::string digest = ImpactDigest(whole);
-  if (absl::BytesToHexString(digest) != whole.content_digest()) {
-    io.err << "tradecheck: " << whole.impact_id()
-           << " does not match its content digest: the record was altered "
-              "after it was written\n";
-    return kExitAuditMismatch;
-  }
-  if (whole.signature().empty()) {
-    io.err << "tradecheck: " << whole.impact_id()
-           << " is not signed (the server signed no tree heads when it "
-              "wrote it)\n";
-    return kExitAuditMismatch;
-  }
-  if (absl::Status s = (*verifier)->VerifyImpact(
-          digest, whole.signature(),
-          absl::StrCat("retroactive-impact record ", whole.impact_id()));
-      !s.ok()) {
+  if (absl::Status s = CheckImpactRecord(whole, **verifier); !s.ok()) {
     io.err << "tradecheck: " << s.message() << "\n";
     return kExitAuditMismatch;
   }
@@ -1116,16 +1133,21 @@ int VerifyImpact(const v1::RetroactiveImpact& whole, const CliOptions& options,
 // one record with all its changes (fetched page by page) and its totals.
 int AuditImpacts(const std::string& id, const CliOptions& options, CliIo& io,
                  const ClientFactory& make_client) {
+  if (!options.log.empty()) {
+    return Usage(io, "--log applies to audit verify-heads and audit "
+                     "verify-impacts");
+  }
+  if (id.empty() && !options.public_key.empty()) {
+    // One record is checked whole; a listing holds no changes to check.
+    return Usage(io, "--public-key checks one record: tradecheck audit "
+                     "impacts IMPACT_ID --public-key=FILE (the whole chain: "
+                     "tradecheck audit verify-impacts)");
+  }
   int exit_code = kExitServer;
   std::unique_ptr<TradecheckClient> client =
       MakeClient(options, io, make_client, &exit_code);
   if (client == nullptr) return exit_code;
   if (id.empty()) {
-    if (!options.public_key.empty()) {
-      // One record is checked whole; a listing holds no changes to check.
-      return Usage(io, "--public-key checks one record: tradecheck audit "
-                       "impacts IMPACT_ID --public-key=FILE");
-    }
     v1::ListRetroactiveImpactsRequest request;
     if (!options.json) io.out << FormatImpactListHeader();
     do {
@@ -1142,41 +1164,163 @@ int AuditImpacts(const std::string& id, const CliOptions& options, CliIo& io,
     } while (!request.page_token().empty());
     return kExitAllow;
   }
-  v1::GetRetroactiveImpactRequest request;
-  request.set_impact_id(id);
-  request.set_page_size(1000);
   v1::RetroactiveImpact first;
   v1::RetroactiveImpact whole;  // kept for --public-key
-  do {
-    absl::StatusOr<v1::GetRetroactiveImpactResponse> page =
-        client->GetRetroactiveImpact(request);
-    if (!page.ok()) {
-      return ReportRpcError(page.status(), "audit impacts failed", io);
-    }
-    const bool first_page = request.page_token().empty();
-    if (first_page) {
-      first = page->impact();
-      first.clear_changes();
-      if (!options.json) io.out << FormatImpactHeader(first);
-      if (!options.public_key.empty()) whole = first;
-    }
-    if (!options.public_key.empty()) {
-      for (const v1::PreviewChange& change : page->impact().changes()) {
-        *whole.add_changes() = change;
-      }
-    }
-    if (options.json) {
-      io.out << MessageToJson(page->impact(), false) + "\n";
-    } else {
-      for (const v1::PreviewChange& change : page->impact().changes()) {
-        io.out << FormatPreviewChange(change);
-      }
-    }
-    request.set_page_token(page->next_page_token());
-  } while (!request.page_token().empty());
+  absl::Status fetched = ForEachImpactPage(
+      *client, id, [&](const v1::RetroactiveImpact& page, bool first_page) {
+        if (first_page) {
+          first = page;
+          first.clear_changes();
+          if (!options.json) io.out << FormatImpactHeader(first);
+        }
+        if (!options.public_key.empty()) {
+          AddImpactPage(page, first_page, &whole);
+        }
+        if (options.json) {
+          io.out << MessageToJson(page, false) + "\n";
+        } else {
+          for (const v1::PreviewChange& change : page.changes()) {
+            io.out << FormatPreviewChange(change);
+          }
+        }
+      });
+  if (!fetched.ok()) {
+    return ReportRpcError(fetched, "audit impacts failed", io);
+  }
   if (!options.json) io.out << FormatImpactTotals(first);
   if (options.public_key.empty()) return kExitAllow;
   return VerifyImpact(whole, options, io);
+}
+
+// audit verify-impacts: the whole chain of retroactive-impact records,
+// oldest first, each fetched whole and checked here (ImpactChainVerifier),
+// and with --log every record the tree-head log anchors. The server is
+// trusted for nothing: what it lists is checked for gaps, what it serves
+// against the digests, signatures, links and anchors.
+int AuditVerifyImpacts(const CliOptions& options, CliIo& io,
+                       const ClientFactory& make_client) {
+  if (options.offline || !options.trail.empty() || !options.head.empty()) {
+    return Usage(io, "audit verify-impacts reads the records from the server "
+                     "and the anchors from --log=FILE (--offline, --trail and "
+                     "--head are for audit verify --offline)");
+  }
+  if (options.public_key.empty()) {
+    return Usage(io, "usage: tradecheck audit verify-impacts "
+                     "--public-key=FILE [--log=FILE]: --public-key is "
+                     "required");
+  }
+  auto verifier = LoadPublicKey(options);
+  if (!verifier.ok()) return Usage(io, verifier.status().message());
+  WitnessLog log;
+  if (!options.log.empty()) {
+    absl::StatusOr<std::string> text = ReadWholeFile("log", options.log);
+    if (!text.ok()) return Usage(io, text.status().message());
+    absl::StatusOr<WitnessLog> parsed = ParseWitnessLog(*text);
+    if (!parsed.ok()) {
+      return Usage(io, absl::StrCat("--log=", options.log, ": ",
+                                    parsed.status().message()));
+    }
+    log = *std::move(parsed);
+  }
+  int exit_code = kExitServer;
+  std::unique_ptr<TradecheckClient> client =
+      MakeClient(options, io, make_client, &exit_code);
+  if (client == nullptr) return exit_code;
+
+  ImpactChainVerifier chain(**verifier);
+  // The ids the server lists (newest first), then each record oldest first.
+  std::vector<uint64_t> numbers;
+  v1::ListRetroactiveImpactsRequest list;
+  list.set_page_size(100);
+  do {
+    absl::StatusOr<v1::ListRetroactiveImpactsResponse> page =
+        client->ListRetroactiveImpacts(list);
+    if (!page.ok()) {
+      if (absl::IsDataLoss(page.status())) {
+        // The server's own check of its records failed: what it names is
+        // the verdict, not a transport error.
+        LogReport report;
+        report.ok = false;
+        report.problems.push_back(std::string(page.status().message()));
+        return ReportLog(report, "the server cannot list its "
+                                 "retroactive-impact records", io);
+      }
+      return ReportRpcError(page.status(), "audit verify-impacts failed", io);
+    }
+    for (const v1::RetroactiveImpact& impact : page->impacts()) {
+      absl::StatusOr<uint64_t> number = ParseImpactId(impact.impact_id());
+      if (!number.ok()) {
+        LogReport report;
+        report.ok = false;
+        report.problems.push_back(absl::StrCat(
+            "the server lists \"", impact.impact_id(), "\": ",
+            number.status().message()));
+        return ReportLog(report, "retroactive-impact records", io);
+      }
+      numbers.push_back(*number);
+    }
+    list.set_page_token(page->next_page_token());
+  } while (!list.page_token().empty());
+  std::sort(numbers.begin(), numbers.end());
+  numbers.erase(std::unique(numbers.begin(), numbers.end()), numbers.end());
+  for (uint64_t number : numbers) {
+    v1::RetroactiveImpact whole;
+    absl::Status fetched = ForEachImpactPage(
+        *client, ImpactId(number),
+        [&](const v1::RetroactiveImpact& page, bool first) {
+          AddImpactPage(page, first, &whole);
+        });
+    if (absl::IsDataLoss(fetched) || absl::IsNotFound(fetched)) {
+      chain.Unreadable(number, fetched);
+    } else if (!fetched.ok()) {
+      return ReportRpcError(fetched, "audit verify-impacts failed", io);
+    } else {
+      chain.Add(number, whole);
+    }
+  }
+  const LogReport report = chain.Finish(log.impacts);
+  if (!report.ok) {
+    return ReportLog(report,
+                     absl::StrCat("the chain of ", numbers.size(),
+                                  " retroactive-impact records"),
+                     io);
+  }
+  std::string what =
+      chain.newest() == 0
+          ? std::string("no retroactive-impact records")
+          : absl::StrCat(report.records, " retroactive-impact records, ",
+                         ImpactId(1), " to ", ImpactId(chain.newest()),
+                         ": every digest recomputed, every signature "
+                         "checked, each linked to the record before");
+  if (!options.log.empty()) {
+    absl::StrAppend(&what, "\n  ", report.heads_checked, " anchored in ",
+                    options.log);
+    if (chain.newest_anchored() != 0) {
+      absl::StrAppend(&what, ", the newest ", ImpactId(chain.newest_anchored()),
+                      ", each served with the digest the log recorded");
+    }
+    if (chain.newest() > chain.newest_anchored()) {
+      absl::StrAppend(
+          &what, "\n  not anchored: ",
+          ImpactId(chain.newest_anchored() + 1), " to ",
+          ImpactId(chain.newest()),
+          " (written before the server anchored records, or the log's last "
+          "lines are lost); nothing outside the store shows a record dropped "
+          "after ", ImpactId(chain.newest_anchored()));
+    }
+  } else if (chain.newest() != 0) {
+    absl::StrAppend(&what,
+                    "\n  not anchored: without --log (the tree-head log) "
+                    "nothing shows a record dropped from the chain's end");
+  }
+  if (chain.unsigned_through() != 0) {
+    absl::StrAppend(&what, "\n  unsigned: records up to ",
+                    ImpactId(chain.unsigned_through()),
+                    " carry no signature (written before records were "
+                    "signed); the records after them cover them through the "
+                    "links");
+  }
+  return ReportLog(report, what, io);
 }
 
 // Runs a call that returns one message and prints it.
@@ -1252,6 +1396,12 @@ int RunCli(const std::vector<std::string>& args, const CliOptions& options,
     }
     return AuditImpacts(args.size() == 3 ? args[2] : "", options, io,
                         make_client);
+  }
+  if (Is(args, "audit", "verify-impacts")) {
+    if (!want_args(2, "audit verify-impacts --public-key=FILE [--log=FILE]")) {
+      return kExitUsage;
+    }
+    return AuditVerifyImpacts(options, io, make_client);
   }
   if (Is(args, "audit", "verify") && options.offline) {
     if (!want_args(2,
@@ -1424,6 +1574,12 @@ Commands
                                or one of them with every change it lists.
       --public-key=FILE        With an id: check the record's content digest
                                and the server's signature (the tree-head key)
+  audit verify-impacts --public-key=FILE [--log=FILE]
+                               Check the whole chain of retroactive-impact
+                               records here: ids from the first without a
+                               gap, every digest, signature and link; with
+                               --log (the tree-head log), every record it
+                               anchors is still served with its digest.
   audit verify                 Verify the trail's hash chain.
       --stream=binding|validate_only --from-sequence=N --to-sequence=N
   audit verify --offline --trail=DIR --head=FILE --public-key=FILE
@@ -1497,8 +1653,8 @@ Exit codes
   10  DENY (--batch: at least one DENY and nothing rejected)
   11  NEEDS_REVIEW (--batch: at least one, no DENY, nothing rejected)
   12  audit verify found a broken chain (or, --offline, a trail that does
-      not match a signed head), verify-heads or proof did not check out, or
-      audit reevaluate did not
+      not match a signed head), verify-heads, verify-impacts, proof or
+      impacts --public-key did not check out, or audit reevaluate did not
       reproduce the stored verdict
 
 See docs/cli.md for examples.

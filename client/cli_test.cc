@@ -563,5 +563,210 @@ TEST_F(ImpactVerifyTest, APublicKeyWithoutAnIdIsAUsageError) {
   EXPECT_THAT(err_.str(), HasSubstr("--public-key checks one record"));
 }
 
+// `audit verify-impacts`: the whole chain, against a server that lies by
+// leaving records out, serving altered ones or a fork, and against the
+// anchors of the tree-head log.
+class ImpactChainTest : public ImpactVerifyTest {
+ protected:
+  // Records 1..n chained and signed the way the store writes them
+  // (AuditStore::AppendRetroactiveImpact), record i changing i decisions.
+  std::vector<v1::RetroactiveImpact> Chain(int n) {
+    std::vector<v1::RetroactiveImpact> chain;
+    for (int i = 1; i <= n; ++i) {
+      v1::RetroactiveImpact r;
+      r.set_impact_id(ImpactId(i));
+      r.set_previous_revision(absl::StrCat("rev-", i));
+      r.set_new_revision(absl::StrCat("rev-", i + 1));
+      for (int c = 0; c < i; ++c) {
+        r.add_changes()->set_decision_id(absl::StrCat("b-00000000000", c + 1));
+      }
+      r.set_previous_digest(chain.empty() ? ""
+                                          : chain.back().content_digest());
+      Seal(r);
+      chain.push_back(r);
+    }
+    return chain;
+  }
+  // Digest and signature recomputed, as a server holding the key would.
+  void Seal(v1::RetroactiveImpact& r) {
+    const std::string digest = ImpactDigest(r);
+    r.set_content_digest(absl::BytesToHexString(digest));
+    r.set_signature(signer_->SignImpact(digest));
+  }
+  // The RI1 lines the server appends to its tree-head log, after a head.
+  std::string AnchorLog(const std::vector<v1::RetroactiveImpact>& records) {
+    SignedTreeHead head;
+    head.head.tree_size = 1;
+    head.head.root_hash = std::string(32, 'r');
+    head.signature = signer_->Sign(head.head);
+    std::string log = FormatTreeHeadLine(head) + "\n";
+    for (const v1::RetroactiveImpact& r : records) {
+      SignedImpactAnchor a;
+      a.anchor.number = *ParseImpactId(r.impact_id());
+      a.anchor.content_digest = absl::HexStringToBytes(r.content_digest());
+      a.signature = signer_->SignImpactAnchor(a.anchor);
+      log += FormatImpactAnchorLine(a) + "\n";
+    }
+    return log;
+  }
+  // The server lists `listed` (newest first, one page) and serves each
+  // record by id, its changes two per page; NOT_FOUND for any other id.
+  int Verify(const std::vector<v1::RetroactiveImpact>& listed,
+             const std::string& log_text = "") {
+    mocked_ = MakeMockedClient();
+    out_.str("");
+    err_.str("");
+    options_.log = log_text.empty() ? "" : WriteFile("heads.log", log_text);
+    EXPECT_CALL(*mocked_.audit, ListRetroactiveImpacts(_, _, _))
+        .WillRepeatedly(Invoke([listed](auto*, const auto&,
+                                        v1::ListRetroactiveImpactsResponse* r) {
+          for (auto it = listed.rbegin(); it != listed.rend(); ++it) {
+            *r->add_impacts() = *it;
+            r->mutable_impacts()->rbegin()->clear_changes();
+          }
+          return grpc::Status::OK;
+        }));
+    EXPECT_CALL(*mocked_.audit, GetRetroactiveImpact(_, _, _))
+        .WillRepeatedly(Invoke([listed](auto*,
+                                        const v1::GetRetroactiveImpactRequest& q,
+                                        v1::GetRetroactiveImpactResponse* r) {
+          for (const v1::RetroactiveImpact& record : listed) {
+            if (record.impact_id() != q.impact_id()) continue;
+            const int from = q.page_token().empty()
+                                 ? 0
+                                 : std::stoi(q.page_token());
+            *r->mutable_impact() = record;
+            r->mutable_impact()->clear_changes();
+            for (int c = from; c < from + 2 && c < record.changes_size(); ++c) {
+              *r->mutable_impact()->add_changes() = record.changes(c);
+            }
+            if (from + 2 < record.changes_size()) {
+              r->set_next_page_token(std::to_string(from + 2));
+            }
+            return grpc::Status::OK;
+          }
+          return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such record");
+        }));
+    return Run({"audit", "verify-impacts"});
+  }
+};
+
+TEST_F(ImpactChainTest, AWholeChainAndItsAnchorsVerify) {
+  const auto chain = Chain(3);
+  EXPECT_EQ(Verify(chain, AnchorLog(chain)), kExitAllow) << out_.str();
+  EXPECT_THAT(out_.str(),
+              HasSubstr("ok: 3 retroactive-impact records, ri-000000000001 "
+                        "to ri-000000000003"));
+  EXPECT_THAT(out_.str(), HasSubstr("3 anchored in"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("not anchored")));
+  // A log from before anchors (heads only) still verifies; what it cannot
+  // show is said.
+  EXPECT_EQ(Verify(chain, AnchorLog({})), kExitAllow) << out_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("not anchored: ri-000000000001 to "
+                                    "ri-000000000003"));
+}
+
+TEST_F(ImpactChainTest, APreviousDigestThatDoesNotLinkIsNamed) {
+  auto chain = Chain(3);
+  // A fork: record 2 signed, but over a link to some other record 1.
+  chain[1].set_previous_digest(std::string(64, 'a'));
+  Seal(chain[1]);
+  chain[2].set_previous_digest(chain[1].content_digest());
+  Seal(chain[2]);
+  EXPECT_EQ(Verify(chain), kExitAuditMismatch);
+  EXPECT_THAT(out_.str(), HasSubstr("MISMATCH"));
+  EXPECT_THAT(out_.str(),
+              HasSubstr("  ri-000000000002: previous_digest aaaa"));
+  EXPECT_THAT(out_.str(), HasSubstr("is not the content digest of "
+                                    "ri-000000000001"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("ri-000000000003:")));
+}
+
+TEST_F(ImpactChainTest, AGapInTheIdsIsNamed) {
+  const auto chain = Chain(4);
+  EXPECT_EQ(Verify({chain[0], chain[3]}), kExitAuditMismatch);
+  EXPECT_THAT(out_.str(), HasSubstr("records ri-000000000002 to "
+                                    "ri-000000000003 are missing from the "
+                                    "chain"));
+  // A chain that does not start at the first record.
+  EXPECT_EQ(Verify({chain[1], chain[2]}), kExitAuditMismatch);
+  EXPECT_THAT(out_.str(),
+              HasSubstr("ri-000000000001 is missing from the chain"));
+}
+
+TEST_F(ImpactChainTest, ARecordDroppedFromTheEndIsNamedByTheLog) {
+  const auto chain = Chain(3);
+  const std::string log = AnchorLog(chain);
+  const std::vector<v1::RetroactiveImpact> shorter = {chain[0], chain[1]};
+  // On its own the shorter chain is whole: only the log shows the loss.
+  EXPECT_EQ(Verify(shorter), kExitAllow) << out_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("not anchored: without --log"));
+  EXPECT_EQ(Verify(shorter, log), kExitAuditMismatch);
+  EXPECT_THAT(out_.str(),
+              HasSubstr("the tree-head log anchors ri-000000000003, which "
+                        "the server does not serve: the chain after "
+                        "ri-000000000002 was cut from its end"));
+  // Every record gone: the log still names them.
+  EXPECT_EQ(Verify({}, log), kExitAuditMismatch);
+  EXPECT_THAT(out_.str(), HasSubstr("anchors ri-000000000001 to "
+                                    "ri-000000000003, which the server does "
+                                    "not serve: the whole chain"));
+}
+
+TEST_F(ImpactChainTest, ARecordAlteredAfterSigningIsNamed) {
+  auto chain = Chain(3);
+  const std::string log = AnchorLog(chain);
+  auto altered = chain;
+  altered[1].mutable_changes(1)->set_decision_id("b-000000000999");
+  EXPECT_EQ(Verify(altered), kExitAuditMismatch);
+  EXPECT_THAT(out_.str(), HasSubstr("  ri-000000000002: content_digest "));
+  EXPECT_THAT(out_.str(), HasSubstr("it was altered after it was written"));
+  // Re-digested to hide it: the signature no longer matches.
+  altered[1].set_content_digest(
+      absl::BytesToHexString(ImpactDigest(altered[1])));
+  EXPECT_EQ(Verify(altered), kExitAuditMismatch);
+  EXPECT_THAT(out_.str(), HasSubstr("ri-000000000002: signature: the "
+                                    "signature of retroactive-impact record "
+                                    "ri-000000000002 does not match"));
+  // A forged anchor line (another digest, the signature kept) is refused.
+  std::string forged = log;
+  const size_t at = forged.find(chain[2].content_digest());
+  ASSERT_NE(at, std::string::npos);
+  forged[at] = forged[at] == '0' ? '1' : '0';
+  EXPECT_EQ(Verify(chain, forged), kExitAuditMismatch);
+  EXPECT_THAT(out_.str(), HasSubstr("the tree-head log's anchor of "
+                                    "ri-000000000003 does not match"));
+}
+
+TEST_F(ImpactChainTest, UnsignedRecordsPassOnlyWhenALaterSignatureCoversThem) {
+  auto chain = Chain(3);
+  chain[0].clear_signature();  // written before records were signed
+  EXPECT_EQ(Verify(chain), kExitAllow) << out_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("unsigned: records up to "
+                                    "ri-000000000001"));
+  for (auto& r : chain) r.clear_signature();
+  EXPECT_EQ(Verify(chain), kExitAuditMismatch);
+  EXPECT_THAT(out_.str(), HasSubstr("ri-000000000001: signature: the record "
+                                    "is not signed"));
+  // The log's anchor of the newest covers them all.
+  EXPECT_EQ(Verify(chain, AnchorLog({chain[2]})), kExitAllow) << out_.str();
+}
+
+TEST_F(ImpactChainTest, BadFlagCombinationsAreUsageErrors) {
+  options_.public_key.clear();
+  EXPECT_EQ(Run({"audit", "verify-impacts"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("--public-key is required"));
+  options_.public_key = WriteFile("k.pub", signer_->PublicKeyPem());
+  options_.head = WriteFile("heads.log", AnchorLog({}));
+  EXPECT_EQ(Run({"audit", "verify-impacts"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("anchors from --log=FILE"));
+  options_.head.clear();
+  EXPECT_EQ(Run({"audit", "verify-impacts", "ri-000000000001"}), kExitUsage);
+  options_.log = WriteFile("heads.log", AnchorLog({}));
+  EXPECT_EQ(Run({"audit", "impacts", "ri-000000000001"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("--log applies to"));
+  EXPECT_EQ(clients_made_, 0);
+}
+
 }  // namespace
 }  // namespace tradecheck::cli

@@ -15,6 +15,7 @@
 namespace tradecheck::cli {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::tradecheck::testing::IsOk;
 
@@ -139,6 +140,27 @@ TEST_F(LogVerifierTest, TreeHeadLogsParseAndNameABadLine) {
   EXPECT_EQ(heads->size(), 2u);
   EXPECT_THAT(ParseTreeHeadLog(text + "TH1 nonsense\n").status().message(),
               HasSubstr("line 5"));
+
+  // A log with impact anchors (RI1) among the heads: the heads read as
+  // before, the anchors apart; a damaged anchor names its line and field.
+  SignedImpactAnchor anchor;
+  anchor.anchor.number = 1;
+  anchor.anchor.content_digest = std::string(32, 'd');
+  anchor.signature = std::string(64, 's');
+  const std::string with_anchor =
+      text + FormatImpactAnchorLine(anchor) + "\n";
+  heads = ParseTreeHeadLog(with_anchor);
+  ASSERT_THAT(heads.status(), IsOk());
+  EXPECT_EQ(heads->size(), 2u);
+  auto log = ParseWitnessLog(with_anchor);
+  ASSERT_THAT(log.status(), IsOk());
+  EXPECT_EQ(log->heads.size(), 2u);
+  ASSERT_EQ(log->impacts.size(), 1u);
+  EXPECT_EQ(log->impacts[0].anchor.content_digest, std::string(32, 'd'));
+  EXPECT_THAT(ParseWitnessLog(text + "RI1 ri-000000000001 zz 1 - 00\n")
+                  .status()
+                  .message(),
+              AllOf(HasSubstr("line 5"), HasSubstr("content_digest")));
 }
 
 }  // namespace

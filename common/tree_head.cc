@@ -13,8 +13,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/proto_bytes.h"
 #include "common/sha256.h"
@@ -23,6 +25,7 @@ namespace tradecheck {
 namespace {
 
 constexpr char kContext[] = "tradecheck tree head v1\n";
+constexpr char kAnchorContext[] = "tradecheck impact anchor v1\n";
 constexpr size_t kSignatureSize = 64;
 
 struct PkeyFree {
@@ -40,6 +43,19 @@ void AppendU64(uint64_t v, std::string* out) {
   for (int shift = 56; shift >= 0; shift -= 8) {
     out->push_back(static_cast<char>((v >> shift) & 0xff));
   }
+}
+
+// A 2-byte big-endian length, then up to 0xffff bytes of `bytes`.
+void AppendSized(const std::string& bytes, std::string* out) {
+  const size_t n = std::min<size_t>(bytes.size(), 0xffff);
+  out->push_back(static_cast<char>((n >> 8) & 0xff));
+  out->push_back(static_cast<char>(n & 0xff));
+  out->append(bytes, 0, n);
+}
+
+// The store identity field of a log line: hex, or "-" when empty.
+std::string IdentityField(const std::string& identity) {
+  return identity.empty() ? "-" : absl::BytesToHexString(identity);
 }
 
 std::unique_ptr<BIO, BioFree> ReadBio(absl::string_view pem) {
@@ -99,6 +115,14 @@ bool HexToBytes(absl::string_view hex, size_t size, std::string* out) {
   return true;
 }
 
+bool ParseIdentityField(absl::string_view field, std::string* out) {
+  if (field == "-") {
+    out->clear();
+    return true;
+  }
+  return field.size() % 2 == 0 && HexToBytes(field, field.size() / 2, out);
+}
+
 }  // namespace
 
 bool operator==(const TreeHead& a, const TreeHead& b) {
@@ -115,10 +139,7 @@ std::string TreeHeadMessage(const TreeHead& head) {
   AppendU64(static_cast<uint64_t>(head.timestamp_unix_nanos), &out);
   out += head.root_hash;
   AppendU64(head.epoch, &out);
-  const size_t n = std::min<size_t>(head.store_identity.size(), 0xffff);
-  out.push_back(static_cast<char>((n >> 8) & 0xff));
-  out.push_back(static_cast<char>(n & 0xff));
-  out.append(head.store_identity, 0, n);
+  AppendSized(head.store_identity, &out);
   return out;
 }
 
@@ -134,6 +155,30 @@ std::string ImpactDigest(const v1::RetroactiveImpact& impact) {
   return Sha256(SerializeDeterministic(copy));
 }
 
+std::string ImpactId(uint64_t number) {
+  return absl::StrFormat("ri-%012d", number);
+}
+
+absl::StatusOr<uint64_t> ParseImpactId(absl::string_view id) {
+  uint64_t number = 0;
+  if (id.size() != 15 || !absl::StartsWith(id, "ri-") ||
+      !absl::SimpleAtoi(id.substr(3), &number) || number == 0 ||
+      ImpactId(number) != id) {
+    return absl::InvalidArgumentError(
+        "impact_id: must be \"ri-\" and 12 digits, e.g. \"ri-000000000001\"");
+  }
+  return number;
+}
+
+std::string ImpactAnchorMessage(const ImpactAnchor& anchor) {
+  std::string out(kAnchorContext);
+  AppendU64(anchor.number, &out);
+  out += anchor.content_digest;
+  AppendU64(anchor.epoch, &out);
+  AppendSized(anchor.store_identity, &out);
+  return out;
+}
+
 std::string TreeHeadStreamName(int stream) {
   if (stream == 1) return "binding";
   if (stream == 2) return "validate_only";
@@ -145,10 +190,8 @@ std::string FormatTreeHeadLine(const SignedTreeHead& s) {
   return absl::StrCat(
       "TH1 ", TreeHeadStreamName(h.stream), " ", h.tree_size, " ",
       h.timestamp_unix_nanos, " ", absl::BytesToHexString(h.root_hash), " ",
-      h.epoch, " ",
-      h.store_identity.empty() ? "-"
-                               : absl::BytesToHexString(h.store_identity),
-      " ", absl::BytesToHexString(s.signature));
+      h.epoch, " ", IdentityField(h.store_identity), " ",
+      absl::BytesToHexString(s.signature));
 }
 
 absl::StatusOr<SignedTreeHead> ParseTreeHeadLine(absl::string_view line) {
@@ -180,12 +223,46 @@ absl::StatusOr<SignedTreeHead> ParseTreeHeadLine(absl::string_view line) {
   if (!absl::SimpleAtoi(f[5], &h.epoch)) {
     return absl::InvalidArgumentError("epoch: not a number");
   }
-  if (f[6] != "-" &&
-      (f[6].size() % 2 != 0 || !HexToBytes(f[6], f[6].size() / 2,
-                                           &h.store_identity))) {
+  if (!ParseIdentityField(f[6], &h.store_identity)) {
     return absl::InvalidArgumentError("store_identity: not hex");
   }
   if (!HexToBytes(f[7], kSignatureSize, &s.signature)) {
+    return absl::InvalidArgumentError("signature: not 128 hex digits");
+  }
+  return s;
+}
+
+std::string FormatImpactAnchorLine(const SignedImpactAnchor& s) {
+  const ImpactAnchor& a = s.anchor;
+  return absl::StrCat("RI1 ", ImpactId(a.number), " ",
+                      absl::BytesToHexString(a.content_digest), " ", a.epoch,
+                      " ", IdentityField(a.store_identity), " ",
+                      absl::BytesToHexString(s.signature));
+}
+
+absl::StatusOr<SignedImpactAnchor> ParseImpactAnchorLine(
+    absl::string_view line) {
+  std::vector<absl::string_view> f = absl::StrSplit(line, ' ');
+  if (f.size() != 6 || f[0] != "RI1") {
+    return absl::InvalidArgumentError(
+        "impact anchor line: expected \"RI1 impact_id digest epoch store "
+        "signature\"");
+  }
+  SignedImpactAnchor s;
+  ImpactAnchor& a = s.anchor;
+  absl::StatusOr<uint64_t> number = ParseImpactId(f[1]);
+  if (!number.ok()) return number.status();
+  a.number = *number;
+  if (!HexToBytes(f[2], 32, &a.content_digest)) {
+    return absl::InvalidArgumentError("content_digest: not 64 hex digits");
+  }
+  if (!absl::SimpleAtoi(f[3], &a.epoch)) {
+    return absl::InvalidArgumentError("epoch: not a number");
+  }
+  if (!ParseIdentityField(f[4], &a.store_identity)) {
+    return absl::InvalidArgumentError("store_identity: not hex");
+  }
+  if (!HexToBytes(f[5], kSignatureSize, &s.signature)) {
     return absl::InvalidArgumentError("signature: not 128 hex digits");
   }
   return s;
@@ -244,6 +321,10 @@ std::string TreeHeadSigner::SignImpact(
   return SignMessage(key_->pkey.get(), ImpactMessage(content_digest_raw));
 }
 
+std::string TreeHeadSigner::SignImpactAnchor(const ImpactAnchor& anchor) const {
+  return SignMessage(key_->pkey.get(), ImpactAnchorMessage(anchor));
+}
+
 std::string TreeHeadSigner::PublicKeyPem() const {
   std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
   if (PEM_write_bio_PUBKEY(bio.get(), key_->pkey.get()) != 1) std::abort();
@@ -290,6 +371,13 @@ absl::Status TreeHeadVerifier::VerifyImpact(
     absl::string_view what) const {
   return VerifyMessage(key_->pkey.get(), ImpactMessage(content_digest_raw),
                        signature, what);
+}
+
+absl::Status TreeHeadVerifier::VerifyImpactAnchor(
+    const SignedImpactAnchor& s) const {
+  return VerifyMessage(
+      key_->pkey.get(), ImpactAnchorMessage(s.anchor), s.signature,
+      absl::StrCat("the tree-head log's anchor of ", ImpactId(s.anchor.number)));
 }
 
 }  // namespace tradecheck

@@ -61,6 +61,38 @@ std::string ImpactMessage(absl::string_view content_digest_raw);
 // it as hex; a verifier recomputes it from the whole record.
 std::string ImpactDigest(const v1::RetroactiveImpact& impact);
 
+// A retroactive-impact record's id: "ri-" and its number (from 1)
+// zero-padded to 12 digits; and back, accepting only that spelling
+// (INVALID_ARGUMENT naming impact_id otherwise).
+std::string ImpactId(uint64_t number);
+absl::StatusOr<uint64_t> ParseImpactId(absl::string_view id);
+
+// What the tree-head log says of one retroactive-impact record once it is
+// stored: the server wrote record `number` with this content digest. It
+// anchors the impact chain where an auditor already keeps evidence, so a
+// record dropped from the chain's end still shows (docs/storage.md,
+// "Retroactive-impact records").
+struct ImpactAnchor {
+  uint64_t number = 0;
+  std::string content_digest;  // 32 raw bytes
+  // The store's identity and restore epoch, as in its tree heads.
+  std::string store_identity;
+  uint64_t epoch = 0;
+};
+
+struct SignedImpactAnchor {
+  ImpactAnchor anchor;
+  std::string signature;  // 64 raw bytes (Ed25519)
+};
+
+// The bytes an anchor's signature covers:
+//   "tradecheck impact anchor v1\n" (28 ASCII bytes), number (8,
+//   big-endian), content digest (32), epoch (8, big-endian),
+//   len(store_identity) (2, big-endian), store_identity.
+// Its own context string: it never passes for a tree head or for the
+// record's own signature, nor they for it.
+std::string ImpactAnchorMessage(const ImpactAnchor& anchor);
+
 // "binding" / "validate_only"; "" for another number.
 std::string TreeHeadStreamName(int stream);
 
@@ -70,6 +102,16 @@ std::string TreeHeadStreamName(int stream);
 std::string FormatTreeHeadLine(const SignedTreeHead& head);
 // INVALID_ARGUMENT naming the field that does not parse.
 absl::StatusOr<SignedTreeHead> ParseTreeHeadLine(absl::string_view line);
+
+// One impact anchor line of the same log (no newline):
+//   RI1 <impact id> <content digest hex> <epoch>
+//       <store_identity hex, or "-" when empty> <signature hex>
+// A reader of the log tells the two kinds apart by the first field; a
+// reader that knows only TH1 lines (a build before anchors) must skip RI1.
+std::string FormatImpactAnchorLine(const SignedImpactAnchor& anchor);
+// INVALID_ARGUMENT naming the field that does not parse.
+absl::StatusOr<SignedImpactAnchor> ParseImpactAnchorLine(
+    absl::string_view line);
 
 // Signs tree heads with an Ed25519 private key. Thread-safe.
 class TreeHeadSigner {
@@ -86,6 +128,8 @@ class TreeHeadSigner {
   std::string Sign(const TreeHead& head) const;
   // Signs ImpactMessage(content_digest_raw): 64 raw bytes.
   std::string SignImpact(absl::string_view content_digest_raw) const;
+  // Signs ImpactAnchorMessage(anchor): 64 raw bytes.
+  std::string SignImpactAnchor(const ImpactAnchor& anchor) const;
   // SubjectPublicKeyInfo PEM ("-----BEGIN PUBLIC KEY-----").
   std::string PublicKeyPem() const;
 
@@ -111,6 +155,9 @@ class TreeHeadVerifier {
   absl::Status VerifyImpact(absl::string_view content_digest_raw,
                             absl::string_view signature,
                             absl::string_view what) const;
+  // OK, or FAILED_PRECONDITION naming the anchored record when the
+  // signature is not this key's over ImpactAnchorMessage.
+  absl::Status VerifyImpactAnchor(const SignedImpactAnchor& anchor) const;
 
  private:
   struct Key;

@@ -93,6 +93,62 @@ TEST(TreeHeadTest, SignsAndVerifiesImpactDigests) {
   EXPECT_FALSE((*verifier)->Verify(head).ok());
 }
 
+// An impact anchor (the RI1 line of the tree-head log) signs the record's
+// number, digest, epoch and store under a third context string: the
+// documented bytes, and no signature of a record or a head passes for one.
+TEST(TreeHeadTest, ImpactAnchorsAreSignedUnderTheirOwnContext) {
+  auto signer = TreeHeadSigner::FromPrivateKeyPem(
+      TreeHeadSigner::GeneratePrivateKeyPem());
+  ASSERT_THAT(signer.status(), IsOk());
+  auto verifier = TreeHeadVerifier::FromPublicKeyPem((*signer)->PublicKeyPem());
+  ASSERT_THAT(verifier.status(), IsOk());
+  SignedImpactAnchor s;
+  s.anchor.number = 0x0102;
+  s.anchor.content_digest = Sha256("ri-000000000258");
+  s.anchor.epoch = 3;
+  s.anchor.store_identity = "id";
+  std::string want = "tradecheck impact anchor v1\n";
+  EXPECT_EQ(want.size(), 28u);
+  want += std::string("\0\0\0\0\0\0\x01\x02", 8) + s.anchor.content_digest +
+          std::string("\0\0\0\0\0\0\0\x03", 8) + std::string("\0\x02", 2) +
+          "id";
+  EXPECT_EQ(ImpactAnchorMessage(s.anchor), want);
+  s.signature = (*signer)->SignImpactAnchor(s.anchor);
+  EXPECT_THAT((*verifier)->VerifyImpactAnchor(s), IsOk());
+
+  const std::string line = FormatImpactAnchorLine(s);
+  EXPECT_THAT(line, ::testing::StartsWith("RI1 ri-000000000258 "));
+  auto back = ParseImpactAnchorLine(line);
+  ASSERT_THAT(back.status(), IsOk());
+  EXPECT_EQ(back->anchor.number, 258u);
+  EXPECT_EQ(back->anchor.content_digest, s.anchor.content_digest);
+  EXPECT_EQ(back->anchor.epoch, 3u);
+  EXPECT_EQ(back->anchor.store_identity, "id");
+  EXPECT_THAT((*verifier)->VerifyImpactAnchor(*back), IsOk());
+
+  // Another number under the same signature does not verify.
+  SignedImpactAnchor moved = *back;
+  moved.anchor.number = 257;
+  EXPECT_THAT((*verifier)->VerifyImpactAnchor(moved),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       ::testing::HasSubstr("ri-000000000257")));
+  // The record's own signature over the same digest is not an anchor's.
+  moved = *back;
+  moved.signature = (*signer)->SignImpact(s.anchor.content_digest);
+  EXPECT_FALSE((*verifier)->VerifyImpactAnchor(moved).ok());
+  EXPECT_FALSE((*verifier)
+                   ->VerifyImpact(s.anchor.content_digest, s.signature, "x")
+                   .ok());
+
+  EXPECT_THAT(ParseImpactAnchorLine("RI1 ri-1 00 0 - 00").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("impact_id")));
+  EXPECT_THAT(ParseImpactAnchorLine(FormatTreeHeadLine(
+                                        {SampleHead(), std::string(64, 'x')}))
+                  .status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(TreeHeadTest, RejectsKeysThatAreNotEd25519PemWithAClearMessage) {
   EXPECT_THAT(TreeHeadSigner::FromPrivateKeyPem("not a key").status(),
               StatusIs(absl::StatusCode::kInvalidArgument,

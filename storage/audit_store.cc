@@ -581,8 +581,12 @@ class AuditStore::Impl {
   // Null only for a store of schema 5 or older opened read-only (even when
   // an upgrade cut short left the family there).
   rocksdb::ColumnFamilyHandle* summaries_ = nullptr;
-  // The tree-head log, appended to by the writer thread only.
-  std::FILE* head_log_ = nullptr;
+  // The tree-head log: signed heads from the writer thread, impact anchors
+  // from AppendRetroactiveImpact (the mutex keeps each line whole when the
+  // two append at once). Opened by Open, closed by Close.
+  absl::Mutex head_log_mu_;
+  std::FILE* head_log_ ABSL_GUARDED_BY(head_log_mu_) = nullptr;
+  void AppendToHeadLog(const std::vector<std::string>& lines);
   bool closed_ ABSL_GUARDED_BY(db_mu_) = false;
   absl::Status close_status_ ABSL_GUARDED_BY(db_mu_);
 
@@ -672,6 +676,7 @@ absl::Status AuditStore::Impl::Open() {
     }
   }
   if (!options_.tree_head_log.empty()) {
+    absl::MutexLock log_lock(&head_log_mu_);
     head_log_ = std::fopen(options_.tree_head_log.c_str(), "a");
     if (head_log_ == nullptr) {
       return absl::FailedPreconditionError(
@@ -1273,13 +1278,7 @@ void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
     if (write_status.ok()) {
       streams_[0] = std::move(state.streams[0]);
       streams_[1] = std::move(state.streams[1]);
-      if (head_log_ != nullptr) {
-        for (const std::string& line : state.head_lines) {
-          std::fputs(line.c_str(), head_log_);
-          std::fputc('\n', head_log_);
-        }
-        std::fflush(head_log_);
-      }
+      AppendToHeadLog(state.head_lines);
       committed_head_[0].store(streams_[0].head_sequence);
       committed_head_[1].store(streams_[1].head_sequence);
       records_written_ += state.records;
@@ -1295,6 +1294,16 @@ void AuditStore::Impl::CommitBatch(std::vector<Pending>& pending) {
       pending[i].done(std::move(state.results[i]));
     }
   }
+}
+
+void AuditStore::Impl::AppendToHeadLog(const std::vector<std::string>& lines) {
+  absl::MutexLock lock(&head_log_mu_);
+  if (head_log_ == nullptr || lines.empty()) return;
+  for (const std::string& line : lines) {
+    std::fputs(line.c_str(), head_log_);
+    std::fputc('\n', head_log_);
+  }
+  std::fflush(head_log_);
 }
 
 absl::StatusOr<AppendResult> AuditStore::Impl::Stage(Pending& pending,
@@ -2750,6 +2759,19 @@ AuditStore::Impl::AppendRetroactiveImpact(v1::RetroactiveImpact impact) {
       db_->Put(wo, meta_, keys::RetroactiveImpactKey(last + 1),
                SerializeDeterministic(impact)),
       "storing a retroactive-impact record"));
+  if (options_.tree_head_signer != nullptr) {
+    // The chain's new head, outside the store: a record later dropped from
+    // the end is still named by the log (like the signed tree heads, the
+    // line is written once the record is durable, without fsync).
+    SignedImpactAnchor anchor;
+    anchor.anchor.number = last + 1;
+    anchor.anchor.content_digest =
+        absl::HexStringToBytes(impact.content_digest());
+    anchor.anchor.store_identity = identity_;
+    anchor.anchor.epoch = epoch_.load();
+    anchor.signature = options_.tree_head_signer->SignImpactAnchor(anchor.anchor);
+    AppendToHeadLog({FormatImpactAnchorLine(anchor)});
+  }
   return impact;
 }
 
@@ -2939,9 +2961,12 @@ absl::Status AuditStore::Impl::Close() {
     stopping_ = true;
   }
   if (writer_.joinable()) writer_.join();
-  if (head_log_ != nullptr) {
-    std::fclose(head_log_);
-    head_log_ = nullptr;
+  {
+    absl::MutexLock log_lock(&head_log_mu_);
+    if (head_log_ != nullptr) {
+      std::fclose(head_log_);
+      head_log_ = nullptr;
+    }
   }
   absl::MutexLock lock(&db_mu_);
   if (closed_) return close_status_;

@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/tree_head.h"
 
 namespace tradecheck::storage::keys {
 namespace {
@@ -135,19 +136,10 @@ std::string RetroactiveImpactKey(uint64_t number) {
   return key;
 }
 
-std::string RetroactiveImpactId(uint64_t number) {
-  return absl::StrFormat("ri-%012d", number);
-}
+std::string RetroactiveImpactId(uint64_t number) { return ImpactId(number); }
 
 absl::StatusOr<uint64_t> ParseRetroactiveImpactId(absl::string_view id) {
-  uint64_t number = 0;
-  if (id.size() != 15 || !absl::StartsWith(id, "ri-") ||
-      !absl::SimpleAtoi(id.substr(3), &number) || number == 0 ||
-      RetroactiveImpactId(number) != id) {
-    return absl::InvalidArgumentError(
-        "impact_id: must be \"ri-\" and 12 digits, e.g. \"ri-000000000001\"");
-  }
-  return number;
+  return ParseImpactId(id);
 }
 
 std::string PostingPrefix(Field field, v1::TrailStream stream,

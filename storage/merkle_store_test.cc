@@ -208,6 +208,57 @@ TEST_F(MerkleStoreTest, EveryGroupCommitSignsAHeadInTheStoreAndTheLog) {
               IsOk());
 }
 
+// Each retroactive-impact record the store writes is anchored in the
+// tree-head log (an RI1 line: its id and digest, signed), among the heads,
+// and the store still opens and checks against a log holding both kinds.
+TEST_F(MerkleStoreTest, EachImpactRecordIsAnchoredInTheTreeHeadLog) {
+  Open();
+  AppendMany(2);
+  std::vector<v1::RetroactiveImpact> stored;
+  for (const char* revision : {"rev-1", "rev-2"}) {
+    v1::RetroactiveImpact impact;
+    impact.set_previous_revision(revision);
+    impact.add_changes()->set_decision_id("b-000000000001");
+    TC_ASSERT_OK_AND_ASSIGN(v1::RetroactiveImpact written,
+                            store_->AppendRetroactiveImpact(impact));
+    stored.push_back(written);
+  }
+  AppendMany(1);
+  Close();
+
+  std::ifstream in(log_);
+  std::string line;
+  std::vector<SignedImpactAnchor> anchors;
+  std::string identity;
+  uint64_t head_size = 0;  // the newest head so far in the log
+  while (std::getline(in, line)) {
+    if (line.rfind("RI1 ", 0) == 0) {
+      TC_ASSERT_OK_AND_ASSIGN(SignedImpactAnchor a, ParseImpactAnchorLine(line));
+      EXPECT_THAT(verifier_->VerifyImpactAnchor(a), IsOk()) << line;
+      // In the order written: after the heads of the first two records.
+      EXPECT_EQ(head_size, 2u) << line;
+      anchors.push_back(a);
+      continue;
+    }
+    TC_ASSERT_OK_AND_ASSIGN(SignedTreeHead h, ParseTreeHeadLine(line));
+    identity = h.head.store_identity;
+    head_size = h.head.tree_size;
+  }
+  EXPECT_EQ(head_size, 3u);
+  ASSERT_EQ(anchors.size(), 2u);
+  for (size_t i = 0; i < anchors.size(); ++i) {
+    EXPECT_EQ(ImpactId(anchors[i].anchor.number), stored[i].impact_id());
+    EXPECT_EQ(absl::BytesToHexString(anchors[i].anchor.content_digest),
+              stored[i].content_digest());
+    EXPECT_EQ(anchors[i].anchor.store_identity, identity);
+    EXPECT_EQ(anchors[i].anchor.epoch, 1u);
+  }
+  Open();  // checks the log's newest heads at open, past the RI1 lines
+  TC_ASSERT_OK_AND_ASSIGN(std::vector<std::string> problems,
+                          store_->CheckIntegrity(/*postings=*/false));
+  EXPECT_THAT(problems, ::testing::IsEmpty());
+}
+
 TEST_F(MerkleStoreTest, WithoutASignerThereIsATreeButNoHead) {
   Open(/*sign=*/false);
   AppendMany(4);

@@ -11,6 +11,7 @@
 //   tradecheck_tamper --db=DIR --op=forge --sequence=N [--caller=TEXT]
 //   tradecheck_tamper --db=DIR --op=wal-flip [--fraction=F]
 //   tradecheck_tamper --db=DIR --op=summary-outcome --sequence=N
+//   tradecheck_tamper --db=DIR --op=impact-delete --sequence=N  (ri-N)
 //
 // --stream=binding|validate_only selects the stream (default binding).
 #include <cstdint>
@@ -25,9 +26,12 @@
 
 ABSL_FLAG(std::string, db, "", "Directory of the audit store (closed).");
 ABSL_FLAG(std::string, op, "flip",
-          "flip, delete, swap, copy, cut, forge or wal-flip.");
+          "flip, delete, swap, copy, cut, forge, wal-flip, summary-outcome "
+          "or impact-delete.");
 ABSL_FLAG(std::string, stream, "binding", "binding or validate_only.");
-ABSL_FLAG(uint64_t, sequence, 0, "Sequence of the record to alter (>= 1).");
+ABSL_FLAG(uint64_t, sequence, 0,
+          "Sequence of the record to alter (>= 1); impact-delete: the "
+          "impact record's number.");
 ABSL_FLAG(uint64_t, other, 0,
           "swap: the record to exchange with; copy: the record overwritten.");
 ABSL_FLAG(uint64_t, offset, 10, "flip: byte of the stored record to invert.");
@@ -50,7 +54,8 @@ namespace testing = tradecheck::storage::testing;
 int Usage(const std::string& why) {
   std::cerr << "tradecheck_tamper: " << why
             << "\nusage: tradecheck_tamper --db=DIR --op=flip|delete|swap|"
-               "copy|cut|forge|wal-flip|summary-outcome [--stream=binding] [--sequence=N] "
+               "copy|cut|forge|wal-flip|summary-outcome|impact-delete [--stream=binding] "
+               "[--sequence=N] "
                "[--other=M] [--keep=N] [--offset=K] [--fraction=F]\n";
   return 2;
 }
@@ -75,7 +80,7 @@ int main(int argc, char** argv) {
   if (db.empty()) return Usage("--db is required");
   const bool needs_sequence =
       op == "flip" || op == "delete" || op == "swap" || op == "copy" ||
-      op == "forge" || op == "summary-outcome";
+      op == "forge" || op == "summary-outcome" || op == "impact-delete";
   if (needs_sequence && sequence == 0) {
     return Usage("--sequence is required (>= 1) for --op=" + op);
   }
@@ -114,6 +119,11 @@ int main(int argc, char** argv) {
     s = testing::ForgeSummaryOutcome(db, stream, sequence);
     done = "changed the outcome in the summary row of " +
            DecisionId(stream, sequence);
+  } else if (op == "impact-delete") {
+    s = testing::DeleteMetaValue(
+        db, tradecheck::storage::keys::RetroactiveImpactKey(sequence));
+    done = "deleted retroactive-impact record " +
+           tradecheck::storage::keys::RetroactiveImpactId(sequence);
   } else if (op == "wal-flip") {
     absl::StatusOr<std::string> file =
         testing::FlipByteInWal(db, absl::GetFlag(FLAGS_fraction));

@@ -272,6 +272,24 @@ absl::Status FlipByteInMetaValue(const std::string& db_path,
       });
 }
 
+absl::Status DeleteMetaValue(const std::string& db_path,
+                             const std::string& key) {
+  return WithColumnFamily(
+      db_path, keys::kMetaCf,
+      [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) -> absl::Status {
+        std::string value;
+        const rocksdb::Status read =
+            db->Get(rocksdb::ReadOptions(), cf, key, &value);
+        if (read.IsNotFound()) {
+          return absl::NotFoundError("no such key in the meta family");
+        }
+        if (!read.ok()) return FromRocks(read, "reading the meta value");
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        return FromRocks(db->Delete(wo, cf, key), "deleting the meta value");
+      });
+}
+
 absl::Status SetSchemaVersion(const std::string& db_path,
                               const std::string& version) {
   return WithColumnFamily(

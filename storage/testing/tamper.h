@@ -50,6 +50,12 @@ absl::StatusOr<std::string> FlipByteInWal(const std::string& db_path,
 absl::Status FlipByteInMetaValue(const std::string& db_path,
                                  const std::string& key, size_t byte_offset);
 
+// Deletes `key` from the meta column family (e.g. the newest
+// keys::RetroactiveImpactKey, as a dropped impact record would look).
+// NOT_FOUND when there is no such key.
+absl::Status DeleteMetaValue(const std::string& db_path,
+                             const std::string& key);
+
 // Overwrites the schema version in the meta column family.
 absl::Status SetSchemaVersion(const std::string& db_path,
                               const std::string& version);

@@ -2,8 +2,10 @@
 // changes a rate for past dates lists exactly the binding decisions it
 // changes, in a record of its own that survives a restart, while their
 // stored verdicts stay as they were; a reload that changes nothing past
-// writes no record. Over the real server on a loopback port, with the
-// real agreement data (a copy the test edits), through the RPCs and the CLI.
+// writes no record; the chain of records verifies, and the tree-head log
+// names one dropped from its end. Over the real server on a loopback port,
+// with the real agreement data (a copy the test edits), through the RPCs and
+// the CLI.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -72,6 +74,19 @@ class ImpactE2eTest : public ::testing::Test {
         Ctx(300).get(), v1::ReloadRuleSetRequest(), &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response;
+  }
+
+  // `n` binding checks of Vietnamese T-shirts entered in November 2026
+  // ("PREFIX-0", ...): past entries a change of the forced-labor rate reaches.
+  void CheckNovemberTshirts(const std::string& prefix, int n) {
+    for (int i = 0; i < n; ++i) {
+      v1::CheckDeclarationRequest request;
+      *request.mutable_declaration() =
+          VnTshirts(absl::StrCat(prefix, "-", i), 800000, 11);
+      v1::CheckDeclarationResponse response;
+      ASSERT_TRUE(
+          compliance_->CheckDeclaration(Ctx().get(), request, &response).ok());
+    }
   }
 
   // The whole record: every page of its changes.
@@ -358,20 +373,69 @@ TEST_F(ImpactE2eTest, AReloadDuringTheStartsWalkWaitsForIt) {
   EXPECT_EQ(list.impacts_size(), 2) << server_->log();
 }
 
+// The whole chain of impact records, checked by the CLI with the server's
+// key and its tree-head log (which anchors each record); then the newest
+// record is deleted from the stopped store by hand: the server serves a
+// shorter chain that is whole in itself, and only the log shows the loss.
+TEST_F(ImpactE2eTest, TheChainVerifiesAndTheLogNamesADroppedNewestRecord) {
+  ASSERT_NO_FATAL_FAILURE(CheckNovemberTshirts("RC", 20));
+  // Two changes of past law, on changed copies of the agreement files.
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1500));
+  ASSERT_EQ(Reload().retroactive_impact_id(), "ri-000000000001");
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1750, 1500));
+  ASSERT_EQ(Reload().retroactive_impact_id(), "ri-000000000002");
+
+  const std::string verify = absl::StrCat(
+      TC_CLI_BINARY, " --server=", server_->address(),
+      " audit verify-impacts --public-key=", data_dir_,
+      ".tree-head-key.pem.pub");
+  const std::string with_log =
+      absl::StrCat(verify, " --log=", data_dir_, ".tree-heads.log");
+  std::string out;
+  ASSERT_EQ(RunCommand(with_log, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("ok: 2 retroactive-impact records, "
+                             "ri-000000000001 to ri-000000000002"));
+  EXPECT_THAT(out, HasSubstr("2 anchored in"));
+  EXPECT_THAT(out, HasSubstr("the newest ri-000000000002"));
+
+  StopServer();
+  ASSERT_EQ(RunCommand(absl::StrCat(TC_TAMPER_BINARY, " --db='", data_dir_,
+                                    "' --op=impact-delete --sequence=2"),
+                       &out),
+            0)
+      << out;
+  StartServer();
+  ASSERT_NE(server_, nullptr);
+  v1::ListRetroactiveImpactsResponse list;
+  ASSERT_TRUE(audit_->ListRetroactiveImpacts(
+                        Ctx().get(), v1::ListRetroactiveImpactsRequest(), &list)
+                  .ok());
+  ASSERT_EQ(list.impacts_size(), 1);  // served without complaint
+
+  // The address changed with the restart.
+  const std::string again = absl::StrCat(
+      TC_CLI_BINARY, " --server=", server_->address(),
+      " audit verify-impacts --public-key=", data_dir_,
+      ".tree-head-key.pem.pub");
+  EXPECT_EQ(RunCommand(again, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("not anchored: without --log"));
+  EXPECT_EQ(RunCommand(absl::StrCat(again, " --log=", data_dir_,
+                                    ".tree-heads.log"),
+                       &out),
+            12)
+      << out;
+  EXPECT_THAT(out, HasSubstr("the tree-head log anchors ri-000000000002, "
+                             "which the server does not serve: the chain "
+                             "after ri-000000000001 was cut from its end"));
+}
+
 TEST_F(ImpactE2eTest, ALimitCutsTheWalkShortAndTheRecordSaysWhere) {
   StopServer();
   // The same store, restarted with a small bound.
   StartServer({"--retroactive_impact_limit=50"});
   ASSERT_NE(server_, nullptr);
 
-  for (int i = 0; i < 120; ++i) {
-    v1::CheckDeclarationRequest request;
-    *request.mutable_declaration() =
-        VnTshirts(absl::StrCat("RI-CUT-", i), 800000, 11);
-    v1::CheckDeclarationResponse response;
-    ASSERT_TRUE(
-        compliance_->CheckDeclaration(Ctx().get(), request, &response).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(CheckNovemberTshirts("RI-CUT", 120));
   ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1500));
   const v1::ReloadRuleSetResponse reload = Reload();
   ASSERT_FALSE(reload.retroactive_impact_id().empty());
