@@ -1192,6 +1192,12 @@ int AuditImpacts(const std::string& id, const CliOptions& options, CliIo& io,
   return VerifyImpact(whole, options, io);
 }
 
+// "1 retroactive-impact record", "2 retroactive-impact records".
+std::string ImpactRecords(uint64_t n) {
+  return absl::StrCat(n, n == 1 ? " retroactive-impact record"
+                                : " retroactive-impact records");
+}
+
 // audit verify-impacts: the whole chain of retroactive-impact records,
 // oldest first, each fetched whole and checked here (ImpactChainVerifier),
 // and with --log every record the tree-head log anchors. The server is
@@ -1281,14 +1287,14 @@ int AuditVerifyImpacts(const CliOptions& options, CliIo& io,
   const LogReport report = chain.Finish(log.impacts);
   if (!report.ok) {
     return ReportLog(report,
-                     absl::StrCat("the chain of ", numbers.size(),
-                                  " retroactive-impact records"),
+                     absl::StrCat("the chain of ",
+                                  ImpactRecords(numbers.size())),
                      io);
   }
   std::string what =
       chain.newest() == 0
           ? std::string("no retroactive-impact records")
-          : absl::StrCat(report.records, " retroactive-impact records, ",
+          : absl::StrCat(ImpactRecords(report.records), ", ",
                          ImpactId(1), " to ", ImpactId(chain.newest()),
                          ": every digest recomputed, every signature "
                          "checked, each linked to the record before");
