@@ -12,6 +12,13 @@
 //   tradecheck_tamper --db=DIR --op=wal-flip [--fraction=F]
 //   tradecheck_tamper --db=DIR --op=summary-outcome --sequence=N
 //   tradecheck_tamper --db=DIR --op=impact-delete --sequence=N  (ri-N)
+//   tradecheck_tamper --db=DIR --op=impact-flip --sequence=N [--offset=K]
+//   tradecheck_tamper --db=DIR --op=drop-sources --revision=R
+//   tradecheck_tamper --db=DIR --op=drop-active-revision
+//
+// impact-flip damages retroactive-impact record N (ri-N); drop-sources
+// removes the stored files of a rule-set revision; drop-active-revision
+// leaves the store as a build before the active revision was kept did.
 //
 // --stream=binding|validate_only selects the stream (default binding).
 #include <cstdint>
@@ -26,15 +33,16 @@
 
 ABSL_FLAG(std::string, db, "", "Directory of the audit store (closed).");
 ABSL_FLAG(std::string, op, "flip",
-          "flip, delete, swap, copy, cut, forge, wal-flip, summary-outcome "
-          "or impact-delete.");
+          "flip, delete, swap, copy, cut, forge, wal-flip, summary-outcome, "
+          "impact-delete, impact-flip, drop-sources or drop-active-revision.");
 ABSL_FLAG(std::string, stream, "binding", "binding or validate_only.");
 ABSL_FLAG(uint64_t, sequence, 0,
           "Sequence of the record to alter (>= 1); impact-delete: the "
           "impact record's number.");
 ABSL_FLAG(uint64_t, other, 0,
           "swap: the record to exchange with; copy: the record overwritten.");
-ABSL_FLAG(uint64_t, offset, 10, "flip: byte of the stored record to invert.");
+ABSL_FLAG(uint64_t, offset, 10,
+          "flip, impact-flip: byte of the stored record to invert.");
 ABSL_FLAG(uint64_t, keep, 0, "cut: records kept; every later one is removed.");
 ABSL_FLAG(bool, drop_heads, false,
           "cut: also remove the store's signed heads covering the cut "
@@ -42,6 +50,8 @@ ABSL_FLAG(bool, drop_heads, false,
 ABSL_FLAG(std::string, caller, "someone else",
           "forge: the caller written into the record before its hash, every "
           "later link and the Merkle tree are recomputed.");
+ABSL_FLAG(std::string, revision, "",
+          "drop-sources: the rule-set revision whose stored files go.");
 ABSL_FLAG(double, fraction, 0.5,
           "wal-flip: where in the newest write-ahead log to invert a byte "
           "(0..1 of its length).");
@@ -54,9 +64,10 @@ namespace testing = tradecheck::storage::testing;
 int Usage(const std::string& why) {
   std::cerr << "tradecheck_tamper: " << why
             << "\nusage: tradecheck_tamper --db=DIR --op=flip|delete|swap|"
-               "copy|cut|forge|wal-flip|summary-outcome|impact-delete [--stream=binding] "
-               "[--sequence=N] "
-               "[--other=M] [--keep=N] [--offset=K] [--fraction=F]\n";
+               "copy|cut|forge|wal-flip|summary-outcome|impact-delete|"
+               "impact-flip|drop-sources|drop-active-revision "
+               "[--stream=binding] [--sequence=N] [--other=M] [--keep=N] "
+               "[--offset=K] [--fraction=F] [--revision=R]\n";
   return 2;
 }
 
@@ -80,7 +91,8 @@ int main(int argc, char** argv) {
   if (db.empty()) return Usage("--db is required");
   const bool needs_sequence =
       op == "flip" || op == "delete" || op == "swap" || op == "copy" ||
-      op == "forge" || op == "summary-outcome" || op == "impact-delete";
+      op == "forge" || op == "summary-outcome" || op == "impact-delete" ||
+      op == "impact-flip";
   if (needs_sequence && sequence == 0) {
     return Usage("--sequence is required (>= 1) for --op=" + op);
   }
@@ -124,6 +136,25 @@ int main(int argc, char** argv) {
         db, tradecheck::storage::keys::RetroactiveImpactKey(sequence));
     done = "deleted retroactive-impact record " +
            tradecheck::storage::keys::RetroactiveImpactId(sequence);
+  } else if (op == "impact-flip") {
+    s = testing::FlipByteInMetaValue(
+        db, tradecheck::storage::keys::RetroactiveImpactKey(sequence),
+        absl::GetFlag(FLAGS_offset));
+    done = "flipped byte " + std::to_string(absl::GetFlag(FLAGS_offset)) +
+           " of retroactive-impact record " +
+           tradecheck::storage::keys::RetroactiveImpactId(sequence);
+  } else if (op == "drop-sources") {
+    const std::string revision = absl::GetFlag(FLAGS_revision);
+    if (revision.empty()) return Usage("--revision is required");
+    absl::StatusOr<int> deleted = testing::DeleteRuleSetSources(db, revision);
+    s = deleted.status();
+    if (deleted.ok()) {
+      done = "deleted " + std::to_string(*deleted) +
+             " stored files of rule-set revision " + revision;
+    }
+  } else if (op == "drop-active-revision") {
+    s = testing::DeleteMetaValue(db, tradecheck::storage::keys::kMetaActiveRevision);
+    done = "deleted the store's active rule-set revision";
   } else if (op == "wal-flip") {
     absl::StatusOr<std::string> file =
         testing::FlipByteInWal(db, absl::GetFlag(FLAGS_fraction));

@@ -290,6 +290,37 @@ absl::Status DeleteMetaValue(const std::string& db_path,
       });
 }
 
+absl::StatusOr<int> DeleteRuleSetSources(const std::string& db_path,
+                                         const std::string& revision) {
+  int deleted = 0;
+  absl::Status s = WithColumnFamily(
+      db_path, keys::kRuleSetsCf,
+      [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) -> absl::Status {
+        const std::string prefix = keys::RuleSetPrefix(revision);
+        rocksdb::WriteBatch batch;
+        std::unique_ptr<rocksdb::Iterator> it(
+            db->NewIterator(rocksdb::ReadOptions(), cf));
+        for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+             it->Next()) {
+          batch.Delete(cf, it->key());
+          ++deleted;
+        }
+        if (absl::Status read = FromRocks(it->status(), "reading the sources");
+            !read.ok()) {
+          return read;
+        }
+        if (deleted == 0) {
+          return absl::NotFoundError(absl::StrCat(
+              "no stored sources of rule-set revision ", revision));
+        }
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        return FromRocks(db->Write(wo, &batch), "deleting the sources");
+      });
+  if (!s.ok()) return s;
+  return deleted;
+}
+
 absl::Status SetSchemaVersion(const std::string& db_path,
                               const std::string& version) {
   return WithColumnFamily(

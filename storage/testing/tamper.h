@@ -51,10 +51,17 @@ absl::Status FlipByteInMetaValue(const std::string& db_path,
                                  const std::string& key, size_t byte_offset);
 
 // Deletes `key` from the meta column family (e.g. the newest
-// keys::RetroactiveImpactKey, as a dropped impact record would look).
+// keys::RetroactiveImpactKey, as a dropped impact record would look, or
+// keys::kMetaActiveRevision, as a build before that key left the store).
 // NOT_FOUND when there is no such key.
 absl::Status DeleteMetaValue(const std::string& db_path,
                              const std::string& key);
+
+// Deletes the stored sources of rule-set `revision` (every key of it in the
+// rulesets family), as a store that never kept them, or lost them, would
+// be. Returns how many keys it deleted; NOT_FOUND when there were none.
+absl::StatusOr<int> DeleteRuleSetSources(const std::string& db_path,
+                                         const std::string& revision);
 
 // Overwrites the schema version in the meta column family.
 absl::Status SetSchemaVersion(const std::string& db_path,

@@ -17,12 +17,15 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "common/files.h"
 #include "google/protobuf/text_format.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
 #include "grpcpp/grpcpp.h"
 #include "tests/testing/declarations.h"
 #include "tradecheck/v1/admin_service.grpc.pb.h"
@@ -157,6 +160,27 @@ inline int RunCommand(const std::string& command, std::string* out,
 // Runs the `tradecheck` CLI with `args`, stdout and stderr into `out`.
 inline int RunCli(const std::string& args, std::string* out) {
   return RunCommand(absl::StrCat(TC_CLI_BINARY, " ", args), out);
+}
+#endif
+
+#ifdef TC_SCRAPE_SCRIPT
+// Samples of one scrape, parsed by prometheus_client: "name{k=v,k=v}" ->
+// value (labels sorted by name, without quotes).
+inline std::map<std::string, double> Scrape(int port) {
+  std::string out;
+  const int code = RunCommand(absl::StrCat("/usr/bin/python3 ", TC_SCRAPE_SCRIPT,
+                                    " http://127.0.0.1:", port, "/metrics"),
+                       &out);
+  EXPECT_EQ(code, 0) << out;
+  std::map<std::string, double> samples;
+  for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> parts = absl::StrSplit(line, '\t');
+    if (parts.size() != 3) continue;
+    double value = 0;
+    EXPECT_TRUE(absl::SimpleAtod(parts[2], &value)) << line;
+    samples[absl::StrCat(parts[0], "{", parts[1], "}")] = value;
+  }
+  return samples;
 }
 #endif
 

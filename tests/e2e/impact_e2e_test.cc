@@ -3,12 +3,17 @@
 // changes, in a record of its own that survives a restart, while their
 // stored verdicts stay as they were; a reload that changes nothing past
 // writes no record; the chain of records verifies, and the tree-head log
-// names one dropped from its end. Over the real server on a loopback port,
-// with the real agreement data (a copy the test edits), through the RPCs and
-// the CLI.
+// names one dropped from its end. A start on changed files records what
+// they changed, and when it cannot (the old revision's sources gone, the
+// store unable to write the record, a store without an active revision) it
+// says so in its log and metrics and keeps serving. Over the real server on
+// a loopback port, with the real agreement data (a copy the test edits),
+// through the RPCs and the CLI, the store damaged by hand with
+// tradecheck_tamper.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -24,6 +29,7 @@ namespace tradecheck::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class ImpactE2eTest : public ::testing::Test {
  protected:
@@ -59,6 +65,7 @@ class ImpactE2eTest : public ::testing::Test {
     compliance_ = v1::ComplianceService::NewStub(channel);
     audit_ = v1::AuditService::NewStub(channel);
     admin_ = v1::AdminService::NewStub(channel);
+    agreement_ = v1::AgreementService::NewStub(channel);
   }
 
   void StopServer() {
@@ -89,6 +96,34 @@ class ImpactE2eTest : public ::testing::Test {
     }
   }
 
+
+  std::string Revision() {
+    v1::RuleSetInfo info;
+    const grpc::Status status = agreement_->GetRuleSet(
+        Ctx().get(), v1::GetRuleSetRequest(), &info);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return info.revision();
+  }
+
+  // Newest first, without their changes.
+  std::vector<v1::RetroactiveImpact> Impacts() {
+    v1::ListRetroactiveImpactsResponse list;
+    const grpc::Status status = audit_->ListRetroactiveImpacts(
+        Ctx().get(), v1::ListRetroactiveImpactsRequest(), &list);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return {list.impacts().begin(), list.impacts().end()};
+  }
+
+  // Damages the stopped server's store with tradecheck_tamper.
+  void Tamper(const std::string& args) {
+    std::string out;
+    ASSERT_EQ(RunCommand(absl::StrCat(TC_TAMPER_BINARY, " --db='", data_dir_,
+                                      "' ", args),
+                         &out),
+              0)
+        << out;
+  }
+
   // The whole record: every page of its changes.
   v1::RetroactiveImpact ReadImpact(const std::string& id, int page_size) {
     v1::RetroactiveImpact whole;
@@ -115,6 +150,7 @@ class ImpactE2eTest : public ::testing::Test {
   std::unique_ptr<v1::ComplianceService::Stub> compliance_;
   std::unique_ptr<v1::AuditService::Stub> audit_;
   std::unique_ptr<v1::AdminService::Stub> admin_;
+  std::unique_ptr<v1::AgreementService::Stub> agreement_;
 };
 
 TEST_F(ImpactE2eTest, AReloadThatChangesAPastRateListsExactlyTheDecisionsItChanges) {
@@ -373,6 +409,120 @@ TEST_F(ImpactE2eTest, AReloadDuringTheStartsWalkWaitsForIt) {
   EXPECT_EQ(list.impacts_size(), 2) << server_->log();
 }
 
+// The revision the store kept cannot be rebuilt (its stored files are
+// gone): the start cannot compare the past, says so in its log and its
+// metrics, keeps the revision it loaded as accounted for, and serves.
+TEST_F(ImpactE2eTest, AStartWhoseOldRevisionCannotBeRebuiltSaysSoAndServes) {
+  ASSERT_NO_FATAL_FAILURE(CheckNovemberTshirts("RG", 5));
+  const std::string before = Revision();
+  StopServer();
+  ASSERT_NO_FATAL_FAILURE(Tamper("--op=drop-sources --revision=" + before));
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1500));
+  StartServer();
+  ASSERT_NE(server_, nullptr);
+  ASSERT_TRUE(server_->WaitForLog("cannot be computed", absl::Seconds(60)))
+      << server_->log();
+  const std::string log = server_->log();
+  EXPECT_THAT(log, HasSubstr(absl::StrCat(before, " was before")));
+  EXPECT_THAT(log, HasSubstr(absl::StrCat("the sources of rule-set revision ",
+                                          before, " are not in the store")));
+  const std::string now = Revision();
+  EXPECT_NE(now, before);
+  EXPECT_TRUE(Impacts().empty());
+  std::map<std::string, double> metrics = Scrape(server_->metrics_port());
+  EXPECT_EQ(metrics["tradecheck_retroactive_impact_failures_total{reason=uncomputable}"], 1);
+  EXPECT_EQ(metrics["tradecheck_retroactive_impact_failures_total{reason=not_recorded}"], 0);
+  EXPECT_EQ(metrics["tradecheck_retroactive_impact_pending{}"], 0);
+  // Still serving, under the revision it loaded.
+  v1::CheckDeclarationRequest request;
+  *request.mutable_declaration() = VnTshirts("RG-AFTER", 800000, 11);
+  v1::CheckDeclarationResponse response;
+  ASSERT_TRUE(
+      compliance_->CheckDeclaration(Ctx().get(), request, &response).ok());
+  EXPECT_EQ(response.verdict().rule_set_revision(), now);
+
+  // Said once: the next start on the same files has nothing to account for.
+  StopServer();
+  StartServer();
+  ASSERT_NE(server_, nullptr);
+  EXPECT_TRUE(server_->WaitForLog("was in force before this start too",
+                                  absl::Seconds(60)))
+      << server_->log();
+  EXPECT_THAT(server_->log(), Not(HasSubstr("cannot be computed")));
+}
+
+// A store from a build before the active revision was kept: the start takes
+// the newest impact record's new revision as the one before, and records
+// what the files changed since.
+TEST_F(ImpactE2eTest, AStoreWithoutAnActiveRevisionStartsFromItsNewestRecord) {
+  ASSERT_NO_FATAL_FAILURE(CheckNovemberTshirts("RF", 5));
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1500));
+  const v1::ReloadRuleSetResponse reload = Reload();
+  ASSERT_EQ(reload.retroactive_impact_id(), "ri-000000000001");
+  StopServer();
+  ASSERT_NO_FATAL_FAILURE(Tamper("--op=drop-active-revision"));
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1750, 1500));
+  StartServer();
+  ASSERT_NE(server_, nullptr);
+  ASSERT_TRUE(server_->WaitForLog("retroactive impact ri-000000000002",
+                                  absl::Seconds(60)))
+      << server_->log();
+  const std::vector<v1::RetroactiveImpact> impacts = Impacts();
+  ASSERT_EQ(impacts.size(), 2u);
+  EXPECT_EQ(impacts[0].previous_revision(), reload.rule_set().revision());
+  EXPECT_EQ(impacts[0].new_revision(), Revision());
+  EXPECT_EQ(impacts[0].activated_by(), "server start");
+  EXPECT_EQ(impacts[0].totals().verdicts_changed(), 5u);
+}
+
+// The store cannot write the start's record (its newest impact record is
+// damaged, so none can follow it): the server serves, says so in its log
+// and metrics, keeps the old revision as the last accounted for, and
+// refuses to activate more law until that activation is on record.
+TEST_F(ImpactE2eTest, AStartWhoseRecordCannotBeWrittenKeepsTheOldRevision) {
+  ASSERT_NO_FATAL_FAILURE(CheckNovemberTshirts("RD", 5));
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1500));
+  ASSERT_EQ(Reload().retroactive_impact_id(), "ri-000000000001");
+  StopServer();
+  ASSERT_NO_FATAL_FAILURE(Tamper("--op=impact-flip --sequence=1 --offset=60"));
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1750, 1500));
+  StartServer();
+  ASSERT_NE(server_, nullptr);
+  ASSERT_TRUE(server_->WaitForLog("was not recorded", absl::Seconds(60)))
+      << server_->log();
+  EXPECT_THAT(server_->log(), HasSubstr("ri-000000000001"));
+  std::map<std::string, double> metrics = Scrape(server_->metrics_port());
+  EXPECT_EQ(metrics["tradecheck_retroactive_impact_pending{}"], 1);
+  EXPECT_EQ(metrics["tradecheck_retroactive_impact_failures_total{reason=not_recorded}"], 1);
+  const std::string started = Revision();
+
+  v1::CheckDeclarationRequest request;
+  *request.mutable_declaration() = VnTshirts("RD-AFTER", 800000, 11);
+  v1::CheckDeclarationResponse response;
+  ASSERT_TRUE(
+      compliance_->CheckDeclaration(Ctx().get(), request, &response).ok());
+
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 2000, 1750));
+  v1::ReloadRuleSetResponse refused;
+  const grpc::Status status = admin_->ReloadRuleSet(
+      Ctx(300).get(), v1::ReloadRuleSetRequest(), &refused);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DATA_LOSS)
+      << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("reload refused"));
+  EXPECT_THAT(status.error_message(), HasSubstr("by server start"));
+  EXPECT_EQ(Revision(), started);
+
+  // The next start still owes it, and says so again.
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1750, 2000));
+  StopServer();
+  StartServer();
+  ASSERT_NE(server_, nullptr);
+  ASSERT_TRUE(server_->WaitForLog("was not recorded", absl::Seconds(60)))
+      << server_->log();
+  EXPECT_THAT(server_->log(), HasSubstr("rule set changed while the server "
+                                        "was down"));
+}
+
 // The whole chain of impact records, checked by the CLI with the server's
 // key and its tree-head log (which anchors each record); then the newest
 // record is deleted from the stopped store by hand: the server serves a
@@ -399,11 +549,7 @@ TEST_F(ImpactE2eTest, TheChainVerifiesAndTheLogNamesADroppedNewestRecord) {
   EXPECT_THAT(out, HasSubstr("the newest ri-000000000002"));
 
   StopServer();
-  ASSERT_EQ(RunCommand(absl::StrCat(TC_TAMPER_BINARY, " --db='", data_dir_,
-                                    "' --op=impact-delete --sequence=2"),
-                       &out),
-            0)
-      << out;
+  ASSERT_NO_FATAL_FAILURE(Tamper("--op=impact-delete --sequence=2"));
   StartServer();
   ASSERT_NE(server_, nullptr);
   v1::ListRetroactiveImpactsResponse list;

@@ -38,6 +38,7 @@ using testing::Connect;
 using testing::Ctx;
 using testing::MakeTempDir;
 using testing::RunCommand;
+using testing::Scrape;
 using testing::PalmOilImport;
 using testing::ServerProcess;
 using testing::ServerProcessOptions;
@@ -289,25 +290,6 @@ TEST(RequestLogTest, LogLevelIsCheckedAndFiltersInfo) {
   EXPECT_EQ(ExitCodeOf(server->Stop()), 0);
   EXPECT_THAT(server->log(), Not(HasSubstr("OPS-LOG-3")));
   EXPECT_THAT(server->log(), Not(HasSubstr("serving on port")));
-}
-
-// Samples of one scrape, parsed by prometheus_client: "name{k=v,k=v}" ->
-// value (labels sorted by name, without quotes).
-std::map<std::string, double> Scrape(int port) {
-  std::string out;
-  const int code = RunCommand(absl::StrCat("/usr/bin/python3 ", TC_SCRAPE_SCRIPT,
-                                    " http://127.0.0.1:", port, "/metrics"),
-                       &out);
-  EXPECT_EQ(code, 0) << out;
-  std::map<std::string, double> samples;
-  for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
-    std::vector<std::string> parts = absl::StrSplit(line, '\t');
-    if (parts.size() != 3) continue;
-    double value = 0;
-    EXPECT_TRUE(absl::SimpleAtod(parts[2], &value)) << line;
-    samples[absl::StrCat(parts[0], "{", parts[1], "}")] = value;
-  }
-  return samples;
 }
 
 // The real server under a little load, scraped, and every count compared
