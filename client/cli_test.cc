@@ -461,6 +461,30 @@ TEST_F(CliTest, RulesReload) {
   EXPECT_THAT(out_.str(), HasSubstr("Rule set reloaded: aaaa -> bbbb"));
 }
 
+// The activation before this reload was not on record (the start's walk
+// could not write it): the reload recorded it first, and says which record.
+TEST_F(CliTest, RulesReloadNamesTheEarlierActivationItRecordedFirst) {
+  EXPECT_CALL(*mocked_.admin, ReloadRuleSet(_, _, _))
+      .WillOnce(Invoke([](auto*, const v1::ReloadRuleSetRequest&,
+                          v1::ReloadRuleSetResponse* response) {
+        response->set_changed(true);
+        response->set_previous_revision("bbbb");
+        response->mutable_rule_set()->set_revision("cccc");
+        response->set_earlier_activation_accounted(true);
+        response->set_earlier_retroactive_impact_id("ri-000000000001");
+        response->set_retroactive_impact_id("ri-000000000002");
+        response->set_retroactive_verdicts_changed(3);
+        response->set_retroactive_decisions_evaluated(5);
+        return grpc::Status::OK;
+      }));
+  EXPECT_EQ(Run({"rules", "reload"}), kExitAllow);
+  EXPECT_THAT(out_.str(),
+              HasSubstr("Accounted first for the activation before (not on "
+                        "record yet): retroactive impact ri-000000000001"));
+  EXPECT_THAT(out_.str(), HasSubstr("Retroactive impact ri-000000000002: 3 "
+                                    "of 5 past binding decisions"));
+}
+
 TEST_F(CliTest, AgreementsListAsOf) {
   options_.as_of = "2026-02-24";
   EXPECT_CALL(*mocked_.agreement, ListInstruments(_, _, _))
