@@ -1051,8 +1051,27 @@ void TradecheckCore::ReloadRuleSet(const Caller& caller,
                        "retroactive impact cannot be recorded now: ",
                        accounted.message()));
              }
+             absl::StatusOr<RuleSetHolder::ReloadResult> reloaded =
+                 rules_->Reload();
+             if (!reloaded.ok() && earlier.changed()) {
+               // The owed activation was accounted for all the same: the
+               // refusal is the only answer that can say so.
+               return absl::Status(
+                   reloaded.status().code(),
+                   absl::StrCat(
+                       reloaded.status().message(),
+                       " (the activation before it, not on record yet, was "
+                       "accounted for first: ",
+                       !earlier.retroactive_impact_id().empty()
+                           ? absl::StrCat("retroactive impact ",
+                                          earlier.retroactive_impact_id())
+                       : !earlier.retroactive_impact_error().empty()
+                           ? earlier.retroactive_impact_error()
+                           : std::string("no past verdict differed under it"),
+                       ")"));
+             }
              TC_ASSIGN_OR_RETURN(RuleSetHolder::ReloadResult result,
-                                 rules_->Reload());
+                                 std::move(reloaded));
              v1::ReloadRuleSetResponse response;
              *response.mutable_rule_set() = result.info;
              response.set_previous_revision(result.previous_revision);

@@ -25,6 +25,7 @@
 namespace tradecheck {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::tradecheck::testing::IsOk;
@@ -560,6 +561,24 @@ TEST_F(ActivationTest, AReloadSaysWhenTheEarlierActivationCannotBeComputed) {
               HasSubstr("cannot be computed"));
   EXPECT_EQ(reload.retroactive_impact_id(), "ri-000000000001");
   EXPECT_EQ(core_->GetImpactAccounting().uncomputable, 1u);
+}
+
+// A reload whose files do not load still accounts for the activation owed
+// before it, and writes that record: its refusal must name the record, or
+// the operator never learns the owed activation is now on record.
+TEST_F(ActivationTest, ARefusedReloadNamesTheEarlierRecordItWrote) {
+  ASSERT_NO_FATAL_FAILURE(CheckPastEntries());
+  ASSERT_TRUE(SetVnForcedLaborRate(agreements_, 1500));
+  ASSERT_NO_FATAL_FAILURE(Restart());
+  const std::string started = Revision();
+  { std::ofstream(agreements_ + "/zz-bad.textproto") << "nonsense {\n"; }
+  // The reload comes before the start's walk.
+  EXPECT_THAT(Reload(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                 AllOf(HasSubstr("zz-bad.textproto"),
+                                       HasSubstr("ri-000000000001"))));
+  EXPECT_EQ(Revision(), started);
+  ASSERT_EQ(Impacts().size(), 1u);
+  EXPECT_FALSE(core_->GetImpactAccounting().pending);
 }
 
 TEST(DescribeChangesTest, NamesOutcomeAndDutyChanges) {
