@@ -217,8 +217,7 @@ class RequestLogInterceptor final : public grpc::experimental::Interceptor {
   RequestLogInterceptor(grpc::experimental::ServerRpcInfo* info,
                         const CallerResolver* callers,
                         const std::function<void(const RpcRecord&)>* on_done)
-      : info_(info),
-        shape_(ShapeOf(info->method())),
+      : shape_(ShapeOf(info->method())),
         on_done_(on_done),
         start_(absl::Now()) {
     record_.method = info->method();
@@ -306,7 +305,6 @@ class RequestLogInterceptor final : public grpc::experimental::Interceptor {
     }
   }
 
-  grpc::experimental::ServerRpcInfo* const info_;
   const Shape shape_;
   const std::function<void(const RpcRecord&)>* const on_done_;
   const absl::Time start_;
