@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/proto_bytes.h"
+#include "common/status_macros.h"
 #include "common/sha256.h"
 
 namespace tradecheck {
@@ -123,6 +124,25 @@ bool ParseIdentityField(absl::string_view field, std::string* out) {
   return field.size() % 2 == 0 && HexToBytes(field, field.size() / 2, out);
 }
 
+// The three fields both line kinds end with: epoch, store identity,
+// signature (INVALID_ARGUMENT naming the one that does not parse).
+absl::Status ParseSignedTail(absl::string_view epoch_field,
+                             absl::string_view identity_field,
+                             absl::string_view signature_field,
+                             uint64_t* epoch, std::string* identity,
+                             std::string* signature) {
+  if (!absl::SimpleAtoi(epoch_field, epoch)) {
+    return absl::InvalidArgumentError("epoch: not a number");
+  }
+  if (!ParseIdentityField(identity_field, identity)) {
+    return absl::InvalidArgumentError("store_identity: not hex");
+  }
+  if (!HexToBytes(signature_field, kSignatureSize, signature)) {
+    return absl::InvalidArgumentError("signature: not 128 hex digits");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 bool operator==(const TreeHead& a, const TreeHead& b) {
@@ -220,15 +240,8 @@ absl::StatusOr<SignedTreeHead> ParseTreeHeadLine(absl::string_view line) {
   if (!HexToBytes(f[4], 32, &h.root_hash)) {
     return absl::InvalidArgumentError("root_hash: not 64 hex digits");
   }
-  if (!absl::SimpleAtoi(f[5], &h.epoch)) {
-    return absl::InvalidArgumentError("epoch: not a number");
-  }
-  if (!ParseIdentityField(f[6], &h.store_identity)) {
-    return absl::InvalidArgumentError("store_identity: not hex");
-  }
-  if (!HexToBytes(f[7], kSignatureSize, &s.signature)) {
-    return absl::InvalidArgumentError("signature: not 128 hex digits");
-  }
+  TC_RETURN_IF_ERROR(ParseSignedTail(f[5], f[6], f[7], &h.epoch,
+                                      &h.store_identity, &s.signature));
   return s;
 }
 
@@ -256,15 +269,8 @@ absl::StatusOr<SignedImpactAnchor> ParseImpactAnchorLine(
   if (!HexToBytes(f[2], 32, &a.content_digest)) {
     return absl::InvalidArgumentError("content_digest: not 64 hex digits");
   }
-  if (!absl::SimpleAtoi(f[3], &a.epoch)) {
-    return absl::InvalidArgumentError("epoch: not a number");
-  }
-  if (!ParseIdentityField(f[4], &a.store_identity)) {
-    return absl::InvalidArgumentError("store_identity: not hex");
-  }
-  if (!HexToBytes(f[5], kSignatureSize, &s.signature)) {
-    return absl::InvalidArgumentError("signature: not 128 hex digits");
-  }
+  TC_RETURN_IF_ERROR(ParseSignedTail(f[3], f[4], f[5], &a.epoch,
+                                      &a.store_identity, &s.signature));
   return s;
 }
 
